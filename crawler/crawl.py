@@ -1,0 +1,156 @@
+"""The crawl: projects fetched and extracted by a bounded pool of workers, written by one thread.
+
+Workers only read the network (and the store, for what is already known); the calling thread does
+every write, one transaction per project, so an interrupted crawl loses at most the projects in
+flight and a re-run resumes from the run's queue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, fields
+
+from packaging.utils import canonicalize_name
+
+from . import EXTRACTOR_VERSION
+from .errors import DepgraphError, FetchError
+from .fetch import Fetcher
+from .index import IndexClient, group_releases
+from .ladder import Failure, extract_release
+from .store import ProjectRecord, ReleaseRecord, Store, files_digest
+
+__all__ = ["CrawlSummary", "Crawler"]
+
+
+@dataclass
+class CrawlSummary:
+    run_id: int = 0
+    resumed: bool = False
+    interrupted: bool = False
+    projects: int = 0
+    projects_by_status: Counter[str] = field(default_factory=Counter)
+    releases: int = 0
+    releases_unchanged: int = 0
+    releases_by_source: Counter[str] = field(default_factory=Counter)
+    releases_by_state: Counter[str] = field(default_factory=Counter)
+    failures_by_reason: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    bytes_fetched: int = 0
+    seconds: float = 0.0
+
+    @property
+    def releases_per_second(self) -> float:
+        return self.releases / self.seconds if self.seconds else 0.0
+
+    def add(self, record: ProjectRecord) -> None:
+        self.projects += 1
+        self.projects_by_status[record.status] += 1
+        for f in record.failures:
+            self.failures_by_reason[f"{f.stage}:{f.reason}"] += 1
+        for rel in record.releases:
+            self.releases += 1
+            ex = rel.extraction
+            if ex is None:
+                self.releases_unchanged += 1
+                continue
+            self.releases_by_source[ex.source or "none"] += 1
+            self.releases_by_state[ex.deps_state] += 1
+            for f in ex.failures:
+                self.failures_by_reason[f"{f.stage}:{f.reason}"] += 1
+
+    def as_dict(self) -> dict[str, object]:
+        # not dataclasses.asdict: it rebuilds Counters from (key, value) pairs and miscounts them
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {k: (dict(v) if isinstance(v, Counter) else v) for k, v in out.items()}
+        out["releases_per_second"] = round(self.releases_per_second, 1)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+class Crawler:
+    def __init__(
+        self,
+        store: Store,
+        client: IndexClient,
+        fetcher: Fetcher,
+        workers: int = 8,
+        on_project: Callable[[ProjectRecord], None] | None = None,
+    ) -> None:
+        self.store, self.client, self.fetcher = store, client, fetcher
+        self.workers = max(1, workers)
+        self.on_project = on_project or (lambda record: None)
+
+    # --- worker side: network only --------------------------------------------------------------
+
+    def crawl_project(self, name: str) -> ProjectRecord:
+        """Fetch one project's page and extract every release that changed. Never raises DepgraphError."""
+        project = canonicalize_name(name)
+        try:
+            answer = self.client.project_page(project)
+        except FetchError as exc:
+            status = "missing" if exc.status in (404, 410) else "failed"
+            return ProjectRecord(project, name, status, [], [Failure("page", exc.code, str(exc))])
+        except DepgraphError as exc:
+            return ProjectRecord(project, name, "failed", [], [Failure("page", exc.reason, str(exc))])
+        assert answer.page is not None  # unconditional request: never 304
+        known = self.store.release_digests(project, EXTRACTOR_VERSION)
+        releases = []
+        for version, files in group_releases(project, answer.page).items():
+            digest = files_digest(files)
+            unchanged = known.get(version) == digest
+            extraction = None if unchanged else extract_release(self.fetcher, files)
+            releases.append(ReleaseRecord(version, files, extraction, digest))
+        return ProjectRecord(project, name, "ok", releases, [], answer.serial, answer.etag,
+                             answer.last_modified)
+
+    # --- calling thread: scheduling and writes ----------------------------------------------------
+
+    def crawl(self, projects: Iterable[str] | None = None, resume: bool = True) -> CrawlSummary:
+        """Crawl the named projects, or every project of the index when `projects` is None."""
+        started = time.monotonic()
+        requests0, bytes0 = self.fetcher.counter.requests, self.fetcher.counter.bytes
+        wanted = None if projects is None else list(dict.fromkeys(canonicalize_name(p) for p in projects))
+        options = {"projects": wanted if wanted is not None else "all", "extractor": EXTRACTOR_VERSION}
+        run_id, resumed = self.store.open_run(self.client.index_url, options, wanted, resume)
+        if not self.store.has_queue(run_id):  # --all: the project list is part of the run
+            self.store.enqueue(run_id, self.client.list_projects())
+        todo, _ = self.store.queued(run_id)
+        summary = CrawlSummary(run_id=run_id, resumed=resumed)
+        try:
+            self._run(todo, run_id, summary)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            self.store.finish_run(run_id, "interrupted")
+        else:
+            self.store.finish_run(run_id, "complete")
+        summary.requests = self.fetcher.counter.requests - requests0
+        summary.bytes_fetched = self.fetcher.counter.bytes - bytes0
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _run(self, todo: list[str], run_id: int, summary: CrawlSummary) -> None:
+        pending = iter(todo)
+        in_flight: set[Future[ProjectRecord]] = set()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="crawl") as pool:
+            try:
+                while True:
+                    while len(in_flight) < 2 * self.workers:  # bounded: never queue the world
+                        name = next(pending, None)
+                        if name is None:
+                            break
+                        in_flight.add(pool.submit(self.crawl_project, name))
+                    if not in_flight:
+                        return
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        record = future.result()
+                        self.store.write_project(record, self.client.index_url, EXTRACTOR_VERSION, run_id)
+                        summary.add(record)
+                        self.on_project(record)
+            except BaseException:
+                for future in in_flight:
+                    future.cancel()
+                raise

@@ -1,0 +1,56 @@
+"""Exceptions of the crawler. Each carries what a user needs to find the bad input."""
+
+from __future__ import annotations
+
+
+class DepgraphError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    #: short machine-readable reason stored in the failures table
+    reason = "error"
+
+
+class FetchError(DepgraphError):
+    """An HTTP request failed after the retry policy gave up."""
+
+    reason = "fetch-failed"
+
+    def __init__(self, url: str, detail: str, status: int | None = None) -> None:
+        self.url = url
+        self.status = status
+        self.detail = detail
+        super().__init__(f"{url}: {detail}")
+
+    @property
+    def code(self) -> str:
+        return f"http-{self.status}" if self.status else self.reason
+
+
+class HashMismatchError(DepgraphError):
+    """Downloaded bytes do not match the digest the index published."""
+
+    reason = "hash-mismatch"
+
+    def __init__(self, url: str, expected: str, actual: str) -> None:
+        self.url, self.expected, self.actual = url, expected, actual
+        super().__init__(f"{url}: sha256 {actual} does not match the index's {expected}")
+
+
+class ArchiveError(DepgraphError):
+    """A wheel or sdist cannot be read, or lacks the metadata file it must carry."""
+
+    reason = "bad-archive"
+
+    def __init__(self, filename: str, detail: str) -> None:
+        self.filename, self.detail = filename, detail
+        super().__init__(f"{filename}: {detail}")
+
+
+class IndexPageError(DepgraphError):
+    """A simple-API page could not be parsed."""
+
+    reason = "bad-index-page"
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url, self.detail = url, detail
+        super().__init__(f"{url}: {detail}")

@@ -1,0 +1,86 @@
+"""Downloads: whole files verified against the index's digest, and byte ranges for lazy reads."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import requests
+
+from .errors import FetchError, HashMismatchError
+from .http import DEFAULT_TIMEOUT, ByteCounter
+
+__all__ = ["Fetcher", "MAX_DOWNLOAD_BYTES"]
+
+#: Files larger than this are not downloaded whole (an sdist of 200 MB is not worth its PKG-INFO).
+MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
+
+
+class Fetcher:
+    """Thin wrapper over a Session: turns transport faults into FetchError and counts bytes."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        counter: ByteCounter | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.session = session
+        self.counter = counter or ByteCounter()
+        self.timeout = timeout
+
+    def get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> requests.Response:
+        """GET `url`; the response body is read (up to `max_bytes`) before returning."""
+        try:
+            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
+        except requests.RetryError as exc:
+            raise FetchError(url, f"gave up after retries: {exc}") from exc
+        except requests.RequestException as exc:
+            raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
+        try:
+            if response.status_code not in ok:
+                raise FetchError(url, f"HTTP {response.status_code}", status=response.status_code)
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(url, f"body of {declared} bytes is over the {max_bytes} limit")
+            body = bytearray()
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchError(url, f"body is over the {max_bytes} byte limit")
+            response._content = bytes(body)  # later .content / .json() read from memory
+        except requests.RequestException as exc:
+            # truncated bodies (urllib3 enforces Content-Length), resets mid-body, read timeouts
+            raise FetchError(url, f"{type(exc).__name__} while reading body: {exc}") from exc
+        finally:
+            response.close()
+        self.counter.add(len(response.content))
+        return response
+
+    def download(self, url: str, sha256: str | None, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """The whole file, checked against `sha256` when the index gave one."""
+        data = self.get(url, max_bytes=max_bytes).content
+        verify_sha256(url, data, sha256)
+        return data
+
+    def get_range(self, url: str, start: int | None, end: int | None) -> requests.Response:
+        """`bytes=start-end` (inclusive), or a suffix `bytes=-end` when start is None.
+
+        Returns the response, 206 when the server honours ranges, 200 (whole body) when it does not.
+        """
+        spec = f"bytes=-{end}" if start is None else f"bytes={start}-{end}"
+        return self.get(url, headers={"Range": spec}, ok=(200, 206))
+
+
+def verify_sha256(url: str, data: bytes, expected: str | None) -> None:
+    if expected is None:
+        return
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected.lower():
+        raise HashMismatchError(url, expected, actual)

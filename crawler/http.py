@@ -1,0 +1,75 @@
+"""The HTTP session every request of the crawler goes through, with its retry policy written down."""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from . import USER_AGENT
+
+__all__ = ["DEFAULT_TIMEOUT", "ByteCounter", "CappedRetry", "make_session"]
+
+#: (connect, read) seconds; a read timeout is per socket read, not for the whole body.
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+
+# Retried statuses, and why:
+#   429 - rate limited: wait as long as Retry-After says (capped), then try again;
+#   500/502/504 - a CDN edge or the app server had a transient fault;
+#   503 - backend overloaded or in maintenance, also usually sent with Retry-After.
+# 404/410 are answers, not faults: a missing project is recorded, never retried.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0
+
+
+class CappedRetry(Retry):
+    """urllib3's Retry, but a server cannot park a worker for hours with a huge Retry-After."""
+
+    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, MAX_RETRY_AFTER)
+
+
+def retry_policy(total: int = 5, backoff: float = 0.5) -> Retry:
+    return CappedRetry(
+        total=total,
+        connect=3,
+        read=3,  # also covers connection resets mid-response on idempotent GETs
+        status=total,
+        backoff_factor=backoff,  # 0.5, 1, 2, 4 ... seconds between tries
+        backoff_max=30,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand the last response back; callers raise FetchError with it
+    )
+
+
+def make_session(
+    pool_size: int = 16, retries: int = 5, backoff: float = 0.5, user_agent: str = USER_AGENT
+) -> requests.Session:
+    """A Session with the retry policy above, a connection pool sized for `pool_size` workers."""
+    session = requests.Session()
+    adapter = HTTPAdapter(
+        max_retries=retry_policy(retries, backoff), pool_connections=4, pool_maxsize=pool_size
+    )
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+class ByteCounter:
+    """Thread-safe tally of requests made and body bytes received, for the crawl summary."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.bytes = 0
+
+    def add(self, nbytes: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += nbytes

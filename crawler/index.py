@@ -1,0 +1,171 @@
+"""Client for the simple repository API: PEP 691 JSON preferred, PEP 503 HTML understood.
+
+Fetching is done through a `Fetcher`; parsing is pypi-simple's (`ProjectPage.from_response`), and
+this module turns its packages into `DistFile`s keyed by canonical project name and release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from json import JSONDecodeError
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    canonicalize_version,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, IndexPage, ProjectPage
+from pypi_simple.errors import UnsupportedContentTypeError, UnsupportedRepoVersionError
+
+from .errors import IndexPageError
+from .fetch import Fetcher
+
+__all__ = ["DistFile", "IndexClient", "PageAnswer", "dist_file", "group_releases", "release_key"]
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
+
+
+@dataclass(frozen=True)
+class DistFile:
+    filename: str
+    url: str
+    project: NormalizedName
+    version: str  # release key, see release_key()
+    kind: str  # wheel | sdist | other
+    sha256: str | None
+    size: int | None
+    yanked: bool
+    yanked_reason: str | None
+    requires_python: str | None
+    core_metadata: bool
+    core_metadata_sha256: str | None
+    upload_time: str | None
+    pure: bool  # a wheel any interpreter/platform can use (abi none, platform any)
+
+    @property
+    def metadata_url(self) -> str:
+        return self.url + ".metadata"  # PEP 658 / 714
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    """A project page, or None when the server said 304 Not Modified."""
+
+    page: ProjectPage | None
+    etag: str | None
+    last_modified: str | None
+    serial: int | None
+
+
+def release_key(version: str) -> str:
+    """The string releases are grouped and stored under: PEP 440 normalized when it parses."""
+    return canonicalize_version(version, strip_trailing_zero=False)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def dist_file(project: NormalizedName, pkg: DistributionPackage) -> DistFile | None:
+    """DistFile of one listed package, or None when its filename names no release of `project`."""
+    name = pkg.filename
+    kind, pure, version = "other", False, pkg.version
+    try:
+        if name.endswith(".whl"):
+            wname, wversion, _, tags = parse_wheel_filename(name)
+            kind, version = "wheel", str(wversion)
+            pure = all(t.abi == "none" and t.platform == "any" for t in tags)
+            if canonicalize_name(wname) != project:
+                return None
+        elif name.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz")):
+            kind = "sdist"
+            sname, sversion = parse_sdist_filename(name)
+            version = str(sversion)
+            if canonicalize_name(sname) != project:
+                return None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        # old sdists with non-PEP 440 versions: trust the index's split of the filename
+        pass
+    if version is None:
+        return None
+    digests = {k.lower(): v for k, v in pkg.digests.items()}
+    meta_digests = {k.lower(): v for k, v in (pkg.metadata_digests or {}).items()}
+    return DistFile(
+        filename=name,
+        url=pkg.url,
+        project=project,
+        version=release_key(version),
+        kind=kind,
+        sha256=digests.get("sha256"),
+        size=pkg.size,
+        yanked=pkg.is_yanked,
+        yanked_reason=pkg.yanked_reason or None,
+        requires_python=pkg.requires_python or None,
+        core_metadata=bool(pkg.has_metadata),
+        core_metadata_sha256=meta_digests.get("sha256"),
+        upload_time=_iso(pkg.upload_time),
+        pure=pure,
+    )
+
+
+class IndexClient:
+    def __init__(self, fetcher: Fetcher, index_url: str = PYPI_SIMPLE) -> None:
+        self.fetcher = fetcher
+        self.index_url = index_url if index_url.endswith("/") else index_url + "/"
+
+    def project_url(self, name: str) -> str:
+        return f"{self.index_url}{canonicalize_name(name)}/"
+
+    def list_projects(self) -> list[NormalizedName]:
+        """Every project the index root lists, canonicalized and de-duplicated, in index order."""
+        url = self.index_url
+        response = self.fetcher.get(url, headers={"Accept": ACCEPT_JSON_PREFERRED})
+        try:
+            page = IndexPage.from_response(response)
+        except (UnsupportedContentTypeError, UnsupportedRepoVersionError, JSONDecodeError,
+                KeyError, TypeError, ValueError) as exc:
+            raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
+        return list(dict.fromkeys(canonicalize_name(p) for p in page.projects))
+
+    def project_page(
+        self, name: str, etag: str | None = None, last_modified: str | None = None
+    ) -> PageAnswer:
+        """The project's page; conditional on `etag` / `last_modified` when given. 404 -> FetchError."""
+        url = self.project_url(name)
+        headers = {"Accept": ACCEPT_JSON_PREFERRED}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        response = self.fetcher.get(url, headers=headers, ok=(200, 304))
+        serial_header = response.headers.get("X-PyPI-Last-Serial", "")
+        serial = int(serial_header) if serial_header.strip().isdigit() else None
+        new_etag = response.headers.get("ETag") or etag
+        new_modified = response.headers.get("Last-Modified") or last_modified
+        if response.status_code == 304:
+            return PageAnswer(None, new_etag, new_modified, serial)
+        try:
+            page = ProjectPage.from_response(response, name)
+        except (UnsupportedContentTypeError, UnsupportedRepoVersionError, JSONDecodeError,
+                KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
+        return PageAnswer(page, new_etag, new_modified, serial)
+
+
+def group_releases(project: NormalizedName, page: ProjectPage) -> dict[str, list[DistFile]]:
+    """Files of a page grouped by release key; files that name another project are dropped."""
+    releases: dict[str, list[DistFile]] = {}
+    for pkg in page.packages:
+        df = dist_file(project, pkg)
+        if df is not None:
+            releases.setdefault(df.version, []).append(df)
+    # PEP 700 pages list versions that may have no files left; keep them visible as empty releases
+    for version in page.versions or []:
+        releases.setdefault(release_key(version), [])
+    return releases
+

@@ -1,0 +1,158 @@
+"""The metadata ladder: for one release, the cheapest trustworthy source of its dependencies.
+
+1. PEP 658/714 `.metadata` next to a wheel (hash-verified when the index gives a digest);
+2. a wheel's `*.dist-info/METADATA`, read with HTTP ranges (full verified download if no ranges);
+3. an sdist's PKG-INFO when it is metadata >= 2.2 and Requires-Dist is not Dynamic (PEP 643);
+4. otherwise "pending-sandbox": unknown, to be filled in by building the sdist in a sandbox.
+
+A pure-Python wheel is preferred; a release with platform wheels only has each of them read (up to
+a cap) and their requirements united, with a note when they disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .archives import sdist_pkg_info
+from .errors import DepgraphError, FetchError
+from .fetch import Fetcher
+from .index import DistFile
+from .lazywheel import read_wheel_metadata
+from .metadata import CoreMetadata, Edge, Problem, parse_core_metadata
+
+__all__ = ["Extraction", "Failure", "extract_release", "MAX_PLATFORM_WHEELS"]
+
+MAX_PLATFORM_WHEELS = 6
+
+# deps_state values
+KNOWN = "known"
+PENDING = "pending-sandbox"
+NO_FILES = "no-usable-files"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Failure:
+    stage: str  # metadata-file | wheel | sdist | metadata | sandbox | page
+    reason: str
+    detail: str
+    filename: str | None = None
+
+
+@dataclass
+class Extraction:
+    deps_state: str
+    source: str | None = None  # pep658 | wheel-range | wheel-download | sdist-pkg-info | sandbox-*
+    metadata_file: str | None = None
+    requires_python: str | None = None
+    edges: list[Edge] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    note: str | None = None
+
+
+def _failure(stage: str, filename: str, exc: DepgraphError) -> Failure:
+    reason = exc.code if isinstance(exc, FetchError) else exc.reason
+    return Failure(stage, reason, str(exc), filename)
+
+
+def _metadata_problems(meta: CoreMetadata, filename: str) -> list[Failure]:
+    return [Failure("metadata", p.reason, p.detail, filename) for p in meta.problems]
+
+
+def wheel_metadata(fetcher: Fetcher, wheel: DistFile, failures: list[Failure]) -> tuple[bytes, str] | None:
+    """Metadata bytes of one wheel via rung 1, then rung 2; failures are appended, None if both fail."""
+    if wheel.core_metadata:
+        try:
+            return fetcher.download(wheel.metadata_url, wheel.core_metadata_sha256), "pep658"
+        except DepgraphError as exc:
+            failures.append(_failure("metadata-file", wheel.filename, exc))
+    try:
+        got = read_wheel_metadata(fetcher, wheel.url, wheel.filename, wheel.sha256)
+        return got.data, got.method
+    except DepgraphError as exc:
+        failures.append(_failure("wheel", wheel.filename, exc))
+    return None
+
+
+def _ordered_wheels(files: list[DistFile]) -> tuple[list[DistFile], list[DistFile]]:
+    wheels = [f for f in files if f.kind == "wheel"]
+    # non-yanked first, then files with index-served metadata first, newest filename last-resort
+    wheels.sort(key=lambda f: (f.yanked, not f.core_metadata, f.filename))
+    return [w for w in wheels if w.pure], [w for w in wheels if not w.pure]
+
+
+def _from_wheels(fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]) -> Extraction | None:
+    """First wheel that yields readable metadata wins."""
+    for wheel in wheels:
+        got = wheel_metadata(fetcher, wheel, failures)
+        if got is not None:
+            meta = parse_core_metadata(got[0])
+            return Extraction(KNOWN, got[1], wheel.filename, meta.requires_python, meta.edges,
+                              failures + _metadata_problems(meta, wheel.filename))
+    return None
+
+
+def _from_platform_wheels(fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]) -> Extraction | None:
+    """Union of the requirements of up to MAX_PLATFORM_WHEELS platform wheels."""
+    union: dict[tuple[str, str | None], Edge] = {}
+    per_wheel: list[frozenset[tuple[str, str | None]]] = []
+    first: tuple[DistFile, str, CoreMetadata] | None = None
+    problems: list[Failure] = []
+    for wheel in wheels[:MAX_PLATFORM_WHEELS]:
+        got = wheel_metadata(fetcher, wheel, failures)
+        if got is None:
+            continue
+        meta = parse_core_metadata(got[0])
+        problems += _metadata_problems(meta, wheel.filename)
+        first = first or (wheel, got[1], meta)
+        keys = frozenset((e.raw, e.marker) for e in meta.edges)
+        per_wheel.append(keys)
+        for edge in meta.edges:
+            union.setdefault((edge.raw, edge.marker), edge)
+    if first is None:
+        return None
+    note = None
+    if len(set(per_wheel)) > 1:
+        note = f"platform wheels disagree on Requires-Dist; kept the union of {len(per_wheel)} wheels"
+    elif len(wheels) > MAX_PLATFORM_WHEELS:
+        note = f"read {MAX_PLATFORM_WHEELS} of {len(wheels)} platform wheels"
+    return Extraction(KNOWN, first[1], first[0].filename, first[2].requires_python,
+                      list(union.values()), failures + problems, note)
+
+
+def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure]) -> Extraction:
+    for sdist in sdists:
+        try:
+            data = fetcher.download(sdist.url, sdist.sha256)
+            meta = parse_core_metadata(sdist_pkg_info(sdist.filename, data))
+        except DepgraphError as exc:
+            failures.append(_failure("sdist", sdist.filename, exc))
+            continue
+        if meta.requires_dist_is_static:
+            return Extraction(KNOWN, "sdist-pkg-info", sdist.filename, meta.requires_python,
+                              meta.edges, failures + _metadata_problems(meta, sdist.filename))
+        why = (f"metadata {meta.metadata_version}: Requires-Dist is Dynamic"
+               if "requires-dist" in meta.dynamic else
+               f"metadata {meta.metadata_version} < 2.2: PKG-INFO Requires-Dist is not authoritative")
+        return Extraction(PENDING, None, sdist.filename, meta.requires_python, [], failures, why)
+    return Extraction(FAILED, failures=failures, note="no sdist could be read")
+
+
+def extract_release(fetcher: Fetcher, files: list[DistFile]) -> Extraction:
+    """Walk the ladder for one release's files. Never raises for bad input: failures are returned."""
+    failures: list[Failure] = []
+    pure, platform = _ordered_wheels(files)
+    if pure:
+        found = _from_wheels(fetcher, pure, failures)
+        if found:
+            return found
+    if platform:
+        found = _from_platform_wheels(fetcher, platform, failures)
+        if found:
+            return found
+    sdists = sorted((f for f in files if f.kind == "sdist"), key=lambda f: (f.yanked, f.filename))
+    if sdists:
+        return _from_sdist(fetcher, sdists, failures)
+    if failures:
+        return Extraction(FAILED, failures=failures, note="no wheel could be read and there is no sdist")
+    return Extraction(NO_FILES, note="no wheel or sdist (only eggs, installers, or no files)")

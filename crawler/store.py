@@ -1,0 +1,368 @@
+"""The durable store: one SQLite file (WAL), written one project per transaction.
+
+Schema (every name column holds a PEP 503 canonical name):
+
+    meta(key, value)                      schema version and store-wide facts
+    projects(name, display_name, index_url, serial, etag, last_modified, status, crawled_at)
+        status: ok | missing (404 on the index) | failed (page unreadable; see failures)
+    releases(id, project, version, yanked, requires_python, deps_state, metadata_source,
+             metadata_file, files_digest, extractor_version, note)
+        version: PEP 440-normalized where it parses; yanked: every file of the release is yanked
+        deps_state: known | pending-sandbox | failed | no-usable-files. Only "known" releases have
+                    trustworthy requirement rows; pending/failed mean *unknown*, never "no deps".
+        files_digest: sha256 over the sorted (filename, sha256) pairs, to skip unchanged releases
+    files(id, release_id, filename, url, sha256, size, kind, yanked, yanked_reason,
+          requires_python, core_metadata, core_metadata_sha256, upload_time)
+    requirements(id, release_id, raw, name, specifier, marker, extra, extras, kind, source,
+                 extractor_version)
+        kind: run | extra | build | setup | test; extra: the (canonical) extra that pulls it in
+    failures(id, project, version, filename, stage, reason, detail, recorded_at)
+        version NULL: the failure is about the project page, not one release
+    crawl_runs(id, index_url, started_at, finished_at, status, options)
+    crawl_queue(run_id, project, done)    what a run set out to do; a resumed run skips done rows
+
+Idempotence: a project's rows are replaced as a whole inside one transaction, so running the same
+crawl twice leaves the same rows, and a crash leaves each project either before or after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .index import DistFile
+from .ladder import Extraction, Failure
+from .metadata import Edge
+
+__all__ = ["Store", "ProjectRecord", "ReleaseRecord", "files_digest", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS projects (
+    name TEXT PRIMARY KEY,
+    display_name TEXT,
+    index_url TEXT,
+    serial INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    status TEXT NOT NULL,
+    crawled_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    yanked INTEGER NOT NULL,
+    requires_python TEXT,
+    deps_state TEXT NOT NULL,
+    metadata_source TEXT,
+    metadata_file TEXT,
+    files_digest TEXT NOT NULL,
+    extractor_version TEXT NOT NULL,
+    note TEXT,
+    UNIQUE (project, version)
+);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    filename TEXT NOT NULL,
+    url TEXT NOT NULL,
+    sha256 TEXT,
+    size INTEGER,
+    kind TEXT NOT NULL,
+    yanked INTEGER NOT NULL,
+    yanked_reason TEXT,
+    requires_python TEXT,
+    core_metadata INTEGER NOT NULL,
+    core_metadata_sha256 TEXT,
+    upload_time TEXT,
+    UNIQUE (release_id, filename)
+);
+CREATE TABLE IF NOT EXISTS requirements (
+    id INTEGER PRIMARY KEY,
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    raw TEXT NOT NULL,
+    name TEXT NOT NULL,
+    specifier TEXT NOT NULL,
+    marker TEXT,
+    extra TEXT,
+    extras TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    extractor_version TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requirements_release ON requirements(release_id);
+CREATE INDEX IF NOT EXISTS requirements_name ON requirements(name);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    version TEXT,
+    filename TEXT,
+    stage TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_project ON failures(project, version);
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    id INTEGER PRIMARY KEY,
+    index_url TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    options TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS crawl_queue (
+    run_id INTEGER NOT NULL REFERENCES crawl_runs(id),
+    position INTEGER NOT NULL,
+    project TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, project)
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def files_digest(files: Iterable[DistFile]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.filename):
+        h.update(f"{f.filename}\0{f.sha256 or f.url}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass
+class ReleaseRecord:
+    """What the crawler hands the store for one release."""
+
+    version: str
+    files: list[DistFile]
+    extraction: Extraction | None  # None: unchanged since last crawl, keep stored deps as they are
+    digest: str
+
+
+@dataclass
+class ProjectRecord:
+    name: str
+    display_name: str | None
+    status: str  # ok | missing | failed
+    releases: list[ReleaseRecord]
+    failures: list[Failure]  # page-level
+    serial: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class Store:
+    """SQLite store. One writer (the crawl's main thread); readers get their own connections."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        # executescript manages its own transaction; every statement in SCHEMA is idempotent
+        self.db.executescript(SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    # --- reads used by the crawler -------------------------------------------------------------
+
+    def release_digests(self, project: str, extractor_version: str) -> dict[str, str]:
+        """version -> files_digest of releases whose extraction can be kept as is."""
+        rows = self.db.execute(
+            "SELECT version, files_digest FROM releases WHERE project = ? AND extractor_version = ?"
+            " AND deps_state IN ('known', 'pending-sandbox', 'no-usable-files')",
+            (project, extractor_version),
+        )
+        return dict(rows.fetchall())
+
+    def project_validators(self, project: str) -> tuple[str | None, str | None]:
+        row = self.db.execute(
+            "SELECT etag, last_modified FROM projects WHERE name = ?", (project,)
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    # --- the one write path of a crawl ---------------------------------------------------------
+
+    def write_project(self, record: ProjectRecord, index_url: str, extractor_version: str,
+                      run_id: int | None = None) -> None:
+        """Replace everything stored about one project, atomically (and tick it off `run_id`)."""
+        with self.transaction() as db:
+            if run_id is not None:
+                self.mark_done(db, run_id, record.name)
+            db.execute(
+                "INSERT INTO projects (name, display_name, index_url, serial, etag, last_modified,"
+                " status, crawled_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+                " display_name=excluded.display_name, index_url=excluded.index_url,"
+                " serial=excluded.serial, etag=excluded.etag, last_modified=excluded.last_modified,"
+                " status=excluded.status, crawled_at=excluded.crawled_at",
+                (record.name, record.display_name, index_url, record.serial, record.etag,
+                 record.last_modified, record.status, now()),
+            )
+            db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
+            self._insert_failures(db, record.name, None, record.failures)
+            if record.status != "ok":
+                return  # a failed page keeps the releases stored by the last good crawl
+            listed = {r.version for r in record.releases}
+            stored = dict(db.execute("SELECT version, id FROM releases WHERE project = ?", (record.name,)).fetchall())
+            for gone in set(stored) - listed:  # removed from the index
+                db.execute("DELETE FROM releases WHERE id = ?", (stored[gone],))
+                db.execute("DELETE FROM failures WHERE project = ? AND version = ?", (record.name, gone))
+            for release in record.releases:
+                self._write_release(db, record.name, release, stored.get(release.version), extractor_version)
+
+    def _write_release(self, db: sqlite3.Connection, project: str, rel: ReleaseRecord,
+                       release_id: int | None, extractor_version: str) -> None:
+        yanked = bool(rel.files) and all(f.yanked for f in rel.files)
+        ex = rel.extraction
+        if ex is None:
+            assert release_id is not None, "an unchanged release must already be stored"
+            db.execute("UPDATE releases SET yanked = ? WHERE id = ?", (yanked, release_id))
+        else:
+            values = (yanked, ex.requires_python, ex.deps_state, ex.source, ex.metadata_file,
+                      rel.digest, extractor_version, ex.note)
+            if release_id is None:
+                release_id = db.execute(
+                    "INSERT INTO releases (yanked, requires_python, deps_state, metadata_source,"
+                    " metadata_file, files_digest, extractor_version, note, project, version)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)", (*values, project, rel.version)).lastrowid
+            else:
+                db.execute(
+                    "UPDATE releases SET yanked=?, requires_python=?, deps_state=?, metadata_source=?,"
+                    " metadata_file=?, files_digest=?, extractor_version=?, note=? WHERE id=?",
+                    (*values, release_id))
+            self.replace_requirements(db, release_id, ex.edges, ex.source or "", extractor_version)
+            db.execute("DELETE FROM failures WHERE project = ? AND version = ?", (project, rel.version))
+            self._insert_failures(db, project, rel.version, ex.failures)
+        db.execute("DELETE FROM files WHERE release_id = ?", (release_id,))
+        db.executemany(
+            "INSERT INTO files (release_id, filename, url, sha256, size, kind, yanked, yanked_reason,"
+            " requires_python, core_metadata, core_metadata_sha256, upload_time)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(release_id, f.filename, f.url, f.sha256, f.size, f.kind, f.yanked, f.yanked_reason,
+              f.requires_python, f.core_metadata, f.core_metadata_sha256, f.upload_time)
+             for f in rel.files],
+        )
+
+    @staticmethod
+    def replace_requirements(db: sqlite3.Connection, release_id: int, edges: list[Edge],
+                             source: str, extractor_version: str) -> None:
+        db.execute("DELETE FROM requirements WHERE release_id = ?", (release_id,))
+        db.executemany(
+            "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra, extras, kind,"
+            " source, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(release_id, e.raw, e.name, e.specifier, e.marker, e.extra, e.extras, e.kind, source,
+              extractor_version) for e in edges],
+        )
+
+    @staticmethod
+    def _insert_failures(db: sqlite3.Connection, project: str, version: str | None,
+                         failures: list[Failure]) -> None:
+        stamp = now()
+        db.executemany(
+            "INSERT INTO failures (project, version, filename, stage, reason, detail, recorded_at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            [(project, version, f.filename, f.stage, f.reason, f.detail[:4000], stamp) for f in failures],
+        )
+
+    # --- crawl runs and resume -----------------------------------------------------------------
+
+    def open_run(self, index_url: str, options: dict[str, object], projects: list[str] | None,
+                 resume: bool = True) -> tuple[int, bool]:
+        """(run id, resumed?). An unfinished run with the same index and options is resumed."""
+        opts = json.dumps(options, sort_keys=True)
+        if resume:
+            row = self.db.execute(
+                "SELECT id FROM crawl_runs WHERE status IN ('running', 'interrupted') AND index_url = ? AND options = ?"
+                " ORDER BY id DESC LIMIT 1", (index_url, opts)).fetchone()
+            if row:
+                return int(row[0]), True
+        with self.transaction() as db:
+            run_id = db.execute(
+                "INSERT INTO crawl_runs (index_url, started_at, status, options) VALUES (?,?,?,?)",
+                (index_url, now(), "running", opts)).lastrowid
+            assert run_id is not None
+            if projects is not None:
+                self._enqueue(db, run_id, projects)
+        return run_id, False
+
+    @staticmethod
+    def _enqueue(db: sqlite3.Connection, run_id: int, projects: list[str]) -> None:
+        db.executemany("INSERT OR IGNORE INTO crawl_queue (run_id, position, project) VALUES (?,?,?)",
+                       [(run_id, i, p) for i, p in enumerate(projects)])
+
+    def enqueue(self, run_id: int, projects: list[str]) -> None:
+        with self.transaction() as db:
+            self._enqueue(db, run_id, projects)
+
+    def queued(self, run_id: int) -> tuple[list[str], int]:
+        """(projects still to do in order, number already done)."""
+        todo = [r[0] for r in self.db.execute(
+            "SELECT project FROM crawl_queue WHERE run_id = ? AND done = 0 ORDER BY position", (run_id,))]
+        done = self.db.execute("SELECT count(*) FROM crawl_queue WHERE run_id = ? AND done = 1", (run_id,)).fetchone()[0]
+        return todo, int(done)
+
+    def has_queue(self, run_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM crawl_queue WHERE run_id = ? LIMIT 1", (run_id,)).fetchone() is not None
+
+    def mark_done(self, db: sqlite3.Connection, run_id: int, project: str) -> None:
+        db.execute("UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?", (run_id, project))
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE crawl_runs SET status = ?, finished_at = ? WHERE id = ?", (status, now(), run_id))
+
+    # --- summaries ------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, object]:
+        q = self.db.execute
+        return {
+            "projects": q("SELECT count(*) FROM projects").fetchone()[0],
+            "projects_by_status": dict(q("SELECT status, count(*) FROM projects GROUP BY status").fetchall()),
+            "releases": q("SELECT count(*) FROM releases").fetchone()[0],
+            "releases_by_state": dict(q("SELECT deps_state, count(*) FROM releases GROUP BY deps_state").fetchall()),
+            "releases_by_source": dict(q("SELECT coalesce(metadata_source, 'none'), count(*) FROM releases"
+                                         " GROUP BY 1").fetchall()),
+            "files": q("SELECT count(*) FROM files").fetchone()[0],
+            "requirements": q("SELECT count(*) FROM requirements").fetchone()[0],
+            "failures_by_reason": dict(q("SELECT stage || ':' || reason, count(*) FROM failures GROUP BY 1"
+                                         " ORDER BY 2 DESC").fetchall()),
+        }

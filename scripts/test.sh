@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: set the machine up (scripts/setup.sh --test), then run the whole suite.
+# Arguments go to pytest. "No tests ran" (pytest exit 5) is a failure, not a pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test || exit 1
+python3 -m pytest "$@"
+rc=$?
+if [[ $rc -eq 5 ]]; then
+  echo "test.sh: pytest collected no tests: failing" >&2
+  exit 1
+fi
+exit $rc

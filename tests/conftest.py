@@ -1,0 +1,57 @@
+"""Shared fixtures: real index servers on loopback over real distributions."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo import build_demo_index
+from crawler.distbuild import DistSpec, write_wheel
+from crawler.localindex import IndexServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus" / "dev"
+
+
+def corpus_entries() -> list[dict]:
+    return json.loads((CORPUS / "expected.json").read_text())
+
+
+def extra_fixture_dists(folder: Path) -> None:
+    """Cases the demo does not cover: platform-only wheels that disagree, a yanked-free big wheel."""
+    linux = DistSpec("plat-only", "1.0", ["numpyish>=1"])
+    write_wheel(linux, folder, tag="cp311-cp311-manylinux_2_17_x86_64")
+    windows = DistSpec("plat-only", "1.0", ["numpyish>=1", "pywin32ish"])
+    write_wheel(windows, folder, tag="cp311-cp311-win_amd64")
+    write_wheel(DistSpec("big-wheel", "3.0", ["demo-core"], filler=400_000), folder)
+
+
+@pytest.fixture(scope="session")
+def index_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A flat folder: the demo projects, extra fixtures, and the real corpus sdists and wheels."""
+    folder = build_demo_index(tmp_path_factory.mktemp("index") / "files")
+    extra_fixture_dists(folder)
+    for sub in ("sdists", "wheels"):
+        for f in (CORPUS / sub).iterdir():
+            shutil.copy2(f, folder / f.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pypiserver_index(index_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    log = tmp_path_factory.mktemp("logs") / "pypiserver.log"
+    with IndexServer(index_folder, "pypiserver", log=log) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def json_index(index_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    log = tmp_path_factory.mktemp("logs") / "srs.log"
+    with IndexServer(index_folder, "simple-repository-server", log=log) as server:
+        yield server
