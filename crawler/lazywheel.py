@@ -19,8 +19,8 @@ from .fetch import Fetcher, verify_sha256
 __all__ = ["WheelMetadata", "read_wheel_metadata", "metadata_member"]
 
 #: First read: the last TAIL bytes hold the central directory and, in most wheels, METADATA too.
-TAIL = 32 * 1024
-MIN_CHUNK = 16 * 1024
+TAIL = 16 * 1024
+MIN_CHUNK = 8 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
