@@ -1,0 +1,40 @@
+"""Build sdists in disposable sandboxes and report what they declare. Knows nothing of the crawler.
+
+    from sandbox import open_sandbox
+    sb = open_sandbox("auto")          # docker when a daemon answers, else bwrap
+    result = sb.extract(Path("some-1.0.tar.gz"))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import Sandbox
+from .limits import Limits
+from .result import SandboxResult
+
+__all__ = ["Limits", "Sandbox", "SandboxResult", "SANDBOX_VERSION", "open_sandbox"]
+
+#: bumped when what the in-sandbox extractor reports changes
+SANDBOX_VERSION = "1"
+
+
+def open_sandbox(kind: str = "auto", limits: Limits | None = None, image: str | None = None,
+                 rootfs: Path | None = None) -> Sandbox:
+    """docker | bwrap | auto (docker when a daemon answers, else bwrap). Raises RuntimeError if none."""
+    from .bwrap_backend import BwrapSandbox, bwrap_available
+    from .docker_backend import DEFAULT_IMAGE, DockerSandbox, docker_available
+    from .image import default_rootfs
+
+    if kind == "auto":
+        if docker_available():
+            kind = "docker"
+        elif bwrap_available():
+            kind = "bwrap"
+        else:
+            raise RuntimeError("no sandbox: no Docker daemon answers and bwrap is not installed")
+    if kind == "docker":
+        return DockerSandbox(image or DEFAULT_IMAGE, limits)
+    if kind == "bwrap":
+        return BwrapSandbox(rootfs or default_rootfs(), limits)
+    raise ValueError(f"unknown sandbox {kind!r} (docker, bwrap, auto)")

@@ -21,6 +21,11 @@ PIP_CONSTRAINT= pip install --quiet --disable-pip-version-check --no-compile --t
   --only-binary=:all: --python-version "$pyver" --implementation cp --abi "cp${pyver/./}" \
   --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform any \
   -r "$work/req.txt"
+grep -v '^#' "$here/era-backends.txt" | sed 's/ *#.*//' | grep -v '^$' > "$work/era.txt"
+PIP_CONSTRAINT= pip install --quiet --disable-pip-version-check --no-compile --target "$root/opt/depgraph-era" \
+  --only-binary=:all: --python-version "$pyver" --implementation cp --abi "cp${pyver/./}" \
+  --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform any --no-deps \
+  -r "$work/era.txt"
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"* "$root/usr/share/doc" "$root/usr/share/man"
 tar -C "$root" -c . | docker import \
   --change 'USER 65534:65534' --change 'WORKDIR /work' \

@@ -1,0 +1,99 @@
+"""bubblewrap backend, for machines without a Docker daemon.
+
+The same root filesystem as the Docker image (exported by `depgraph sandbox build-image`), mounted
+read-only; every namespace unshared (so no network); a size-capped tmpfs work dir; the sdist
+bind-mounted read-only; uid 65534; limits from a fresh cgroup (see cgroups.py); wall clock enforced
+by killing the whole group.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from .base import EXTRACTOR_IN_IMAGE
+from .cgroups import ProcessLimiter
+from .limits import Limits
+from .result import SandboxResult, from_extractor_output
+
+__all__ = ["BwrapSandbox", "bwrap_available"]
+
+
+def bwrap_available() -> bool:
+    return shutil.which("bwrap") is not None
+
+
+class _TailReader(threading.Thread):
+    """Drains a pipe, keeping only the last `cap` bytes (a gigantic stdout cannot fill memory)."""
+
+    def __init__(self, pipe, cap: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(daemon=True)
+        self.pipe, self.cap = pipe, cap
+        self.chunks: deque[bytes] = deque()
+        self.size = 0
+
+    def run(self) -> None:
+        for chunk in iter(lambda: self.pipe.read(65536), b""):
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+            while self.size > self.cap and len(self.chunks) > 1:
+                self.size -= len(self.chunks.popleft())
+
+    def text(self) -> str:
+        return b"".join(self.chunks)[-self.cap:].decode("utf-8", "replace")
+
+
+class BwrapSandbox:
+    name = "bwrap"
+
+    def __init__(self, rootfs: Path, limits: Limits | None = None) -> None:
+        self.rootfs = Path(rootfs)
+        self.limits = limits or Limits()
+        if not (self.rootfs / EXTRACTOR_IN_IMAGE.lstrip("/")).exists():
+            raise RuntimeError(f"no sandbox root filesystem at {self.rootfs}: run `depgraph sandbox build-image`")
+
+    def command(self, sdist: Path) -> list[str]:
+        inside = f"/input/{sdist.name}"
+        return [
+            "bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
+            "--ro-bind", str(self.rootfs), "/",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", str(self.limits.tmpfs_mb << 20), "--tmpfs", "/work",
+            "--size", str(64 << 20), "--tmpfs", "/tmp",
+            "--size", str(1 << 20), "--tmpfs", "/input", "--ro-bind", str(sdist.resolve()), inside,
+            "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PIP_NO_INDEX", "1",
+            "--chdir", "/work",
+            "python3", EXTRACTOR_IN_IMAGE, inside, "/work/job",
+        ]
+
+    def extract(self, sdist: Path) -> SandboxResult:
+        started = time.monotonic()
+        with ProcessLimiter(self.limits) as limiter:
+            try:
+                proc = subprocess.Popen(self.command(sdist), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, preexec_fn=limiter.preexec)
+            except OSError as exc:
+                return SandboxResult(False, self.name, failure="sandbox-error", detail=f"bwrap: {exc}")
+            reader = _TailReader(proc.stdout, self.limits.log_bytes)
+            reader.start()
+            try:
+                proc.wait(timeout=self.limits.wall_seconds)
+            except subprocess.TimeoutExpired:
+                limiter.kill_all()
+                proc.wait()
+                reader.join(5)
+                return SandboxResult(False, self.name, failure="timeout", seconds=time.monotonic() - started,
+                                     detail=f"killed after the {self.limits.wall_seconds:g} s wall-clock limit")
+            reader.join(5)
+            result = from_extractor_output(reader.text(), self.name)
+            if not result.ok and (limiter.oom_killed() or proc.returncode in (-9, 137)):
+                result.failure = "out-of-memory"
+                result.detail = f"killed at the {self.limits.memory_mb} MiB memory limit ({limiter.mode})"
+            result.seconds = time.monotonic() - started
+            return result
