@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -16,6 +17,11 @@ from .fetch import Fetcher
 from .http import make_session
 from .index import PYPI_SIMPLE, IndexClient
 from .store import ProjectRecord, Store
+
+if TYPE_CHECKING:
+    from sandbox import Limits, Sandbox
+
+    from .sdist_builds import SandboxSummary
 
 __all__ = ["main"]
 
@@ -27,6 +33,22 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-resume", action="store_true", help="start a new run even if an unfinished one with the same options exists")
     p.add_argument("--json", action="store_true", help="print the closing summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it goes to stderr)")
+    _add_sandbox_options(p)
+
+
+def _add_limit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--build-timeout", type=float, default=120, help="wall-clock seconds per sdist build (default %(default)s)")
+    p.add_argument("--build-memory", type=int, default=1024, help="MiB of memory per sdist build (default %(default)s)")
+    p.add_argument("--build-pids", type=int, default=256, help="processes+threads per sdist build (default %(default)s)")
+
+
+def _add_sandbox_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sandbox", choices=("auto", "docker", "bwrap", "none"), default="auto",
+                   help="where sdists whose dependencies are not static get built: auto = Docker when a daemon "
+                   "answers, else bwrap, else none (they stay pending-sandbox) (default %(default)s)")
+    p.add_argument("--sandbox-workers", type=int, default=2, help="sdist builds at once (default %(default)s)")
+    p.add_argument("--retry-failed", action="store_true", help="also rebuild releases whose sandbox build failed before")
+    _add_limit_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-output", help="folder for the index, store and reports (default %(default)s)")
     demo.add_argument("--json", action="store_true", help="print the closing summary as JSON")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_sandbox_options(demo)
+
+    sbx = sub.add_parser("sandbox", help="the sdist build sandbox: image, one-off extraction, cleanup",
+                         description="Build sdists in disposable containers (Docker) or bubblewrap, with no "
+                         "network and CPU/memory/pid/time limits, and report the requirements they declare.")
+    sbx_sub = sbx.add_subparsers(dest="sandbox_command", required=True)
+    bi = sbx_sub.add_parser("build-image", help="build the sandbox image offline (debootstrap + docker import)")
+    bi.add_argument("--if-missing", action="store_true", help="do nothing when the image and rootfs exist")
+    bi.add_argument("--tag", default=None, help="image tag (default pypi-depgraph-sandbox:latest)")
+    ex = sbx_sub.add_parser("extract", help="build one sdist in the sandbox and print what it declares as JSON")
+    ex.add_argument("sdist", type=Path, help="path of a .tar.gz / .zip sdist")
+    ex.add_argument("--backend", choices=("auto", "docker", "bwrap"), default="auto", help="(default %(default)s)")
+    _add_limit_options(ex)
+    sbx_sub.add_parser("cleanup", help="remove sandbox containers left behind by a crash")
 
     status = sub.add_parser("status", help="what the store holds", description="Counts of the store: projects, "
                             "releases by dependency state and metadata source, failures by reason.")
@@ -76,8 +112,10 @@ def run_crawl(store: Store, index_url: str, projects: list[str] | None, workers:
         session.close()
 
 
-def print_summary(summary: CrawlSummary, as_json: bool) -> None:
+def print_summary(summary: CrawlSummary, as_json: bool, builds: "SandboxSummary | None" = None) -> None:
     data = summary.as_dict()
+    if builds is not None:
+        data["sandbox"] = builds.as_dict()
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
         return
@@ -92,14 +130,62 @@ def print_summary(summary: CrawlSummary, as_json: bool) -> None:
         assert isinstance(counts, dict)
         if counts:
             print(f"  {title}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+    if builds is not None:
+        outcomes = ", ".join(f"{k}={v}" for k, v in sorted(builds.by_outcome.items(), key=lambda kv: -kv[1]))
+        print(f"  sdists built in the {builds.backend} sandbox: {builds.attempted} in {builds.seconds:.1f} s"
+              + (f" ({outcomes})" if outcomes else ""))
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     store = Store(args.db)
     summary = run_crawl(store, args.index_url, None if args.all else args.project, args.workers,
                         args.retries, not args.no_resume, not args.no_progress)
-    print_summary(summary, args.json)
+    build_summary = None
+    if not summary.interrupted:
+        build_summary = run_sandbox_builds(store, args, None if args.all else args.project)
+    print_summary(summary, args.json, build_summary)
     return 130 if summary.interrupted else 0
+
+
+def limits_from(args: argparse.Namespace) -> "Limits":
+    from sandbox import Limits
+
+    return Limits(memory_mb=args.build_memory, pids=args.build_pids, wall_seconds=args.build_timeout)
+
+
+def open_chosen_sandbox(kind: str, args: argparse.Namespace, quiet: bool = False) -> "Sandbox | None":
+    """The sandbox the user chose; for auto, None (with a message) when this machine has none."""
+    from sandbox import open_sandbox
+
+    if kind == "none":
+        return None
+    try:
+        sandbox = open_sandbox(kind, limits_from(args))
+    except RuntimeError as exc:
+        if kind != "auto":
+            raise SystemExit(f"depgraph: {exc}") from None
+        print(f"depgraph: sdists stay pending-sandbox: {exc}", file=sys.stderr)
+        return None
+    if not quiet:
+        print(f"depgraph: building sdists in the {sandbox.name} sandbox", file=sys.stderr)
+    return sandbox
+
+
+def run_sandbox_builds(store: Store, args: argparse.Namespace, projects: list[str] | None) -> "SandboxSummary | None":
+    from .sdist_builds import build_pending
+
+    sandbox = open_chosen_sandbox(args.sandbox, args, quiet=args.json)
+    if sandbox is None:
+        return None
+    session = make_session(pool_size=args.sandbox_workers)
+    todo = len(store.sandbox_candidates(args.retry_failed, projects))
+    bar = tqdm(total=todo, unit="sdist", desc="sandbox", disable=args.no_progress, file=sys.stderr)
+    try:
+        return build_pending(store, Fetcher(session), sandbox, args.sandbox_workers, args.retry_failed,
+                             projects, on_release=lambda *_: bar.update(1))
+    finally:
+        bar.close()
+        session.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -112,8 +198,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with IndexServer(folder, "pypiserver", log=out / "index-server.log") as server:
         if not args.json:
             print(f"serving {len(list(folder.iterdir()))} demo files at {server.url}")
-        summary = run_crawl(Store(db), server.url, None, workers=4, progress=not args.no_progress, resume=False)
-    print_summary(summary, args.json)
+        store = Store(db)
+        summary = run_crawl(store, server.url, None, workers=4, progress=not args.no_progress, resume=False)
+        args.retry_failed, args.sandbox_workers = False, 2
+        builds = run_sandbox_builds(store, args, None)
+    print_summary(summary, args.json, builds)
     if not args.json:
         print(f"store: {db}")
     return 0
@@ -127,9 +216,30 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    if args.sandbox_command == "build-image":
+        from sandbox.image import build_image
+
+        build_image(args.tag or "pypi-depgraph-sandbox:latest", if_missing=args.if_missing)
+        return 0
+    if args.sandbox_command == "cleanup":
+        from sandbox.cleanup import remove_leftovers
+
+        print(f"removed {remove_leftovers()} leftover sandbox containers")
+        return 0
+    if not args.sdist.is_file():
+        print(f"depgraph: no such sdist: {args.sdist}", file=sys.stderr)
+        return 2
+    sandbox = open_chosen_sandbox(args.backend, args, quiet=True)
+    assert sandbox is not None
+    result = sandbox.extract(args.sdist)
+    print(result.to_json())
+    return 0 if result.ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"crawl": cmd_crawl, "demo": cmd_demo, "status": cmd_status}[args.command]
+    handler = {"crawl": cmd_crawl, "demo": cmd_demo, "status": cmd_status, "sandbox": cmd_sandbox}[args.command]
     return handler(args)
 
 

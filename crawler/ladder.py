@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .archives import sdist_pkg_info
-from .errors import DepgraphError, FetchError
+from .errors import ArchiveError, DepgraphError, FetchError
 from .fetch import Fetcher
 from .index import DistFile
 from .lazywheel import read_wheel_metadata
@@ -124,10 +124,15 @@ def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure
     for sdist in sdists:
         try:
             data = fetcher.download(sdist.url, sdist.sha256)
-            meta = parse_core_metadata(sdist_pkg_info(sdist.filename, data))
         except DepgraphError as exc:
             failures.append(_failure("sdist", sdist.filename, exc))
             continue
+        try:
+            meta = parse_core_metadata(sdist_pkg_info(sdist.filename, data))
+        except ArchiveError as exc:
+            # no readable PKG-INFO says nothing about the dependencies: a build may still tell
+            failures.append(_failure("sdist", sdist.filename, exc))
+            return Extraction(PENDING, None, sdist.filename, None, [], failures, f"PKG-INFO unreadable: {exc.detail}")
         if meta.requires_dist_is_static:
             return Extraction(KNOWN, "sdist-pkg-info", sdist.filename, meta.requires_python,
                               meta.edges, failures + _metadata_problems(meta, sdist.filename))

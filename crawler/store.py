@@ -36,10 +36,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .index import DistFile
 from .ladder import Extraction, Failure
 from .metadata import Edge
+
+if TYPE_CHECKING:
+    from sandbox import SandboxResult
 
 __all__ = ["Store", "ProjectRecord", "ReleaseRecord", "files_digest", "SCHEMA_VERSION"]
 
@@ -209,7 +213,8 @@ class Store:
         """version -> files_digest of releases whose extraction can be kept as is."""
         rows = self.db.execute(
             "SELECT version, files_digest FROM releases WHERE project = ? AND extractor_version = ?"
-            " AND deps_state IN ('known', 'pending-sandbox', 'no-usable-files')",
+            " AND (deps_state IN ('known', 'pending-sandbox', 'no-usable-files')"
+            " OR metadata_source LIKE 'sandbox%')",  # sandbox failures wait for --retry-failed
             (project, extractor_version),
         )
         return dict(rows.fetchall())
@@ -302,6 +307,46 @@ class Store:
             " VALUES (?,?,?,?,?,?,?)",
             [(project, version, f.filename, f.stage, f.reason, f.detail[:4000], stamp) for f in failures],
         )
+
+    # --- sandbox builds ---------------------------------------------------------------------------
+
+    def sandbox_candidates(self, retry_failed: bool = False,
+                           projects: list[str] | None = None) -> list[tuple[int, str, str, str, str, str | None]]:
+        """(release id, project, version, sdist filename, url, sha256) of releases to build."""
+        states = "('pending-sandbox', 'failed')" if retry_failed else "('pending-sandbox')"
+        sql = ("SELECT r.id, r.project, r.version, f.filename, f.url, f.sha256 FROM releases r"
+               " JOIN files f ON f.release_id = r.id AND f.kind = 'sdist'"
+               f" WHERE r.deps_state IN {states}"
+               + (" AND (r.deps_state = 'pending-sandbox' OR r.metadata_source LIKE 'sandbox%')" if retry_failed else "")
+               + " ORDER BY r.project, r.version, f.yanked, f.filename")
+        rows = self.db.execute(sql).fetchall()
+        wanted = set(projects) if projects else None
+        first: dict[int, tuple[int, str, str, str, str, str | None]] = {}
+        for row in rows:  # one sdist per release: the first non-yanked
+            if wanted is None or row[1] in wanted:
+                first.setdefault(row[0], row)
+        return list(first.values())
+
+    def record_sandbox_result(self, release_id: int, project: str, version: str, filename: str,
+                              result: SandboxResult, edges: list[Edge], bad_lines: list[str],
+                              extractor_version: str) -> None:
+        source = f"sandbox-{result.backend}" + (f":{result.method}" if result.method else "")
+        state = "known" if result.ok else "failed"
+        note = result.detail if result.ok else None
+        with self.transaction() as db:
+            db.execute("UPDATE releases SET deps_state = ?, metadata_source = ?, metadata_file = ?, note = ?,"
+                       " requires_python = coalesce(requires_python, ?) WHERE id = ?",
+                       (state, source, filename, note, result.requires_python, release_id))
+            self.replace_requirements(db, release_id, edges, source, extractor_version)
+            db.execute("DELETE FROM failures WHERE project = ? AND version = ? AND stage = 'sandbox'",
+                       (project, version))
+            failures = [Failure("sandbox", "bad-requirement", line, filename) for line in bad_lines]
+            if not result.ok:
+                detail = f"{result.detail or ''}\n--- log tail ---\n{result.log_tail}".strip()
+                failures.append(Failure("sandbox", result.failure or "build-failed", detail, filename))
+            elif result.confidence == "low":
+                failures.append(Failure("sandbox", "low-confidence", result.detail or result.method or "", filename))
+            self._insert_failures(db, project, version, failures)
 
     # --- crawl runs and resume -----------------------------------------------------------------
 

@@ -60,11 +60,15 @@ class BwrapSandbox:
         inside = f"/input/{sdist.name}"
         return [
             "bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
+            # the extractor is PID 1 of its namespace, as in Docker: builds cannot kill it, and every
+            # process left when it exits dies with the namespace
+            "--as-pid-1",
             "--ro-bind", str(self.rootfs), "/",
             "--proc", "/proc", "--dev", "/dev",
             "--size", str(self.limits.tmpfs_mb << 20), "--tmpfs", "/work",
             "--size", str(64 << 20), "--tmpfs", "/tmp",
             "--size", str(1 << 20), "--tmpfs", "/input", "--ro-bind", str(sdist.resolve()), inside,
+            "--remount-ro", "/input",
             "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
             "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/tmp",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PIP_NO_INDEX", "1",
@@ -92,7 +96,9 @@ class BwrapSandbox:
                                      detail=f"killed after the {self.limits.wall_seconds:g} s wall-clock limit")
             reader.join(5)
             result = from_extractor_output(reader.text(), self.name)
-            if not result.ok and (limiter.oom_killed() or proc.returncode in (-9, 137)):
+            if result.failure == "no-result":
+                result.detail = f"the extractor ended without a result (exit status {proc.returncode})"
+            if not result.ok and limiter.oom_killed():
                 result.failure = "out-of-memory"
                 result.detail = f"killed at the {self.limits.memory_mb} MiB memory limit ({limiter.mode})"
             result.seconds = time.monotonic() - started

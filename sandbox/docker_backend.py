@@ -93,6 +93,8 @@ class DockerSandbox:
             oom = bool(container.attrs["State"].get("OOMKilled"))
             out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
             result = from_extractor_output(out, self.name)
+            if result.failure == "no-result":
+                result.detail = f"the extractor ended without a result (exit status {status.get('StatusCode')})"
             if not result.ok and (oom or status.get("StatusCode") == 137):
                 result.failure = "out-of-memory"
                 result.detail = f"killed at the {self.limits.memory_mb} MiB memory limit"

@@ -1,0 +1,143 @@
+"""One tiny sdist per attack on the sandbox. Each setup.py reports what it managed to do through
+its install_requires, so a test can tell a contained attack from a successful one."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import textwrap
+from pathlib import Path
+
+PREAMBLE = "import os, sys, socket, subprocess, time, signal\nfrom setuptools import setup\n"
+
+
+def _setup(body: str, requires: str = "[]") -> str:
+    return PREAMBLE + textwrap.dedent(body) + f"\nsetup(name='hostile', version='1.0', install_requires={requires})\n"
+
+
+def attacks(host_port: int, canary: Path, marker: str) -> dict[str, str]:
+    """name -> setup.py source."""
+    return {
+        "network": _setup(f"""
+            s = socket.socket(); s.settimeout(3)
+            try:
+                s.connect(("127.0.0.1", {host_port})); REACHED = ["pwned-network"]
+            except OSError as exc:
+                raise SystemExit("network blocked: %s" % exc)
+            """, "REACHED"),
+        "read-canary": _setup(f"""
+            try:
+                SECRET = open({str(canary)!r}).read().split()
+            except OSError as exc:
+                raise SystemExit("canary unreadable: %s" % exc)
+            """, "['pwned-read-' + SECRET[0]]"),
+        "write-outside": _setup(f"""
+            wrote = []
+            for path in ({str(canary)!r}, "/etc/pwned", "/opt/depgraph/pwned", "/usr/pwned", "/input/pwned"):
+                try:
+                    with open(path, "w") as fh:
+                        fh.write("pwned")
+                    wrote.append(path)
+                except OSError:
+                    pass
+            if not wrote:
+                raise SystemExit("every write outside the work dir was refused")
+            """, "['pwned-write'] + wrote"),
+        "fork-bomb": _setup("""
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    time.sleep(0.01)
+            """),
+        "memory-bomb": _setup("""
+            hog = []
+            while True:
+                hog.append(bytearray(64 * 1024 * 1024))
+                hog[-1][::4096] = b"x" * len(hog[-1][::4096])  # touch every page
+            """),
+        "endless-loop": _setup("""
+            while True:
+                pass
+            """),
+        "gigantic-stdout": _setup("""
+            line = ("A" * 1023 + "\\n")
+            chunk = line * 1024
+            for target in ("/proc/%d/fd/1" % os.getppid(), "/proc/1/fd/1"):
+                try:
+                    with open(target, "w") as fh:
+                        for _ in range(300):  # 300 MiB into the parent's / init's stdout
+                            fh.write(chunk)
+                except OSError:
+                    pass
+            for _ in range(300):
+                sys.stdout.write(chunk)
+            """, "['after-flood']"),
+        "daemon": _setup(f"""
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}],
+                             start_new_session=True, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+            """, "['daemon-started']"),
+        "kill-parent": _setup("""
+            for pid in (os.getppid(), 1):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(1)
+            """, "['survived-kill']"),
+    }
+
+
+def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for info, data in members:
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def _file(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), 0o644
+    return info, data
+
+
+def setup_py_sdist(folder: Path, attack: str, source: str) -> Path:
+    base = f"hostile_{attack.replace('-', '_')}-1.0"
+    pkg_info = b"Metadata-Version: 1.1\nName: hostile\nVersion: 1.0\n"
+    return _tar(folder / f"{base}.tar.gz", [_file(f"{base}/PKG-INFO", pkg_info),
+                                            _file(f"{base}/setup.py", source.encode())])
+
+
+def archive_attacks(folder: Path) -> dict[str, Path]:
+    """Sdists whose *archive* is the attack: traversal, absolute paths, links, a decompression bomb."""
+    ok_setup = PREAMBLE + "setup(name='hostile', version='1.0')\n"
+    out = {}
+    for name, evil in (("dotdot", "hostile-1.0/../../evil.txt"), ("absolute", "/tmp/depgraph-evil.txt")):
+        out[name] = _tar(folder / f"hostile_{name}-1.0.tar.gz",
+                         [_file("hostile-1.0/setup.py", ok_setup.encode()), _file(evil, b"evil")])
+    link = tarfile.TarInfo("hostile-1.0/passwd")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    out["symlink"] = _tar(folder / "hostile_symlink-1.0.tar.gz",
+                          [_file("hostile-1.0/setup.py", ok_setup.encode()), (link, None)])
+    # 300 MiB of zeros in a ~300 kB archive; the tar header declares the real size
+    bomb = folder / "hostile_bomb-1.0.tar.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w") as tf:
+        info0, data0 = _file("hostile-1.0/setup.py", ok_setup.encode())
+        tf.addfile(info0, io.BytesIO(data0))
+        info = tarfile.TarInfo("hostile-1.0/zeros.bin")
+        info.size = 300 << 20
+
+        class Zeros(io.RawIOBase):
+            left = info.size
+
+            def readinto(self, b):  # type: ignore[no-untyped-def]
+                n = min(len(b), self.left)
+                b[:n] = bytes(n)
+                self.left -= n
+                return n
+
+        tf.addfile(info, Zeros())
+    out["bomb"] = bomb
+    return out

@@ -1,0 +1,165 @@
+"""Real builds in real sandboxes: a Docker daemon's containers and bubblewrap, on the same cases."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox import Limits, Sandbox, open_sandbox
+from sandbox.result import requires_from_setup_kwargs
+from tests.conftest import CORPUS, corpus_entries
+from tests.helpers import requirement_set
+from tests.hostile import archive_attacks, attacks, setup_py_sdist
+
+BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), pytest.param("bwrap", marks=pytest.mark.bwrap)]
+HOSTILE_LIMITS = Limits(wall_seconds=10, memory_mb=512, pids=128)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    return open_sandbox(request.param)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def strict_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    return open_sandbox(request.param, HOSTILE_LIMITS)
+
+
+def leftover_containers() -> list[str]:
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=pypi-depgraph.sandbox"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("entry", corpus_entries(), ids=lambda e: e["sdist"])
+def test_corpus_sdist_yields_the_wheels_requirements(sandbox: Sandbox, entry: dict) -> None:
+    result = sandbox.extract(CORPUS / "sdists" / entry["sdist"])
+    assert result.ok, (result.failure, result.detail, result.log_tail[-1500:])
+    assert requirement_set(result.requires_dist) == requirement_set(entry["requires_dist"])
+    assert result.version == entry["version"] or result.method != "pep517-metadata"
+
+
+# --- the hostile suite -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def host_bait(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[socket.socket, Path, str]]:
+    """A listener on the host's loopback, a canary file, and a marker for daemon processes."""
+    folder = tmp_path_factory.mktemp("bait")
+    canary = folder / "canary.txt"
+    canary.write_text("secret-canary\n")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    yield listener, canary, f"depgraph-daemon-{uuid.uuid4().hex}"
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_sdists(host_bait: tuple[socket.socket, Path, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    listener, canary, marker = host_bait
+    folder = tmp_path_factory.mktemp("hostile")
+    out = {name: setup_py_sdist(folder, name, src)
+           for name, src in attacks(listener.getsockname()[1], canary, marker).items()}
+    out.update(archive_attacks(folder))
+    return out
+
+
+# attack -> (ok, failure reason, requirements reported, text expected in the log tail)
+EXPECTED = {
+    "network": (False, "build-failed", [], "network blocked"),
+    "read-canary": (False, "build-failed", [], "canary unreadable"),
+    "write-outside": (False, "build-failed", [], "every write outside the work dir was refused"),
+    "fork-bomb": (False, "timeout", [], ""),
+    "memory-bomb": (False, "out-of-memory", [], ""),
+    "endless-loop": (False, "timeout", [], ""),
+    "gigantic-stdout": (True, None, ["after-flood"], ""),  # flood contained, result still read
+    "daemon": (True, None, ["daemon-started"], ""),  # the daemon dies with the sandbox (checked below)
+    "kill-parent": (True, None, ["survived-kill"], ""),  # the extractor is PID 1: unkillable from inside
+    "dotdot": (False, "unsafe-archive", [], ""),
+    "absolute": (False, "unsafe-archive", [], ""),
+    "symlink": (False, "unsafe-archive", [], ""),
+    "bomb": (False, "archive-too-large", [], ""),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(EXPECTED))
+def test_hostile_sdist_is_contained(strict_sandbox: Sandbox, hostile_sdists: dict[str, Path],
+                                    host_bait: tuple[socket.socket, Path, str], attack: str) -> None:
+    listener, canary, marker = host_bait
+    result = strict_sandbox.extract(hostile_sdists[attack])
+    ok, reason, requires, log_text = EXPECTED[attack]
+    assert (result.ok, result.failure, result.requires_dist) == (ok, reason, requires), result.detail
+    assert log_text in result.log_tail
+    assert canary.read_text() == "secret-canary\n"
+    with pytest.raises(TimeoutError):
+        listener.accept()
+    assert subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout == b""
+    assert leftover_containers() == []
+    assert not Path("/tmp/depgraph-evil.txt").exists()
+
+
+def test_setup_kwargs_convert_like_egg_info() -> None:
+    lines, extras = requires_from_setup_kwargs({
+        "install_requires": "six>=1.5\n# comment\nattrs",
+        "extras_require": {"security": ["pyOpenSSL>=0.14"], ":python_version < '3'": ["enum34"],
+                           "socks:sys_platform == 'win32'": ["win-inet-pton"], "test": ["x; os_name == 'nt'"]},
+    })
+    assert lines == ["six>=1.5", "attrs", 'pyOpenSSL>=0.14; extra == "security"',
+                     "enum34; (python_version < '3')",
+                     'win-inet-pton; (sys_platform == \'win32\') and extra == "socks"',
+                     "x; (os_name == 'nt') and extra == \"test\""]
+    assert extras == ["security", "socks", "test"]
+    assert requirement_set(lines)  # every line parses
+
+
+# --- through the crawler ------------------------------------------------------------------------
+
+@pytest.mark.docker
+def test_crawl_with_sandbox_fills_pending_and_records_hostile_failures(
+        hostile_sdists: dict[str, Path], tmp_path: Path, index_folder: Path) -> None:
+    import shutil
+
+    from crawler.cli import main
+    from crawler.localindex import IndexServer
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for name in ("demo_socks-0.5.tar.gz", "demo_legacy-0.1.tar.gz", "demo_core-1.0-py3-none-any.whl"):
+        shutil.copy2(index_folder / name, folder)
+    for attack in ("endless-loop", "symlink", "network"):
+        src = hostile_sdists[attack]
+        shutil.copy2(src, folder / src.name.replace("hostile_", "hostile-").replace("_", ""))
+    db = tmp_path / "c.sqlite"
+    with IndexServer(folder, "pypiserver") as server:
+        rc = main(["crawl", "--index-url", server.url, "--db", str(db), "--all", "--sandbox", "docker",
+                   "--build-timeout", "8", "--no-progress", "--json"])
+    assert rc == 0
+    with sqlite3.connect(db) as conn:
+        states = dict(((p, v), (s, src)) for p, v, s, src in conn.execute(
+            "SELECT project, version, deps_state, metadata_source FROM releases"))
+        reasons = sorted(r[0] for r in conn.execute("SELECT reason FROM failures WHERE stage = 'sandbox'"))
+        socks = [r[0] for r in conn.execute(
+            "SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id WHERE r.project = 'demo-socks'")]
+    assert states[("demo-socks", "0.5")] == ("known", "sandbox-docker:pep517-metadata")
+    assert states[("demo-legacy", "0.1")] == ("known", "sandbox-docker:pep517-metadata")
+    assert socks == ["demo-core"]
+    assert sorted(reasons) == ["build-failed", "timeout", "unsafe-archive"]
+    assert leftover_containers() == []
+
+
+def test_cli_extract_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from crawler.cli import main
+
+    rc = main(["sandbox", "extract", str(CORPUS / "sdists" / "pluggy-0.12.0.tar.gz"), "--backend", "bwrap"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["ok"] and out["backend"] == "bwrap"
+    assert requirement_set(out["requires_dist"]) == requirement_set(
+        next(e for e in corpus_entries() if e["sdist"] == "pluggy-0.12.0.tar.gz")["requires_dist"])
