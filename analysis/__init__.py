@@ -1,0 +1,23 @@
+"""Analysis of a pypi-depgraph store: reverse-dependency metrics, graph health, downloads, reports.
+
+    from analysis import load_graph, dependents_table, compare_downloads, read_downloads
+    G = load_graph("crawl.sqlite")            # DependencyGraph; G.to_networkx() for networkx
+    table = dependents_table(G)               # one row per project, every metric in a column
+
+Reads the store only; never the network.
+"""
+
+from .build import load_graph, target_environment
+from .downloads import DownloadsFormatError, compare_downloads, read_downloads
+from .graph import DependencyGraph
+from .health import cycles, missing_dependencies, umbrellas, unknown_dependencies, unsatisfiable_edges
+from .metrics import dependents_table
+from .reach import transitive_dependents
+from .report import build_tables, write_report
+from .roles import assign_roles
+
+__all__ = [
+    "DependencyGraph", "DownloadsFormatError", "assign_roles", "build_tables", "compare_downloads", "cycles",
+    "dependents_table", "load_graph", "missing_dependencies", "read_downloads", "target_environment",
+    "transitive_dependents", "umbrellas", "unknown_dependencies", "unsatisfiable_edges", "write_report",
+]

@@ -87,6 +87,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limit_options(ex)
     sbx_sub.add_parser("cleanup", help="remove sandbox containers left behind by a crash")
 
+    report = sub.add_parser("report", help="metrics and health of the graph as CSV reports and plots",
+                            description="Direct and transitive dependents, dependents via extras only, PageRank, "
+                            "percentile ranks, roles, cycles, missing and unsatisfiable dependencies, umbrellas; "
+                            "compared with download counts when given.")
+    report.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
+    report.add_argument("--out", default="report", help="output folder (default %(default)s)")
+    report.add_argument("--downloads", type=Path, help="download counts: BigQuery CSV (project,downloads[,installer]), "
+                        "top-pypi-packages JSON or pypistats JSON")
+    report.add_argument("--include-extras", action="store_true", help="count requirements reached through extras too")
+    report.add_argument("--python", default=None, help="evaluate markers for this CPython version (e.g. 3.12); "
+                        "default: keep every edge whatever its marker")
+    report.add_argument("--platform", default="linux", choices=("linux", "win32", "darwin"),
+                        help="platform for marker evaluation with --python (default %(default)s)")
+    report.add_argument("--top", type=int, default=15, help="rows of the main table to print (default %(default)s)")
+
+    imp = sub.add_parser("import", help="load a public dependency data set into the store",
+                         description="Load mach-nix pypi-deps-db buckets or a BigQuery distribution_metadata "
+                         "export into the store (provenance recorded as import:<data set>).")
+    imp.add_argument("kind", choices=("pypi-deps-db", "bigquery"))
+    imp.add_argument("path", type=Path, help="pypi-deps-db folder (with sdist/ and wheel/), or a CSV/JSONL export")
+    imp.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
+    imp.add_argument("--all-versions", action="store_true", help="import every version's dependencies, not only the latest")
+
     status = sub.add_parser("status", help="what the store holds", description="Counts of the store: projects, "
                             "releases by dependency state and metadata source, failures by reason.")
     status.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
@@ -205,6 +228,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_summary(summary, args.json, builds)
     if not args.json:
         print(f"store: {db}")
+        from analysis import write_report
+
+        report = write_report(db, out / "report")
+        print_report(report, out / "report", top=12)
+    return 0
+
+
+def print_report(summary: dict[str, object], out: Path, top: int) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(out / "packages.csv")
+    cols = [c for c in ("name", "direct_dependents", "transitive_dependents", "dependents_via_extras_only",
+                        "pagerank", "role", "downloads") if c in table]
+    with pd.option_context("display.width", 140, "display.max_columns", 20):
+        print(table[~table["missing"]].head(top)[cols].to_string(index=False))
+    keys = ("projects", "edges", "projects_with_unknown_dependencies", "cycles", "unsatisfiable_edges", "umbrellas",
+            "missing_projects_required")
+    print("  " + ", ".join(f"{k}={summary[k]}" for k in keys))
+    comp = summary.get("comparison")
+    if isinstance(comp, dict) and "spearman" in comp:
+        print(f"  vs downloads over {comp['projects_compared']} projects: Spearman {comp['spearman']:.3f}, "
+              f"Kendall {comp['kendall']:.3f}, top-100 overlap {comp['top_100_overlap']:.0%}")
+    print(f"report: {out}/ (packages.csv, edges.csv, broken_edges.csv, umbrellas.csv, summary.json, plots)")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis import target_environment, write_report
+
+    if not Path(args.db).exists():
+        print(f"depgraph: no store at {args.db}", file=sys.stderr)
+        return 2
+    env = target_environment(args.python, args.platform) if args.python else None
+    summary = write_report(args.db, args.out, args.downloads, args.include_extras, env)
+    print_report(summary, Path(args.out), args.top)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importers import import_bigquery, import_pypi_deps_db
+
+    store = Store(args.db)
+    run = import_pypi_deps_db if args.kind == "pypi-deps-db" else import_bigquery
+    summary = run(args.path, store, all_versions=args.all_versions)
+    print(f"imported {summary.projects} projects, {summary.releases} releases, {summary.requirements} requirements "
+          f"({summary.bad_requirements} unreadable, recorded as failures) into {args.db}")
     return 0
 
 
@@ -239,7 +307,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"crawl": cmd_crawl, "demo": cmd_demo, "status": cmd_status, "sandbox": cmd_sandbox}[args.command]
+    handler = {"crawl": cmd_crawl, "demo": cmd_demo, "status": cmd_status, "sandbox": cmd_sandbox,
+               "report": cmd_report, "import": cmd_import}[args.command]
     return handler(args)
 
 

@@ -8,9 +8,12 @@ Schema (every name column holds a PEP 503 canonical name):
     releases(id, project, version, yanked, requires_python, deps_state, metadata_source,
              metadata_file, files_digest, extractor_version, note)
         version: PEP 440-normalized where it parses; yanked: every file of the release is yanked
-        deps_state: known | pending-sandbox | failed | no-usable-files. Only "known" releases have
+        deps_state: known | pending-sandbox | failed | no-usable-files | not-imported (a version an
+                    imported data set names without its dependencies). Only "known" releases have
                     trustworthy requirement rows; pending/failed mean *unknown*, never "no deps".
         files_digest: sha256 over the sorted (filename, sha256) pairs, to skip unchanged releases
+        is_latest: 1 on the release pip would pick without constraints: the highest non-yanked final
+                   release, else the highest non-yanked pre-release, else the highest release
     files(id, release_id, filename, url, sha256, size, kind, yanked, yanked_reason,
           requires_python, core_metadata, core_metadata_sha256, upload_time)
     requirements(id, release_id, raw, name, specifier, marker, extra, extras, kind, source,
@@ -37,6 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
 
 from .index import DistFile
 from .ladder import Extraction, Failure
@@ -73,6 +78,7 @@ CREATE TABLE IF NOT EXISTS releases (
     files_digest TEXT NOT NULL,
     extractor_version TEXT NOT NULL,
     note TEXT,
+    is_latest INTEGER NOT NULL DEFAULT 0,
     UNIQUE (project, version)
 );
 CREATE TABLE IF NOT EXISTS files (
@@ -144,6 +150,21 @@ def files_digest(files: Iterable[DistFile]) -> str:
     for f in sorted(files, key=lambda f: f.filename):
         h.update(f"{f.filename}\0{f.sha256 or f.url}\n".encode())
     return h.hexdigest()
+
+
+def latest_release(rows: Iterable[tuple[int, str, int]]) -> int | None:
+    """Id of the latest (id, version, yanked) row, by the rule documented for `is_latest`."""
+    best_key, best_id = None, None
+    for release_id, version, yanked in rows:
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            key = (not yanked, False, False, Version("0"))  # legacy versions rank below every PEP 440 one
+        else:
+            key = (not yanked, True, not parsed.is_prerelease, parsed)
+        if best_key is None or key > best_key:
+            best_key, best_id = key, release_id
+    return best_id
 
 
 @dataclass
@@ -253,6 +274,13 @@ class Store:
                 db.execute("DELETE FROM failures WHERE project = ? AND version = ?", (record.name, gone))
             for release in record.releases:
                 self._write_release(db, record.name, release, stored.get(release.version), extractor_version)
+            self.mark_latest(db, record.name)
+
+    @staticmethod
+    def mark_latest(db: sqlite3.Connection, project: str) -> None:
+        rows = db.execute("SELECT id, version, yanked FROM releases WHERE project = ?", (project,)).fetchall()
+        best = latest_release(rows)
+        db.execute("UPDATE releases SET is_latest = (id = ?) WHERE project = ?", (best, project))
 
     def _write_release(self, db: sqlite3.Connection, project: str, rel: ReleaseRecord,
                        release_id: int | None, extractor_version: str) -> None:

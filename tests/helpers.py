@@ -36,7 +36,7 @@ def dump_store(db: Path) -> dict[str, list[tuple]]:
     """Table contents without surrogate ids or timestamps: equal dumps mean equal stores."""
     queries = {
         "projects": "SELECT name, display_name, status, serial FROM projects",
-        "releases": "SELECT project, version, yanked, requires_python, deps_state, metadata_source,"
+        "releases": "SELECT project, version, yanked, is_latest, requires_python, deps_state, metadata_source,"
                     " metadata_file, files_digest, extractor_version, note FROM releases",
         "files": "SELECT r.project, f.filename, f.url, f.sha256, f.size, f.kind, f.yanked, f.core_metadata"
                  " FROM files f JOIN releases r ON r.id = f.release_id",

@@ -1,0 +1,58 @@
+"""Store -> DependencyGraph, with the user's choices: which releases, extras, markers."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from packaging.markers import InvalidMarker, Marker, default_environment
+
+from .graph import DependencyGraph, from_edge_frame
+from .store_reader import read_nodes, read_requirements
+
+__all__ = ["load_graph", "edges_from_requirements", "target_environment"]
+
+
+def target_environment(python: str = "3.12", platform: str = "linux") -> dict[str, str]:
+    """A marker environment for CPython `python` on `platform` (linux, win32, darwin)."""
+    env = dict(default_environment())
+    system = {"linux": "Linux", "win32": "Windows", "darwin": "Darwin"}[platform]
+    env.update(python_version=python, python_full_version=f"{python}.0", implementation_name="cpython",
+               platform_python_implementation="CPython", sys_platform=platform, platform_system=system,
+               os_name="nt" if platform == "win32" else "posix")
+    return env
+
+
+@lru_cache(maxsize=65536)
+def _marker_holds(marker: str, extra: str, env_items: tuple[tuple[str, str], ...]) -> bool:
+    try:
+        return Marker(marker).evaluate({**dict(env_items), "extra": extra})
+    except (InvalidMarker, ValueError, TypeError):
+        return True  # an unreadable marker is kept: the edge was declared
+
+
+def edges_from_requirements(reqs: pd.DataFrame, environment: dict[str, str] | None = None) -> pd.DataFrame:
+    """Name-level edges (`source`, `target`, `via_extra`); markers evaluated when `environment` is given."""
+    frame = reqs
+    if environment is not None and len(frame):
+        env_items = tuple(sorted(environment.items()))
+        holds = [m is None or _marker_holds(m, x or "", env_items)
+                 for m, x in zip(frame["marker"], frame["extra"])]
+        frame = frame[holds]
+    return pd.DataFrame({
+        "source": frame["source"].to_numpy(),
+        "target": frame["target"].to_numpy(),
+        "via_extra": frame["extra"].notna().to_numpy(),
+    })
+
+
+def load_graph(db: str | Path, latest_only: bool = True, environment: dict[str, str] | None = None) -> DependencyGraph:
+    """The graph of a store. Edges through extras are kept and flagged (`via_extra`); metrics choose.
+
+    latest_only: edges of each project's latest release only (default), or of any release.
+    environment: evaluate markers for this environment (see `target_environment`); None keeps them all.
+    """
+    nodes = read_nodes(db)
+    reqs = read_requirements(db, latest_only=latest_only)
+    return from_edge_frame(edges_from_requirements(reqs, environment), nodes)

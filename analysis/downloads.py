@@ -1,0 +1,134 @@
+"""Download counts from the formats people have, and how they compare with dependents.
+
+Formats (detected from the content):
+- CSV as a BigQuery export gives it: `project,downloads[,installer]` (`download_count` and `name`
+  are accepted for the columns too); with an installer column, counts are kept with and without
+  mirror installers;
+- top-pypi-packages JSON: `{"rows": [{"project": ..., "download_count": ...}]}`;
+- pypistats JSON: `{"package": ..., "data": [{"category": ..., "downloads": ...}]}`, or a list of them
+  (category `without_mirrors` is used where present, as pypistats means it).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from packaging.utils import canonicalize_name
+from scipy import stats
+
+__all__ = ["DownloadsFormatError", "MIRROR_INSTALLERS", "read_downloads", "compare_downloads"]
+
+#: installers that mirror the index rather than install for a user; pypistats' "without_mirrors"
+#: leaves out the same family
+MIRROR_INSTALLERS = frozenset({"bandersnatch", "devpi", "z3c.pypimirror", "nexus", "artifactory",
+                               "pep381client", "pypi-mirror", "minirepo", "proxpi"})
+
+
+class DownloadsFormatError(ValueError):
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        self.path, self.line = path, line
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+def _count(path: Path, line: int | None, value: object) -> int:
+    try:
+        number = int(str(value).strip().replace("_", ""))
+    except ValueError:
+        raise DownloadsFormatError(path, line, f"download count {value!r} is not a whole number") from None
+    if number < 0:
+        raise DownloadsFormatError(path, line, f"download count {number} is negative")
+    return number
+
+
+def _from_csv(path: Path) -> pd.DataFrame:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+        name_col = fields.get("project") or fields.get("name") or fields.get("package")
+        count_col = fields.get("downloads") or fields.get("download_count") or fields.get("count")
+        if not name_col or not count_col:
+            raise DownloadsFormatError(path, 1, f"header {reader.fieldnames} lacks a project and a downloads column")
+        installer_col = fields.get("installer") or fields.get("installer_name")
+        rows = []
+        for row in reader:
+            line = reader.line_num
+            name = (row.get(name_col) or "").strip()
+            if not name:
+                raise DownloadsFormatError(path, line, "empty project name")
+            installer = (row.get(installer_col) or "").strip().lower() if installer_col else ""
+            rows.append((canonicalize_name(name), _count(path, line, row.get(count_col)), installer))
+    frame = pd.DataFrame(rows, columns=["name", "downloads", "installer"])
+    frame["mirror"] = frame["installer"].isin(MIRROR_INSTALLERS)
+    out = frame.groupby("name").agg(downloads=("downloads", "sum"))
+    out["downloads_without_mirrors"] = frame[~frame["mirror"]].groupby("name")["downloads"].sum()
+    out["downloads_without_mirrors"] = out["downloads_without_mirrors"].fillna(0).astype(np.int64)
+    if not installer_col:
+        out["downloads_without_mirrors"] = out["downloads"]
+    return out.reset_index()
+
+
+def _from_json(path: Path) -> pd.DataFrame:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DownloadsFormatError(path, exc.lineno, f"not JSON: {exc.msg}") from None
+    rows = []
+    if isinstance(data, dict) and "rows" in data:  # top-pypi-packages
+        for i, row in enumerate(data["rows"]):
+            if not isinstance(row, dict) or "project" not in row or "download_count" not in row:
+                raise DownloadsFormatError(path, None, f"rows[{i}] lacks project/download_count")
+            n = _count(path, None, row["download_count"])
+            rows.append((canonicalize_name(str(row["project"])), n, n))
+    else:
+        packages = data if isinstance(data, list) else [data]
+        for i, pkg in enumerate(packages):
+            if not isinstance(pkg, dict) or "package" not in pkg or not isinstance(pkg.get("data"), list):
+                raise DownloadsFormatError(path, None, f"item {i} is neither top-pypi-packages nor pypistats JSON")
+            by_cat: dict[str, int] = {}
+            for point in pkg["data"]:
+                by_cat[str(point.get("category", "total"))] = by_cat.get(str(point.get("category", "total")), 0) + \
+                    _count(path, None, point.get("downloads"))
+            total = by_cat.get("with_mirrors", sum(by_cat.values()) - by_cat.get("without_mirrors", 0))
+            rows.append((canonicalize_name(pkg["package"]), total, by_cat.get("without_mirrors", total)))
+    frame = pd.DataFrame(rows, columns=["name", "downloads", "downloads_without_mirrors"])
+    return frame.groupby("name", as_index=False).sum()
+
+
+def read_downloads(path: str | Path) -> pd.DataFrame:
+    """name (canonical), downloads, downloads_without_mirrors. Raises DownloadsFormatError with file:line."""
+    path = Path(path)
+    head = path.read_text(encoding="utf-8-sig", errors="replace")[:1].strip()
+    return _from_json(path) if head in ("{", "[") else _from_csv(path)
+
+
+def compare_downloads(table: pd.DataFrame, downloads: pd.DataFrame, metric: str = "direct_dependents",
+                      top_k: int = 100, outliers: int = 20) -> dict[str, object]:
+    """Rank agreement between `metric` and downloads over the projects present in both."""
+    both = table.merge(downloads, on="name", how="inner")
+    both = both[both["downloads"] > 0]
+    if len(both) < 3:
+        return {"projects_compared": len(both)}
+    spearman = stats.spearmanr(both[metric], both["downloads"])
+    kendall = stats.kendalltau(both[metric], both["downloads"])
+    top_dep = set(both.nlargest(top_k, metric)["name"])
+    top_dl = set(both.nlargest(top_k, "downloads")["name"])
+    both = both.assign(rank_dependents=both[metric].rank(ascending=False, pct=True),
+                       rank_downloads=both["downloads"].rank(ascending=False, pct=True))
+    both["rank_gap"] = both["rank_downloads"] - both["rank_dependents"]
+    cols = ["name", metric, "downloads"] + (["role"] if "role" in both else [])
+    return {
+        "projects_compared": int(len(both)),
+        "metric": metric,
+        "spearman": float(spearman.statistic),
+        "kendall": float(kendall.statistic),
+        f"top_{top_k}_overlap": len(top_dep & top_dl) / top_k,
+        # depended on by many, downloaded rarely (relative to its dependents rank)
+        "depended_not_downloaded": both.nlargest(outliers, "rank_gap")[cols],
+        # downloaded a lot, depended on by few
+        "downloaded_not_depended": both.nsmallest(outliers, "rank_gap")[cols],
+    }

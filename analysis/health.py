@@ -1,0 +1,107 @@
+"""Graph health: cycles, dependencies on missing projects, unsatisfiable edges, pinned umbrellas,
+projects whose dependencies are unknown."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+from scipy.sparse.csgraph import connected_components
+
+from .graph import DependencyGraph
+
+__all__ = ["cycles", "self_loops", "missing_dependencies", "unsatisfiable_edges", "umbrellas", "unknown_dependencies"]
+
+
+def cycles(g: DependencyGraph, include_extras: bool = False) -> list[list[str]]:
+    """Strongly connected components of more than one project, largest first, members sorted."""
+    n, labels = connected_components(g.adjacency(include_extras), directed=True, connection="strong")
+    sizes = np.bincount(labels, minlength=n)
+    names = g.names.to_numpy()
+    out = [sorted(names[labels == c].tolist()) for c in np.flatnonzero(sizes > 1)]
+    return sorted(out, key=lambda members: (-len(members), members))
+
+
+def self_loops(g: DependencyGraph) -> list[str]:
+    e = g.edges
+    return sorted(g.names.to_numpy()[e.loc[e["src"] == e["dst"], "src"]].tolist())
+
+
+def missing_dependencies(g: DependencyGraph) -> pd.DataFrame:
+    """Required names that are not on the index, with how many projects require them."""
+    missing = g.nodes.index[g.nodes["missing"]].to_numpy()
+    e = g.edges[g.edges["dst"].isin(missing)]
+    counts = e.groupby("dst").size()
+    return (pd.DataFrame({"name": g.names.to_numpy()[counts.index], "dependents": counts.to_numpy()})
+            .sort_values(["dependents", "name"], ascending=[False, True]).reset_index(drop=True))
+
+
+def _satisfiable(specifier: str, versions: list[tuple[Version, bool]]) -> bool | None:
+    """Whether any known release matches; None when the specifier cannot be read.
+
+    Pre-releases count as pip counts them: only when the specifier names one, or when no final
+    release matches (packaging's `filter` rule). Yanked releases count only for an exact pin (PEP 592).
+    """
+    try:
+        spec = SpecifierSet(specifier)
+    except InvalidSpecifier:
+        return None
+    exact = any(s.operator in ("==", "===") and "*" not in s.version for s in spec)
+    usable = [v for v, yanked in versions if exact or not yanked]
+    return any(True for _ in spec.filter(usable))
+
+
+def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFrame:
+    """Requirement rows (source, target, specifier, ...) on indexed projects that no known release
+    of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`."""
+    known: dict[str, list[tuple[Version, bool]]] = {}
+    for project, version, yanked in versions.itertuples(index=False):
+        try:
+            known.setdefault(project, []).append((Version(version), bool(yanked)))
+        except InvalidVersion:
+            continue
+    candidates = reqs[reqs["target"].isin(known.keys()) & (reqs["specifier"] != "")]
+    verdict: dict[tuple[str, str], bool | None] = {}
+    for target, spec in candidates[["target", "specifier"]].drop_duplicates().itertuples(index=False):
+        verdict[(target, spec)] = _satisfiable(spec, known[target])
+    ok = [verdict[(t, s)] for t, s in zip(candidates["target"], candidates["specifier"])]
+    out = candidates.assign(satisfiable=ok)
+    out = out[out["satisfiable"] != True].copy()  # noqa: E712  (None = unreadable specifier)
+    out["reason"] = np.where(out["satisfiable"].isna(), "bad-specifier", "no-matching-release")
+    return out.drop(columns=["satisfiable"]).sort_values(["source", "target"]).reset_index(drop=True)
+
+
+@lru_cache(maxsize=1 << 18)
+def _pinned(specifier: str) -> bool:
+    try:
+        spec = SpecifierSet(specifier)
+    except InvalidSpecifier:
+        return False
+    items = list(spec)
+    return len(items) == 1 and items[0].operator in ("==", "===") and "*" not in items[0].version
+
+
+def umbrellas(reqs: pd.DataFrame, min_dependencies: int = 2) -> pd.DataFrame:
+    """Projects whose every run-time requirement is an exact pin (== / ===), like a metapackage that
+    ships its parts: at least `min_dependencies` of them."""
+    run = reqs[reqs["extra"].isna()]
+    if run.empty:
+        return pd.DataFrame(columns=["name", "version", "dependencies", "pins"])
+    pinned = run.assign(pinned=[_pinned(s) for s in run["specifier"]])
+    grouped = pinned.groupby(["source", "version"]).agg(dependencies=("target", "nunique"), all_pinned=("pinned", "all"),
+                                                        pins=("raw", lambda r: "; ".join(sorted(r))))
+    grouped = grouped[grouped["all_pinned"] & (grouped["dependencies"] >= min_dependencies)]
+    return (grouped.drop(columns=["all_pinned"]).reset_index().rename(columns={"source": "name"})
+            .sort_values(["dependencies", "name"], ascending=[False, True]).reset_index(drop=True))
+
+
+def unknown_dependencies(g: DependencyGraph) -> pd.DataFrame:
+    """Projects on the index whose latest release's dependencies are not known (pending or failed)."""
+    nodes = g.nodes
+    if "deps_known" not in nodes:
+        return pd.DataFrame(columns=["name", "deps_state"])
+    mask = ~nodes["missing"] & ~nodes["deps_known"].fillna(False).astype(bool)
+    return nodes.loc[mask, ["name", "deps_state"]].sort_values("name").reset_index(drop=True)

@@ -1,0 +1,142 @@
+"""Write the CSV reports and plots of a store (and optionally download counts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .build import load_graph  # noqa: E402
+from .downloads import compare_downloads, read_downloads  # noqa: E402
+from .health import cycles, missing_dependencies, self_loops, umbrellas, unknown_dependencies, unsatisfiable_edges  # noqa: E402
+from .metrics import dependents_table  # noqa: E402
+from .roles import assign_roles  # noqa: E402
+from .store_reader import read_requirements, read_versions  # noqa: E402
+
+__all__ = ["build_tables", "write_report"]
+
+
+def build_tables(db: str | Path, downloads: str | Path | None = None, include_extras: bool = False,
+                 environment: dict[str, str] | None = None) -> dict[str, object]:
+    """Every table of the report, in memory (what `write_report` writes, for notebooks)."""
+    graph = load_graph(db, latest_only=True, environment=environment)
+    any_version = load_graph(db, latest_only=False, environment=environment)
+    table = dependents_table(graph, include_extras=include_extras, any_version=any_version)
+    reqs = read_requirements(db, latest_only=True)
+    umbrella = umbrellas(reqs)
+    table["role"] = assign_roles(table, set(umbrella["name"]))
+    cyc = cycles(graph, include_extras)
+    in_cycle = {name for members in cyc for name in members}
+    table["in_cycle"] = table["name"].isin(in_cycle)
+    broken = unsatisfiable_edges(reqs, read_versions(db))
+    table["unsatisfiable_requirements"] = table["name"].map(broken.groupby("source").size()).fillna(0).astype(int)
+    missing = missing_dependencies(graph)
+    out: dict[str, object] = {"graph": graph, "packages": table, "umbrellas": umbrella, "cycles": cyc,
+                              "self_loops": self_loops(graph), "missing": missing, "broken_edges": broken,
+                              "unknown": unknown_dependencies(graph)}
+    if downloads is not None:
+        dl = read_downloads(downloads)
+        out["comparison"] = compare_downloads(table, dl, metric="direct_dependents")
+        out["comparison_transitive"] = compare_downloads(table, dl, metric="transitive_dependents")
+        table = table.merge(dl, on="name", how="left")
+        table["downloads_rank_pct"] = table["downloads"].rank(pct=True, method="max")
+        out["packages"] = table
+    return out
+
+
+def _summary(tables: dict[str, object]) -> dict[str, object]:
+    table = tables["packages"]
+    graph = tables["graph"]
+    assert isinstance(table, pd.DataFrame)
+    on_index = table[~table["missing"]]
+    summary: dict[str, object] = {
+        "projects": int(len(on_index)),
+        "missing_projects_required": int(table["missing"].sum()),
+        "edges": int(len(graph.edges)),  # type: ignore[attr-defined]
+        "edges_via_extras_only": int(graph.edges["via_extra"].sum()),  # type: ignore[attr-defined]
+        "projects_with_unknown_dependencies": int(len(tables["unknown"])),  # type: ignore[arg-type]
+        "cycles": len(tables["cycles"]),  # type: ignore[arg-type]
+        "largest_cycle": max((len(c) for c in tables["cycles"]), default=0),  # type: ignore[union-attr]
+        "self_loops": len(tables["self_loops"]),  # type: ignore[arg-type]
+        "unsatisfiable_edges": int(len(tables["broken_edges"])),  # type: ignore[arg-type]
+        "umbrellas": int(len(tables["umbrellas"])),  # type: ignore[arg-type]
+        "roles": on_index["role"].value_counts().to_dict(),
+        "top_by_direct_dependents": on_index.head(10)["name"].tolist(),
+    }
+    for key in ("comparison", "comparison_transitive"):
+        if key in tables:
+            comp = tables[key]
+            assert isinstance(comp, dict)
+            summary[key] = {k: v for k, v in comp.items() if not isinstance(v, pd.DataFrame)}
+    return summary
+
+
+def _plots(tables: dict[str, object], out: Path, label: int = 12) -> list[Path]:
+    table = tables["packages"]
+    assert isinstance(table, pd.DataFrame)
+    written = []
+    fig, ax = plt.subplots(figsize=(7, 5))
+    counts = np.bincount(table["direct_dependents"].to_numpy())
+    ks = np.flatnonzero(counts[1:]) + 1
+    ax.loglog(ks, counts[ks], ".", label="direct dependents")
+    ax.set_xlabel("dependents (k)"), ax.set_ylabel("projects with k dependents"), ax.set_title("In-degree distribution")
+    fig.tight_layout(), fig.savefig(out / "degree_distribution.png", dpi=110), plt.close(fig)
+    written.append(out / "degree_distribution.png")
+    top = table.head(25)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 7))
+    ax.barh(top["name"], top["direct_dependents"])
+    ax.set_xlabel("direct dependents"), ax.set_title("Most depended-upon projects")
+    fig.tight_layout(), fig.savefig(out / "top_dependents.png", dpi=110), plt.close(fig)
+    written.append(out / "top_dependents.png")
+    if "downloads" in table:
+        both = table[(table["downloads"] > 0) & (table["direct_dependents"] > 0)]
+        fig, ax = plt.subplots(figsize=(8, 6))
+        ax.loglog(both["downloads"], both["direct_dependents"], ".", alpha=0.4)
+        comp = tables["comparison"]
+        assert isinstance(comp, dict)
+        for frame in (comp.get("depended_not_downloaded"), comp.get("downloaded_not_depended")):
+            if isinstance(frame, pd.DataFrame):
+                for _, row in frame.head(label // 2).iterrows():
+                    if row["direct_dependents"] > 0:
+                        ax.annotate(row["name"], (row["downloads"], row["direct_dependents"]), fontsize=7)
+        ax.set_xlabel("downloads"), ax.set_ylabel("direct dependents")
+        ax.set_title(f"Dependents vs downloads (Spearman {comp.get('spearman', float('nan')):.2f})")
+        fig.tight_layout(), fig.savefig(out / "dependents_vs_downloads.png", dpi=110), plt.close(fig)
+        written.append(out / "dependents_vs_downloads.png")
+    return written
+
+
+def write_report(db: str | Path, out: str | Path, downloads: str | Path | None = None,
+                 include_extras: bool = False, environment: dict[str, str] | None = None) -> dict[str, object]:
+    """packages.csv, edges.csv, broken_edges.csv, umbrellas.csv, cycles.csv, missing.csv,
+    summary.json, PNG plots (and packages.parquet where pyarrow is installed). Returns the summary."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = build_tables(db, downloads, include_extras, environment)
+    packages = tables["packages"]
+    graph = tables["graph"]
+    assert isinstance(packages, pd.DataFrame)
+    packages.to_csv(out / "packages.csv", index=False)
+    names = graph.names.to_numpy()  # type: ignore[attr-defined]
+    edges = graph.edges  # type: ignore[attr-defined]
+    pd.DataFrame({"source": names[edges["src"]], "target": names[edges["dst"]], "via_extra": edges["via_extra"]}) \
+        .to_csv(out / "edges.csv", index=False)
+    tables["broken_edges"].to_csv(out / "broken_edges.csv", index=False)  # type: ignore[union-attr]
+    tables["umbrellas"].to_csv(out / "umbrellas.csv", index=False)  # type: ignore[union-attr]
+    tables["missing"].to_csv(out / "missing.csv", index=False)  # type: ignore[union-attr]
+    pd.DataFrame({"cycle": [i for i, c in enumerate(tables["cycles"]) for _ in c],  # type: ignore[arg-type]
+                  "name": [n for c in tables["cycles"] for n in c]}).to_csv(out / "cycles.csv", index=False)  # type: ignore[union-attr]
+    try:
+        packages.to_parquet(out / "packages.parquet", index=False)
+    except ImportError:
+        pass  # pyarrow is optional
+    summary = _summary(tables)
+    summary["plots"] = [p.name for p in _plots(tables, out)]
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary

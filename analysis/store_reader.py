@@ -1,0 +1,59 @@
+"""Read a pypi-depgraph SQLite store into name-level frames. Read-only: never the network."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["read_nodes", "read_requirements", "read_versions"]
+
+
+def _connect(db: str | Path) -> sqlite3.Connection:
+    path = Path(db)
+    if not path.exists():
+        raise FileNotFoundError(f"no store at {path}")
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def read_nodes(db: str | Path) -> pd.DataFrame:
+    """One row per project: latest version, dependency state of that release, wheels/sdist, releases."""
+    sql = """
+        WITH kinds AS (
+            SELECT r.project, max(f.kind = 'wheel') AS has_wheels, max(f.kind = 'sdist') AS has_sdist
+            FROM files f JOIN releases r ON r.id = f.release_id GROUP BY r.project),
+        counts AS (SELECT project, count(*) AS releases FROM releases GROUP BY project)
+        SELECT p.name, p.status, l.version AS latest_version,
+               coalesce(l.deps_state, 'no-release') AS deps_state, l.metadata_source,
+               coalesce(c.releases, 0) AS releases,
+               coalesce(k.has_wheels, 0) AS has_wheels, coalesce(k.has_sdist, 0) AS has_sdist
+        FROM projects p
+        LEFT JOIN releases l ON l.project = p.name AND l.is_latest = 1
+        LEFT JOIN counts c ON c.project = p.name
+        LEFT JOIN kinds k ON k.project = p.name
+    """
+    with _connect(db) as conn:
+        nodes = pd.read_sql_query(sql, conn)
+    nodes["deps_known"] = nodes["deps_state"].eq("known")
+    nodes["has_wheels"] = nodes["has_wheels"].astype(bool)
+    nodes["has_sdist"] = nodes["has_sdist"].astype(bool)
+    nodes["sdist_only"] = nodes["has_sdist"] & ~nodes["has_wheels"]
+    return nodes
+
+
+def read_requirements(db: str | Path, latest_only: bool = True, kinds: tuple[str, ...] = ("run", "extra")) -> pd.DataFrame:
+    """Requirement rows of known releases: source, target, specifier, marker, extra, kind, version."""
+    where = "r.deps_state = 'known' AND q.kind IN (%s)" % ",".join("?" * len(kinds))
+    if latest_only:
+        where += " AND r.is_latest = 1"
+    sql = (f"SELECT r.project AS source, q.name AS target, r.version, q.specifier, q.marker, q.extra, q.kind, q.raw"
+           f" FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}")
+    with _connect(db) as conn:
+        return pd.read_sql_query(sql, conn, params=kinds)
+
+
+def read_versions(db: str | Path) -> pd.DataFrame:
+    """Every (project, version, yanked) the store knows, for satisfiability checks."""
+    with _connect(db) as conn:
+        return pd.read_sql_query("SELECT project, version, yanked FROM releases", conn)
