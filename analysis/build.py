@@ -37,7 +37,8 @@ def edges_from_requirements(reqs: pd.DataFrame, environment: dict[str, str] | No
     frame = reqs
     if environment is not None and len(frame):
         env_items = tuple(sorted(environment.items()))
-        holds = [m is None or _marker_holds(m, x or "", env_items)
+        # SQL NULLs arrive as None or NaN: anything but a string means "no marker" / "no extra"
+        holds = [not isinstance(m, str) or _marker_holds(m, x if isinstance(x, str) else "", env_items)
                  for m, x in zip(frame["marker"], frame["extra"])]
         frame = frame[holds]
     return pd.DataFrame({

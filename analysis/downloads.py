@@ -117,9 +117,12 @@ def compare_downloads(table: pd.DataFrame, downloads: pd.DataFrame, metric: str 
     kendall = stats.kendalltau(both[metric], both["downloads"])
     top_dep = set(both.nlargest(top_k, metric)["name"])
     top_dl = set(both.nlargest(top_k, "downloads")["name"])
-    both = both.assign(rank_dependents=both[metric].rank(ascending=False, pct=True),
-                       rank_downloads=both["downloads"].rank(ascending=False, pct=True))
-    both["rank_gap"] = both["rank_downloads"] - both["rank_dependents"]
+    # outliers: distance between the two measures on standardized log scales (both are heavy-tailed)
+    def z(values: pd.Series) -> pd.Series:
+        logged = np.log1p(values.astype(float))
+        return (logged - logged.mean()) / (logged.std() or 1.0)
+
+    both = both.assign(gap=z(both[metric]) - z(both["downloads"]))
     cols = ["name", metric, "downloads"] + (["role"] if "role" in both else [])
     return {
         "projects_compared": int(len(both)),
@@ -128,7 +131,7 @@ def compare_downloads(table: pd.DataFrame, downloads: pd.DataFrame, metric: str 
         "kendall": float(kendall.statistic),
         f"top_{top_k}_overlap": len(top_dep & top_dl) / top_k,
         # depended on by many, downloaded rarely (relative to its dependents rank)
-        "depended_not_downloaded": both.nlargest(outliers, "rank_gap")[cols],
+        "depended_not_downloaded": both.nlargest(outliers, "gap")[cols],
         # downloaded a lot, depended on by few
-        "downloaded_not_depended": both.nsmallest(outliers, "rank_gap")[cols],
+        "downloaded_not_depended": both.nsmallest(outliers, "gap")[cols],
     }
