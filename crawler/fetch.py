@@ -39,7 +39,7 @@ class Fetcher:
         """GET `url`; the response body is read (up to `max_bytes`) before returning."""
         try:
             response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
-        except requests.RetryError as exc:
+        except requests.exceptions.RetryError as exc:
             raise FetchError(url, f"gave up after retries: {exc}") from exc
         except requests.RequestException as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc

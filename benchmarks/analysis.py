@@ -1,0 +1,144 @@
+"""Analysis benchmark: every metric on (a) the real graph imported from ../shared/data/pypi-deps-db
+and (b) a generated graph of today's PyPI size, beside per-node `nx.ancestors`, side by side.
+
+Prints time and peak memory of each step (peak RSS is read from the kernel after each step, so it is
+the process high-water mark so far), the per-node networkx baseline extrapolated from a timed random
+sample, and the real-data sanity checks: rank correlation of our dependents with the BigQuery
+dependents table in ../shared/data/pypi-reverse-deps-top/ and with downloads in
+../shared/data/top-pypi-packages/.
+
+    python benchmarks/analysis.py [--store benchmarks/.cache/pypi-deps-db.sqlite] [--skip-real] [--skip-synthetic]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from analysis import load_graph, read_downloads  # noqa: E402
+from analysis.centrality import pagerank  # noqa: E402
+from analysis.health import cycles, umbrellas, unsatisfiable_edges  # noqa: E402
+from analysis.reach import direct_dependents, transitive_dependents  # noqa: E402
+from analysis.store_reader import read_requirements, read_versions  # noqa: E402
+from analysis.synthetic import synthetic_graph  # noqa: E402
+
+DATA = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared")) / "data"
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20)
+
+
+def timed(label: str, fn: Callable[[], object]) -> tuple[object, float]:
+    started = time.perf_counter()
+    value = fn()
+    secs = time.perf_counter() - started
+    print(f"  {label:44} {secs:8.2f} s   peak RSS {peak_gib():5.2f} GiB")
+    return value, secs
+
+
+def networkx_baseline(adj, sample: int, seed: int = 0) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Seconds per node of len(nx.ancestors) over a random sample, on an nx.DiGraph of the same graph."""
+    coo = adj.tocoo()
+    g = nx.DiGraph()
+    g.add_nodes_from(range(adj.shape[0]))
+    g.add_edges_from(zip(coo.row.tolist(), coo.col.tolist()))
+    nodes = random.Random(seed).sample(range(adj.shape[0]), sample)
+    started = time.perf_counter()
+    for n in nodes:
+        len(nx.ancestors(g, n))
+    return (time.perf_counter() - started) / sample, sample
+
+
+def run_metrics(adj, label: str, sample: int) -> None:  # type: ignore[no-untyped-def]
+    total = 0.0
+    for name, fn in (("direct dependents", lambda: direct_dependents(adj)),
+                     ("transitive dependents (exact)", lambda: transitive_dependents(adj)),
+                     ("PageRank", lambda: pagerank(adj))):
+        _, secs = timed(name, fn)
+        total += secs
+        if name.startswith("transitive"):
+            trans_secs = secs
+    per_node, n = networkx_baseline(adj, sample)
+    estimate = per_node * adj.shape[0]
+    print(f"  per-node nx.ancestors: {per_node * 1e3:.2f} ms/node over {n} sampled nodes -> "
+          f"{estimate:,.0f} s estimated for all {adj.shape[0]:,} nodes; ours {trans_secs:.1f} s = "
+          f"{estimate / trans_secs:,.0f}x faster")
+    print(f"  {label}: metrics total {total:.1f} s")
+
+
+def real(store: Path, sample: int) -> None:
+    if not store.exists():
+        from crawler.importers import import_pypi_deps_db
+        from crawler.store import Store
+
+        print(f"importing {DATA / 'pypi-deps-db'} into {store} (once; reused afterwards)")
+        timed("import pypi-deps-db", lambda: import_pypi_deps_db(DATA / "pypi-deps-db", Store(store)))
+    print("(a) real graph: pypi-deps-db, latest release of each project, runtime edges")
+    g, _ = timed("load graph from the store", lambda: load_graph(store))
+    adj = g.adjacency(include_extras=False)
+    print(f"  {g.n:,} nodes, {adj.nnz:,} runtime edges ({len(g.edges):,} with extras)")
+    started = time.perf_counter()
+    run_metrics(adj, "(a)", sample)
+    reqs, _ = timed("read requirements (health checks)", lambda: read_requirements(store))
+    timed("cycles", lambda: cycles(g))
+    timed("umbrellas", lambda: umbrellas(reqs))
+    timed("unsatisfiable edges", lambda: unsatisfiable_edges(reqs, read_versions(store)))
+    print(f"  (a) everything after loading: {time.perf_counter() - started:.1f} s")
+    table = pd.DataFrame({"name": g.names.to_numpy(), "ours": direct_dependents(adj),
+                          "ours_transitive": transitive_dependents(adj)})
+    truth = pd.read_csv(DATA / "pypi-reverse-deps-top" / "top-pypi-dependents-2026-09-02-top1010.csv")
+    both = truth.merge(table, left_on="project", right_on="name")
+    rho = stats.spearmanr(both["dependents"], both["ours"]).statistic
+    tau = stats.kendalltau(both["dependents"], both["ours"]).statistic
+    print(f"  sanity: our direct dependents (2023 data) vs BigQuery dependents (2026) over the {len(both)} of "
+          f"{len(truth)} top projects present: Spearman {rho:.3f}, Kendall {tau:.3f}")
+    dl = read_downloads(DATA / "top-pypi-packages" / "top-pypi-packages.min.json")
+    both = dl.merge(table, on="name")
+    both = both[both["ours"] > 0]
+    print(f"  sanity: our direct dependents vs March 2026 downloads over {len(both):,} projects: Spearman "
+          f"{stats.spearmanr(both['downloads'], both['ours']).statistic:.3f}; transitive: "
+          f"{stats.spearmanr(both['downloads'], both['ours_transitive']).statistic:.3f}")
+
+
+def synthetic(sample: int) -> None:
+    print("(b) generated graph of today's PyPI size (1,013,630 projects), heavy-tailed in-degree")
+    g, _ = timed("generate", lambda: synthetic_graph(1_013_630, 4_000_000))
+    adj = g.adjacency(include_extras=True)
+    print(f"  {g.n:,} nodes, {adj.nnz:,} edges; max in-degree {int(direct_dependents(adj).max()):,}")
+    started = time.perf_counter()
+    run_metrics(adj, "(b)", sample)
+    timed("cycles", lambda: cycles(g, include_extras=True))
+    print(f"  (b) everything after generating: {time.perf_counter() - started:.1f} s, peak RSS {peak_gib():.2f} GiB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", type=Path, default=ROOT / "benchmarks" / ".cache" / "pypi-deps-db.sqlite")
+    ap.add_argument("--sample", type=int, default=300, help="nodes timed with nx.ancestors")
+    ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--skip-synthetic", action="store_true")
+    args = ap.parse_args()
+    args.store.parent.mkdir(parents=True, exist_ok=True)
+    if not args.skip_real:
+        real(args.store, args.sample)
+    if not args.skip_synthetic:
+        synthetic(args.sample)
+
+
+if __name__ == "__main__":
+    main()
