@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +17,7 @@ from tqdm import tqdm
 from . import __version__
 from .crawl import Crawler, CrawlSummary
 from .fetch import Fetcher
-from .http import make_session
+from .http import RateLimiter, make_session
 from .index import PYPI_SIMPLE, IndexClient
 from .store import ProjectRecord, Store
 
@@ -30,6 +33,7 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default="crawl.sqlite", help="SQLite store to write (created if missing; default %(default)s)")
     p.add_argument("--workers", type=int, default=8, help="concurrent projects, and HTTP connections (default %(default)s)")
     p.add_argument("--retries", type=int, default=5, help="tries per request on 429/5xx/resets before recording a failure (default %(default)s)")
+    p.add_argument("--max-rps", type=float, default=None, help="politeness: at most this many requests per second (default: no cap)")
     p.add_argument("--no-resume", action="store_true", help="start a new run even if an unfinished one with the same options exists")
     p.add_argument("--json", action="store_true", help="print the closing summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it goes to stderr)")
@@ -110,29 +114,47 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
     imp.add_argument("--all-versions", action="store_true", help="import every version's dependencies, not only the latest")
 
+    upd = sub.add_parser("update", help="fetch only what changed since the last crawl",
+                         description="Bring the store up to date with its index: new projects crawled, removed ones "
+                         "dropped, changed ones re-read. Uses the index's changelog serials when --changelog-url is "
+                         "given (PyPI: https://pypi.org/pypi), else conditional requests (ETag / Last-Modified).")
+    upd.add_argument("--index-url", default=None, help="default: the index of the store's last crawl")
+    upd.add_argument("--changelog-url", default=None, help="XML-RPC endpoint with changelog_since_serial "
+                     "(default: https://pypi.org/pypi when the index is PyPI, else none)")
+    _add_crawl_options(upd)
+
     status = sub.add_parser("status", help="what the store holds", description="Counts of the store: projects, "
-                            "releases by dependency state and metadata source, failures by reason.")
+                            "releases by dependency state and metadata source, failures by reason, and the serial "
+                            "or time the store is consistent to.")
     status.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
     return parser
 
 
-def run_crawl(store: Store, index_url: str, projects: list[str] | None, workers: int = 8,
-              retries: int = 5, resume: bool = True, progress: bool = True) -> CrawlSummary:
+@contextmanager
+def crawler_for(store: Store, index_url: str, workers: int = 8, retries: int = 5, progress: bool = True,
+                max_rps: float | None = None, total: int | None = None) -> Iterator[Crawler]:
     session = make_session(pool_size=workers, retries=retries)
-    fetcher = Fetcher(session)
+    fetcher = Fetcher(session, rate=RateLimiter(max_rps) if max_rps else None)
     client = IndexClient(fetcher, index_url)
-    bar = tqdm(unit="project", desc="crawl", disable=not progress, file=sys.stderr,
-               total=len(projects) if projects else None)
+    bar = tqdm(unit="project", desc="crawl", disable=not progress, file=sys.stderr, total=total)
 
     def tick(record: ProjectRecord) -> None:
         bar.update(1)
-        bar.set_postfix(releases=sum(1 for _ in record.releases), refresh=False)
+        bar.set_postfix(releases=len(record.releases), status=record.status, refresh=False)
 
     try:
-        return Crawler(store, client, fetcher, workers, on_project=tick).crawl(projects, resume=resume)
+        yield Crawler(store, client, fetcher, workers, on_project=tick)
     finally:
         bar.close()
         session.close()
+
+
+def run_crawl(store: Store, index_url: str, projects: list[str] | None, workers: int = 8,
+              retries: int = 5, resume: bool = True, progress: bool = True,
+              max_rps: float | None = None) -> CrawlSummary:
+    with crawler_for(store, index_url, workers, retries, progress, max_rps,
+                     len(projects) if projects else None) as crawler:
+        return crawler.crawl(projects, resume=resume)
 
 
 def print_summary(summary: CrawlSummary, as_json: bool, builds: "SandboxSummary | None" = None) -> None:
@@ -162,7 +184,7 @@ def print_summary(summary: CrawlSummary, as_json: bool, builds: "SandboxSummary 
 def cmd_crawl(args: argparse.Namespace) -> int:
     store = Store(args.db)
     summary = run_crawl(store, args.index_url, None if args.all else args.project, args.workers,
-                        args.retries, not args.no_resume, not args.no_progress)
+                        args.retries, not args.no_resume, not args.no_progress, args.max_rps)
     build_summary = None
     if not summary.interrupted:
         build_summary = run_sandbox_builds(store, args, None if args.all else args.project)
@@ -276,11 +298,45 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    from .update import Changelog, update
+
+    if not Path(args.db).exists():
+        print(f"depgraph: no store at {args.db}: run `depgraph crawl` first", file=sys.stderr)
+        return 2
+    store = Store(args.db)
+    index_url = args.index_url or store.last_index_url()
+    if index_url is None:
+        print(f"depgraph: {args.db} has no crawl yet; give --index-url", file=sys.stderr)
+        return 2
+    changelog_url = args.changelog_url or ("https://pypi.org/pypi" if index_url.rstrip("/") == PYPI_SIMPLE.rstrip("/") else None)
+    with crawler_for(store, index_url, args.workers, args.retries, not args.no_progress, args.max_rps) as crawler:
+        result = update(store, crawler, Changelog(changelog_url) if changelog_url else None)
+    builds = None if result.crawl.interrupted else run_sandbox_builds(store, args, None)
+    if args.json:
+        data = result.as_dict()
+        if builds is not None:
+            data["sandbox"] = builds.as_dict()
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        print(f"update ({result.mode}): {len(result.new)} new projects, {len(result.removed)} removed")
+        print_summary(result.crawl, False, builds)
+        print(f"  consistent to: {result.consistent_to or 'not yet (incomplete: run update again)'}")
+    return 130 if result.crawl.interrupted else 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         print(f"depgraph: no store at {args.db}", file=sys.stderr)
         return 2
-    print(json.dumps(Store(args.db).counts(), indent=2))
+    store = Store(args.db)
+    status = store.counts()
+    status["index_url"] = store.last_index_url()
+    status["consistent_serial"] = store.get_meta("consistent_serial")
+    status["consistent_at"] = store.get_meta("consistent_at")
+    status["last_runs"] = [dict(zip(("id", "status", "started_at", "finished_at"), r)) for r in store.db.execute(
+        "SELECT id, status, started_at, finished_at FROM crawl_runs ORDER BY id DESC LIMIT 5")]
+    print(json.dumps(status, indent=2))
     return 0
 
 
@@ -305,10 +361,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # `kill` stops a crawl as cleanly as Ctrl-C: finished projects stay committed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     handler = {"crawl": cmd_crawl, "demo": cmd_demo, "status": cmd_status, "sandbox": cmd_sandbox,
-               "report": cmd_report, "import": cmd_import}[args.command]
+               "report": cmd_report, "import": cmd_import, "update": cmd_update}[args.command]
     return handler(args)
 
 

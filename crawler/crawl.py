@@ -30,6 +30,7 @@ class CrawlSummary:
     run_id: int = 0
     resumed: bool = False
     interrupted: bool = False
+    incomplete: int = 0  # projects left for a later run (pages still stale after retries)
     projects: int = 0
     projects_by_status: Counter[str] = field(default_factory=Counter)
     releases: int = 0
@@ -82,20 +83,32 @@ class Crawler:
         self.store, self.client, self.fetcher = store, client, fetcher
         self.workers = max(1, workers)
         self.on_project = on_project or (lambda record: None)
+        self.conditional: bool = False
+        self.min_serials: dict[str, int] = {}
 
     # --- worker side: network only --------------------------------------------------------------
 
-    def crawl_project(self, name: str) -> ProjectRecord:
-        """Fetch one project's page and extract every release that changed. Never raises DepgraphError."""
+    def crawl_project(self, name: str, conditional: bool = False, min_serial: int | None = None) -> ProjectRecord:
+        """Fetch one project's page and extract every release that changed. Never raises DepgraphError.
+
+        conditional: send the stored ETag / Last-Modified; a 304 gives status "unchanged".
+        min_serial: the changelog says the project changed at this serial; a page older than that is
+        a stale CDN copy and gives status "stale" (nothing stored, retried later).
+        """
         project = canonicalize_name(name)
+        etag, modified = self.store.project_validators(project) if conditional else (None, None)
         try:
-            answer = self.client.project_page(project)
+            answer = self.client.project_page(project, etag, modified)
         except FetchError as exc:
             status = "missing" if exc.status in (404, 410) else "failed"
             return ProjectRecord(project, name, status, [], [Failure("page", exc.code, str(exc))])
         except DepgraphError as exc:
             return ProjectRecord(project, name, "failed", [], [Failure("page", exc.reason, str(exc))])
-        assert answer.page is not None  # unconditional request: never 304
+        if answer.page is None:
+            return ProjectRecord(project, name, "unchanged", [], [], answer.serial, answer.etag, answer.last_modified)
+        if min_serial is not None and (answer.serial is None or answer.serial < min_serial):
+            detail = f"page serial {answer.serial} is older than the changelog's {min_serial}"
+            return ProjectRecord(project, name, "stale", [], [Failure("page", "stale-page", detail)])
         known = self.store.release_digests(project, EXTRACTOR_VERSION)
         releases = []
         for version, files in group_releases(project, answer.page).items():
@@ -108,28 +121,45 @@ class Crawler:
 
     # --- calling thread: scheduling and writes ----------------------------------------------------
 
-    def crawl(self, projects: Iterable[str] | None = None, resume: bool = True) -> CrawlSummary:
-        """Crawl the named projects, or every project of the index when `projects` is None."""
+    def crawl(self, projects: Iterable[str] | None = None, resume: bool = True, conditional: bool = False,
+              min_serials: dict[str, int] | None = None, mode: str = "crawl",
+              stale_retries: int = 2, stale_delay: float = 2.0) -> CrawlSummary:
+        """Crawl the named projects, or every project of the index when `projects` is None.
+
+        Stale pages (see crawl_project) are tried again `stale_retries` times, `stale_delay` seconds
+        apart; what is still stale leaves the run "incomplete", to be picked up by the next update.
+        """
         started = time.monotonic()
         requests0, bytes0 = self.fetcher.counter.requests, self.fetcher.counter.bytes
         wanted = None if projects is None else list(dict.fromkeys(canonicalize_name(p) for p in projects))
-        options = {"projects": wanted if wanted is not None else "all", "extractor": EXTRACTOR_VERSION}
+        options = {"projects": wanted if wanted is not None else "all", "extractor": EXTRACTOR_VERSION, "mode": mode}
         run_id, resumed = self.store.open_run(self.client.index_url, options, wanted, resume)
         if not self.store.has_queue(run_id):  # --all: the project list is part of the run
             self.store.enqueue(run_id, self.client.list_projects())
-        todo, _ = self.store.queued(run_id)
         summary = CrawlSummary(run_id=run_id, resumed=resumed)
+        self.conditional, self.min_serials = conditional, min_serials or {}
         try:
-            self._run(todo, run_id, summary)
+            for attempt in range(stale_retries + 1):
+                todo, _ = self.store.queued(run_id)
+                if not todo:
+                    break
+                if attempt:
+                    time.sleep(stale_delay * attempt)
+                self._run(todo, run_id, summary)
         except KeyboardInterrupt:
             summary.interrupted = True
             self.store.finish_run(run_id, "interrupted")
         else:
-            self.store.finish_run(run_id, "complete")
+            left, _ = self.store.queued(run_id)
+            self.store.finish_run(run_id, "incomplete" if left else "complete")
+            summary.incomplete = len(left)
         summary.requests = self.fetcher.counter.requests - requests0
         summary.bytes_fetched = self.fetcher.counter.bytes - bytes0
         summary.seconds = time.monotonic() - started
         return summary
+
+    def _task(self, name: str) -> ProjectRecord:
+        return self.crawl_project(name, self.conditional, self.min_serials.get(name))
 
     def _run(self, todo: list[str], run_id: int, summary: CrawlSummary) -> None:
         pending = iter(todo)
@@ -141,7 +171,7 @@ class Crawler:
                         name = next(pending, None)
                         if name is None:
                             break
-                        in_flight.add(pool.submit(self.crawl_project, name))
+                        in_flight.add(pool.submit(self._task, name))
                     if not in_flight:
                         return
                     done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)

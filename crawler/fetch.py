@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import requests
 
 from .errors import FetchError, HashMismatchError
-from .http import DEFAULT_TIMEOUT, ByteCounter
+from .http import DEFAULT_TIMEOUT, ByteCounter, RateLimiter
 
 __all__ = ["Fetcher", "MAX_DOWNLOAD_BYTES"]
 
@@ -24,10 +24,12 @@ class Fetcher:
         session: requests.Session,
         counter: ByteCounter | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        rate: RateLimiter | None = None,
     ) -> None:
         self.session = session
         self.counter = counter or ByteCounter()
         self.timeout = timeout
+        self.rate = rate  # politeness: caps requests per second (retries inside urllib3 excepted)
 
     def get(
         self,
@@ -37,6 +39,8 @@ class Fetcher:
         max_bytes: int = MAX_DOWNLOAD_BYTES,
     ) -> requests.Response:
         """GET `url`; the response body is read (up to `max_bytes`) before returning."""
+        if self.rate:
+            self.rate.wait()
         try:
             response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
         except requests.exceptions.RetryError as exc:
@@ -64,10 +68,29 @@ class Fetcher:
         return response
 
     def download(self, url: str, sha256: str | None, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
-        """The whole file, checked against `sha256` when the index gave one."""
-        data = self.get(url, max_bytes=max_bytes).content
-        verify_sha256(url, data, sha256)
-        return data
+        """The whole file, checked against `sha256` when the index gave one. A mismatch is fetched
+        once more (a CDN edge may have served a stale or torn copy), then raised, never returned."""
+        for attempt in (1, 2):
+            data = self.get(url, max_bytes=max_bytes).content
+            try:
+                verify_sha256(url, data, sha256)
+                return data
+            except HashMismatchError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def head_length(self, url: str) -> int | None:
+        """Content-Length from a HEAD request, or None when the server gives none."""
+        if self.rate:
+            self.rate.wait()
+        try:
+            response = self.session.head(url, timeout=self.timeout, allow_redirects=True)
+        except requests.RequestException as exc:
+            raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
+        self.counter.add(0)
+        value = response.headers.get("Content-Length", "")
+        return int(value) if response.status_code == 200 and value.isdigit() else None
 
     def get_range(self, url: str, start: int | None, end: int | None) -> requests.Response:
         """`bytes=start-end` (inclusive), or a suffix `bytes=-end` when start is None.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -10,7 +11,7 @@ from urllib3.util.retry import Retry
 
 from . import USER_AGENT
 
-__all__ = ["DEFAULT_TIMEOUT", "ByteCounter", "CappedRetry", "make_session"]
+__all__ = ["DEFAULT_TIMEOUT", "ByteCounter", "CappedRetry", "RateLimiter", "make_session"]
 
 #: (connect, read) seconds; a read timeout is per socket read, not for the whole body.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
@@ -59,6 +60,23 @@ def make_session(
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
     return session
+
+
+class RateLimiter:
+    """At most `per_second` requests per second across all threads (evenly spaced, no bursts)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._lock = threading.Lock()
+        self._next = time.monotonic()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
 
 
 class ByteCounter:

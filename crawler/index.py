@@ -19,13 +19,14 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+import requests
 from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, IndexPage, ProjectPage
 from pypi_simple.errors import UnsupportedContentTypeError, UnsupportedRepoVersionError
 
 from .errors import IndexPageError
 from .fetch import Fetcher
 
-__all__ = ["DistFile", "IndexClient", "PageAnswer", "dist_file", "group_releases", "release_key"]
+__all__ = ["DistFile", "IndexClient", "PageAnswer", "dist_file", "group_releases", "parse_project_page", "release_key"]
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 
@@ -149,12 +150,22 @@ class IndexClient:
         new_modified = response.headers.get("Last-Modified") or last_modified
         if response.status_code == 304:
             return PageAnswer(None, new_etag, new_modified, serial)
-        try:
-            page = ProjectPage.from_response(response, name)
-        except (UnsupportedContentTypeError, UnsupportedRepoVersionError, JSONDecodeError,
-                KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
+        page = parse_project_page(name, response.content, response.headers.get("Content-Type", "text/html"), url)
+        if serial is None and page.last_serial and str(page.last_serial).isdigit():
+            serial = int(page.last_serial)
         return PageAnswer(page, new_etag, new_modified, serial)
+
+
+def parse_project_page(project: str, body: bytes, content_type: str, url: str) -> ProjectPage:
+    """A project page's bytes -> ProjectPage (pypi-simple's parsers). Raises only IndexPageError."""
+    response = requests.Response()
+    response._content, response.status_code, response.url = body, 200, url
+    response.headers["Content-Type"] = content_type
+    try:
+        return ProjectPage.from_response(response, project)
+    except (UnsupportedContentTypeError, UnsupportedRepoVersionError, JSONDecodeError, KeyError, TypeError,
+            ValueError, AttributeError, AssertionError) as exc:
+        raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
 
 
 def group_releases(project: NormalizedName, page: ProjectPage) -> dict[str, list[DistFile]]:

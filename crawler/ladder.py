@@ -67,7 +67,7 @@ def wheel_metadata(fetcher: Fetcher, wheel: DistFile, failures: list[Failure]) -
         except DepgraphError as exc:
             failures.append(_failure("metadata-file", wheel.filename, exc))
     try:
-        got = read_wheel_metadata(fetcher, wheel.url, wheel.filename, wheel.sha256)
+        got = read_wheel_metadata(fetcher, wheel.url, wheel.filename, wheel.sha256, wheel.size)
         return got.data, got.method
     except DepgraphError as exc:
         failures.append(_failure("wheel", wheel.filename, exc))

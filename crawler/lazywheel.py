@@ -13,7 +13,9 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from .errors import ArchiveError
+import requests
+
+from .errors import ArchiveError, FetchError
 from .fetch import Fetcher, verify_sha256
 
 __all__ = ["WheelMetadata", "read_wheel_metadata", "metadata_member"]
@@ -106,11 +108,27 @@ def _read_member(zf: zipfile.ZipFile, filename: str) -> tuple[str, bytes]:
     return member, zf.read(member)
 
 
+def _first_range(fetcher: Fetcher, url: str, size: int | None) -> requests.Response:
+    """The wheel's tail. An explicit range when the size is known (every range-capable server takes
+    it), else a suffix range, else (servers that reject suffixes) HEAD for the size, then explicit."""
+    if size:
+        return fetcher.get_range(url, max(0, size - TAIL), size - 1)
+    try:
+        return fetcher.get_range(url, None, TAIL)
+    except FetchError as exc:
+        if exc.status not in (400, 416, 501):
+            raise
+    length = fetcher.head_length(url)
+    if not length:
+        return fetcher.get(url)  # no size, no suffix ranges: the whole file, verified below
+    return fetcher.get_range(url, max(0, length - TAIL), length - 1)
+
+
 def read_wheel_metadata(
-    fetcher: Fetcher, url: str, filename: str, sha256: str | None
+    fetcher: Fetcher, url: str, filename: str, sha256: str | None, size: int | None = None
 ) -> WheelMetadata:
     """METADATA of the wheel at `url`, by ranges where the server allows, else by a full download."""
-    first = fetcher.get_range(url, None, TAIL)
+    first = _first_range(fetcher, url, size)
     try:
         if first.status_code == 206:
             match = _CONTENT_RANGE.fullmatch(first.headers.get("Content-Range", "").strip())

@@ -1,8 +1,9 @@
 """Serve a folder of distributions as a real index on loopback (demo, tests, benchmarks).
 
-Two real servers are supported: pypiserver (PEP 503 HTML with sha256 fragments, byte ranges) and
-simple-repository-server (PEP 691 JSON, PEP 658 metadata files), each run as a child process bound
-to 127.0.0.1 with no fallback to any outside index.
+Three real servers are supported: pypiserver (PEP 503 HTML with sha256 fragments, byte ranges),
+simple-repository-server (PEP 691 JSON, PEP 658 metadata files), and a static mirror tree
+(crawler.mirror) behind RangeHTTPServer (Range, Last-Modified / If-Modified-Since), each run as a
+child process bound to 127.0.0.1 with no fallback to any outside index.
 """
 
 from __future__ import annotations
@@ -19,6 +20,20 @@ import requests
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 __all__ = ["IndexServer", "free_port", "layout_per_project"]
+
+
+STATIC_SERVER = """
+import functools, sys
+from http.server import ThreadingHTTPServer
+from RangeHTTPServer import RangeRequestHandler
+
+class Handler(RangeRequestHandler):
+    def log_message(self, *args):
+        pass
+
+handler = functools.partial(Handler, directory=sys.argv[1])
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler).serve_forever()
+"""
 
 
 def free_port() -> int:
@@ -67,6 +82,9 @@ class IndexServer:
             root = layout_per_project(self.folder, self.folder.parent / f"{self.folder.name}-by-project")
             return [sys.executable, "-m", "simple_repository_server", "--host", "127.0.0.1",
                     "--port", str(self.port), str(root)]
+        if self.kind == "static":
+            # a static mirror tree (crawler.mirror) behind a static server with Range + If-Modified-Since
+            return [sys.executable, "-c", STATIC_SERVER, str(self.folder), str(self.port)]
         raise ValueError(f"unknown index server {self.kind!r}")
 
     def start(self) -> IndexServer:

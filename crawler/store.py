@@ -4,7 +4,8 @@ Schema (every name column holds a PEP 503 canonical name):
 
     meta(key, value)                      schema version and store-wide facts
     projects(name, display_name, index_url, serial, etag, last_modified, status, crawled_at)
-        status: ok | missing (404 on the index) | failed (page unreadable; see failures)
+        status: ok | missing (404 on the index) | failed (page unreadable; see failures);
+        etag / last_modified: the page's validators, sent back by `update` (If-None-Match / -Modified-Since)
     releases(id, project, version, yanked, requires_python, deps_state, metadata_source,
              metadata_file, files_digest, extractor_version, note)
         version: PEP 440-normalized where it parses; yanked: every file of the release is yanked
@@ -252,8 +253,17 @@ class Store:
                       run_id: int | None = None) -> None:
         """Replace everything stored about one project, atomically (and tick it off `run_id`)."""
         with self.transaction() as db:
+            if record.status == "stale":  # keep what we have; the project stays queued
+                self._insert_failures(db, record.name, None, record.failures)
+                return
             if run_id is not None:
                 self.mark_done(db, run_id, record.name)
+            if record.status == "unchanged":  # 304: only the validators and the time move
+                db.execute("UPDATE projects SET crawled_at = ?, etag = coalesce(?, etag),"
+                           " last_modified = coalesce(?, last_modified) WHERE name = ?",
+                           (now(), record.etag, record.last_modified, record.name))
+                db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
+                return
             db.execute(
                 "INSERT INTO projects (name, display_name, index_url, serial, etag, last_modified,"
                 " status, crawled_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
@@ -422,6 +432,33 @@ class Store:
     def finish_run(self, run_id: int, status: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE crawl_runs SET status = ?, finished_at = ? WHERE id = ?", (status, now(), run_id))
+
+    # --- incremental updates --------------------------------------------------------------------
+
+    def last_index_url(self) -> str | None:
+        row = self.db.execute("SELECT index_url FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def project_names(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT name FROM projects WHERE index_url NOT LIKE 'import:%'")}
+
+    def remove_projects(self, names: Iterable[str]) -> int:
+        """Projects the index no longer lists: gone from the store (and so from the graph)."""
+        names = list(names)
+        with self.transaction() as db:
+            for name in names:
+                db.execute("DELETE FROM projects WHERE name = ?", (name,))  # releases, files, requirements cascade
+                db.execute("DELETE FROM failures WHERE project = ?", (name,))
+        return len(names)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           list(values.items()))
 
     # --- summaries ------------------------------------------------------------------------------
 

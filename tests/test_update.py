@@ -1,0 +1,228 @@
+"""Incremental updates against indexes that change between crawls, and crawls killed at random."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from crawler.cli import crawler_for, main, run_crawl
+from crawler.demo import build_demo_index
+from crawler.distbuild import DistSpec, write_sdist, write_wheel
+from crawler.localindex import IndexServer
+from crawler.mirror import write_static_mirror
+from crawler.store import Store
+from crawler.update import Changelog, update
+from tests.conftest import ROOT
+from tests.helpers import dump_store
+
+
+def first_state(flat: Path) -> None:
+    build_demo_index(flat)
+    write_wheel(DistSpec("churn", "1.0", ["demo-core"]), flat)
+    write_wheel(DistSpec("churn", "1.1", ["demo-core>=1.1"]), flat)
+    write_wheel(DistSpec("doomed", "0.1", ["six"]), flat)
+    write_wheel(DistSpec("replaced", "2.0", ["attrs"]), flat)
+
+
+def change(flat: Path) -> dict[str, str]:
+    """Every kind of change an index sees; returns the yanked files for the mirror writer."""
+    write_wheel(DistSpec("churn", "1.2", ["demo-core>=1.1", "demo-http"]), flat)  # new release
+    write_sdist(DistSpec("churn", "1.1", ["demo-core>=1.1"]), flat, "static")  # new file, old release
+    (flat / "churn-1.0-py3-none-any.whl").unlink()  # removed release
+    (flat / "doomed-0.1-py3-none-any.whl").unlink()  # removed project
+    write_wheel(DistSpec("replaced", "2.0", ["attrs", "cattrs"]), flat)  # same filename, new bytes
+    write_wheel(DistSpec("newcomer", "0.1", ["churn"]), flat)  # new project
+    return {"demo_http-2.0-py3-none-any.whl": "security hole", "demo_http-2.0.tar.gz": "security hole"}  # yanked
+
+
+def test_update_equals_a_fresh_full_crawl(tmp_path: Path) -> None:
+    flat, mirror = tmp_path / "flat", tmp_path / "mirror"
+    first_state(flat)
+    write_static_mirror(flat, mirror)
+    db = tmp_path / "incremental.sqlite"
+    with IndexServer(mirror, "static") as server:
+        run_crawl(Store(db), server.url, None, progress=False)
+        with crawler_for(Store(db), server.url, progress=False) as crawler:
+            unchanged = update(Store(db), crawler)
+        assert unchanged.crawl.projects_by_status == {"unchanged": unchanged.crawl.projects}
+        assert unchanged.crawl.bytes_fetched < 2000  # 304s and the root page only
+        yanked = change(flat)
+        write_static_mirror(flat, mirror, yanked=yanked)
+        with crawler_for(Store(db), server.url, progress=False) as crawler:
+            result = update(Store(db), crawler)
+        fresh = tmp_path / "fresh.sqlite"
+        run_crawl(Store(fresh), server.url, None, progress=False)
+    assert result.new == ["newcomer"] and result.removed == ["doomed"]
+    assert result.crawl.projects_by_status["ok"] == 4  # churn, replaced, demo-http (yanked), newcomer
+    assert result.consistent_to and result.consistent_to.startswith("time ")
+    incremental, full = dump_store(db), dump_store(fresh)
+    assert incremental == full
+    releases = {(r[0], r[1]): r for r in incremental["releases"]}
+    assert ("churn", "1.0") not in releases and ("churn", "1.2") in releases
+    assert releases[("demo-http", "2.0")][2] == 1  # yanked
+    reqs = {(r[0], r[3]) for r in incremental["requirements"]}
+    assert ("replaced", "cattrs") in reqs
+
+
+class Changelog_Server:
+    """PyPI's XML-RPC changelog methods on loopback, over a list the test edits."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, int, str, int]] = []
+        class Handler(SimpleXMLRPCRequestHandler):
+            rpc_paths = ("/pypi",)  # where PyPI serves it
+
+        self.server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=Handler, logRequests=False, allow_none=True)
+        self.server.register_function(lambda: max((r[4] for r in self.rows), default=0), "changelog_last_serial")
+        self.server.register_function(lambda since: [list(r) for r in self.rows if r[4] > since], "changelog_since_serial")
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/pypi"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def serve_page(httpserver: HTTPServer, project: str, serial: int, files: list[dict], oneshot: bool = False) -> None:
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": project, "files": files})
+    expect = httpserver.expect_oneshot_request if oneshot else httpserver.expect_request
+    expect(f"/simple/{project}/").respond_with_data(body, content_type=JSON, headers={"X-PyPI-Last-Serial": str(serial)})
+
+
+def serve_root(httpserver: HTTPServer, names: list[str]) -> None:
+    root = {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
+    httpserver.expect_request("/simple/").respond_with_data(json.dumps(root), content_type=JSON)
+
+
+def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(httpserver: HTTPServer, tmp_path: Path) -> None:
+    wheel = write_wheel(DistSpec("alpha", "1.0", ["six"]), tmp_path)
+    entry = {"filename": wheel.name, "url": httpserver.url_for(f"/files/{wheel.name}"), "hashes": {}}
+    log = Changelog_Server()
+    try:
+        log.rows = [("alpha", "1.0", 0, "new release", 10), ("beta", "", 0, "create", 11)]
+        serve_root(httpserver, ["alpha", "beta"])
+        httpserver.expect_request(f"/files/{wheel.name}").respond_with_data(wheel.read_bytes())
+        serve_page(httpserver, "alpha", 10, [entry])
+        serve_page(httpserver, "beta", 11, [])
+        store = Store(tmp_path / "s.sqlite")
+        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+            first = update(store, crawler, Changelog(log.url))  # no serial yet: everything, then serial 11
+        assert first.new == ["alpha", "beta"] and first.consistent_to == "serial 11"
+        # beta changes at serial 12, but the CDN first serves its old page (serial 11): stale
+        log.rows.append(("beta", "0.1", 0, "new release", 12))
+        httpserver.clear()
+        serve_root(httpserver, ["alpha", "beta"])
+        beta = write_wheel(DistSpec("beta", "0.1", ["alpha"]), tmp_path)
+        httpserver.expect_request(f"/files/{beta.name}").respond_with_data(beta.read_bytes())
+        serve_page(httpserver, "beta", 11, [], oneshot=True)
+        serve_page(httpserver, "beta", 12, [{"filename": beta.name, "url": httpserver.url_for(f"/files/{beta.name}"),
+                                             "hashes": {}}], oneshot=True)
+        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+            second = update(store, crawler, Changelog(log.url))
+        asked = [r.path for r, _ in httpserver.log]
+        assert "/simple/alpha/" not in asked  # unchanged since serial 11: not fetched
+        assert asked.count("/simple/beta/") == 2  # stale, then fresh
+        assert second.consistent_to == "serial 12"
+        assert store.get_meta("consistent_serial") == "12"
+        rows = store.db.execute("SELECT q.name FROM requirements q JOIN releases r ON r.id = q.release_id"
+                                " WHERE r.project = 'beta'").fetchall()
+        assert rows == [("alpha",)]
+    finally:
+        log.close()
+
+
+def test_a_page_that_stays_stale_leaves_the_store_unconsistent(httpserver: HTTPServer, tmp_path: Path) -> None:
+    serve_root(httpserver, ["gamma"])
+    serve_page(httpserver, "gamma", 5, [])
+    log = Changelog_Server()
+    try:
+        log.rows = [("gamma", "", 0, "create", 5)]
+        store = Store(tmp_path / "s.sqlite")
+        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+            assert update(store, crawler, Changelog(log.url)).consistent_to == "serial 5"
+        log.rows.append(("gamma", "1.0", 0, "new release", 6))  # the page never catches up
+        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+            crawler_crawl = crawler.crawl
+
+            def quick(*args: object, **kwargs: object) -> object:
+                return crawler_crawl(*args, **{**kwargs, "stale_delay": 0.1})  # type: ignore[arg-type]
+
+            crawler.crawl = quick  # type: ignore[method-assign]
+            result = update(store, crawler, Changelog(log.url))
+        assert result.consistent_to is None and result.crawl.incomplete == 1
+        assert store.get_meta("consistent_serial") == "5"
+        reasons = [r[0] for r in store.db.execute("SELECT reason FROM failures WHERE project = 'gamma'")]
+        assert reasons and set(reasons) == {"stale-page"}
+    finally:
+        log.close()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_then_resume(pypiserver_index: IndexServer, tmp_path: Path) -> None:
+    """The final store equals an uninterrupted crawl's, whatever instant the crawl was killed at."""
+    reference = tmp_path / "reference.sqlite"
+    run_crawl(Store(reference), pypiserver_index.url, None, workers=1, progress=False)
+    db = tmp_path / "killed.sqlite"
+    # --max-rps stretches the crawl to ~20 s, so that every kill lands mid-crawl
+    cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
+           "--all", "--workers", "2", "--no-progress", "--sandbox", "none", "--max-rps", "12"]
+    rng = random.Random(1234)
+    kills = 0
+    for _ in range(14):
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 2.0))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 10
+    assert subprocess.run(cmd, cwd=ROOT, capture_output=True).returncode == 0
+    assert dump_store(db) == dump_store(reference)
+
+
+def test_sigterm_stops_cleanly_and_resumes(pypiserver_index: IndexServer, tmp_path: Path) -> None:
+    db = tmp_path / "term.sqlite"
+    cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
+           "--all", "--workers", "1", "--no-progress", "--sandbox", "none", "--max-rps", "12"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted (run again to resume)" in out
+    rerun = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0 and "(resumed)" in rerun.stdout
+
+
+def test_cli_update_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flat, mirror = tmp_path / "flat", tmp_path / "mirror"
+    first_state(flat)
+    write_static_mirror(flat, mirror)
+    db = str(tmp_path / "c.sqlite")
+    with IndexServer(mirror, "static") as server:
+        assert main(["crawl", "--index-url", server.url, "--db", db, "--all", "--no-progress", "--sandbox", "none"]) == 0
+        capsys.readouterr()
+        assert main(["update", "--db", db, "--no-progress", "--sandbox", "none", "--json", "--max-rps", "200"]) == 0
+        out = json.loads(capsys.readouterr().out)
+    assert out["mode"] == "conditional" and out["projects_by_status"] == {"unchanged": out["projects"]}
+    assert main(["status", "--db", db]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["consistent_at"] and status["index_url"] == server.url and status["releases"] == 15
