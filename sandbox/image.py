@@ -7,11 +7,13 @@ The same root filesystem is exported to a folder for the bwrap backend.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -23,6 +25,7 @@ __all__ = ["BASE_IMAGE", "IMAGE_DIR", "build_image", "default_rootfs", "export_r
 
 IMAGE_DIR = Path(__file__).resolve().parent / "image"
 BASE_IMAGE = "pypi-depgraph-sandbox-base:latest"
+DIGEST_LABEL = "pypi-depgraph.recipe-digest"
 
 LAYER_DOCKERFILE = f"""\
 FROM {BASE_IMAGE}
@@ -38,29 +41,54 @@ def default_rootfs() -> Path:
     return cache / "pypi-depgraph" / "sandbox-rootfs"
 
 
-def _has(client: docker.DockerClient, tag: str) -> bool:
+def _digest(paths: list[Path], extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for path in sorted(paths):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def base_digest() -> str:
+    return _digest([IMAGE_DIR / "build-offline.sh", IMAGE_DIR / "build-backends.txt", IMAGE_DIR / "era-backends.txt"])
+
+
+def layer_digest() -> str:
+    return _digest([p for p in (IMAGE_DIR / "inside").rglob("*") if p.is_file() and "__pycache__" not in p.parts],
+                   LAYER_DOCKERFILE + base_digest())
+
+
+def _label(client: docker.DockerClient, tag: str) -> str | None:
+    """The recipe digest an image was built from, or None when there is no such image."""
     try:
-        client.images.get(tag)
-        return True
+        return (client.images.get(tag).labels or {}).get(DIGEST_LABEL, "")
     except ImageNotFound:
-        return False
+        return None
 
 
 def build_image(tag: str = DEFAULT_IMAGE, if_missing: bool = False, rootfs: Path | None = None,
-                log: callable = print) -> str:  # type: ignore[valid-type]
+                log: Callable[[str], None] = print) -> str:
+    """Build (or, with if_missing, only bring up to date) the base, the image and the bwrap rootfs.
+
+    Each part carries the digest of the files it was built from, so a changed extractor or backend
+    list is rebuilt even on a machine that kept an older image."""
     client = docker.from_env(timeout=600)
-    if if_missing and _has(client, tag) and (rootfs or default_rootfs()).joinpath("opt/depgraph/extract.py").exists():
-        log(f"sandbox image {tag} is present")
+    rootfs = rootfs or default_rootfs()
+    marker = rootfs / "opt" / "depgraph" / ".digest"
+    current = layer_digest()
+    fresh_rootfs = marker.exists() and marker.read_text() == current
+    if if_missing and _label(client, tag) == current and fresh_rootfs:
+        log(f"sandbox image {tag} is up to date")
         return tag
-    if not _has(client, BASE_IMAGE):
+    if _label(client, BASE_IMAGE) != base_digest():
         log(f"building {BASE_IMAGE} offline (debootstrap + docker import); this takes a few minutes")
-        subprocess.run(["bash", str(IMAGE_DIR / "build-offline.sh"), BASE_IMAGE], check=True)
+        subprocess.run(["bash", str(IMAGE_DIR / "build-offline.sh"), BASE_IMAGE, base_digest()], check=True)
     with tempfile.TemporaryDirectory() as ctx:
-        shutil.copytree(IMAGE_DIR / "inside", Path(ctx) / "inside")
-        (Path(ctx) / "Dockerfile").write_text(LAYER_DOCKERFILE)
+        shutil.copytree(IMAGE_DIR / "inside", Path(ctx) / "inside", ignore=shutil.ignore_patterns("__pycache__"))
+        (Path(ctx) / "Dockerfile").write_text(LAYER_DOCKERFILE + f'LABEL {DIGEST_LABEL}="{current}"\n')
         client.images.build(path=ctx, tag=tag, rm=True, forcerm=True, network_mode="none")
     log(f"built {tag}")
-    export_rootfs(client, tag, rootfs or default_rootfs())
+    export_rootfs(client, tag, rootfs)
+    marker.write_text(current)
     return tag
 
 

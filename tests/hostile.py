@@ -141,3 +141,27 @@ def archive_attacks(folder: Path) -> dict[str, Path]:
         tf.addfile(info, Zeros())
     out["bomb"] = bomb
     return out
+
+
+def failure_sdists(folder: Path) -> dict[str, Path]:
+    """One sdist per typed build failure (not attacks: ordinary broken or ancient packages)."""
+    pkg_info = b"Metadata-Version: 1.1\nName: broken\nVersion: 1.0\n"
+
+    def sdist(name: str, files: dict[str, str]) -> Path:
+        base = f"broken_{name.replace('-', '_')}-1.0"
+        members = [_file(f"{base}/PKG-INFO", pkg_info)] + [_file(f"{base}/{k}", v.encode()) for k, v in files.items()]
+        return _tar(folder / f"{base}.tar.gz", members)
+
+    return {
+        "python2-literal": sdist("python2-literal", {"setup.py": (
+            'print "building"\nfrom setuptools import setup\n'
+            'setup(name="old", version="1.0", install_requires=["six>=1.4", "simplejson"],\n'
+            '      extras_require={"speed": ["ujson"]})\n')}),
+        "python2-computed": sdist("python2-computed", {"setup.py": (
+            'import sys\nprint "building"\nreqs = open("requirements.txt").read().split()\n'
+            'from setuptools import setup\nsetup(name="old", version="1.0", install_requires=reqs)\n')}),
+        "syntax-error": sdist("syntax-error", {"setup.py": "from setuptools import setup\nsetup(name='x',, version='1')\n"}),
+        "backend-missing": sdist("backend-missing", {"pyproject.toml": (
+            '[build-system]\nrequires = ["no-such-backend"]\nbuild-backend = "no_such_backend.api"\n')}),
+        "no-recipe": sdist("no-recipe", {"README": "nothing to build here\n"}),
+    }

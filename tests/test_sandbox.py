@@ -16,7 +16,7 @@ from sandbox import Limits, Sandbox, open_sandbox
 from sandbox.result import requires_from_setup_kwargs
 from tests.conftest import CORPUS, corpus_entries
 from tests.helpers import requirement_set
-from tests.hostile import archive_attacks, attacks, setup_py_sdist
+from tests.hostile import archive_attacks, attacks, failure_sdists, setup_py_sdist
 
 BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), pytest.param("bwrap", marks=pytest.mark.bwrap)]
 HOSTILE_LIMITS = Limits(wall_seconds=10, memory_mb=512, pids=128)
@@ -104,6 +104,30 @@ def test_hostile_sdist_is_contained(strict_sandbox: Sandbox, hostile_sdists: dic
     assert subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout == b""
     assert leftover_containers() == []
     assert not Path("/tmp/depgraph-evil.txt").exists()
+
+
+# case -> (ok, method or failure reason, requirements)
+TYPED = {
+    "python2-literal": (True, "static-setup-py", ["six>=1.4", "simplejson", 'ujson; extra == "speed"']),
+    "python2-computed": (False, "python2-only", []),
+    "syntax-error": (False, "syntax-error", []),
+    "backend-missing": (False, "backend-missing", []),
+    "no-recipe": (False, "no-build-recipe", []),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_sdists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return failure_sdists(tmp_path_factory.mktemp("broken"))
+
+
+@pytest.mark.parametrize("case", sorted(TYPED))
+def test_typed_failures(strict_sandbox: Sandbox, broken_sdists: dict[str, Path], case: str) -> None:
+    result = strict_sandbox.extract(broken_sdists[case])
+    ok, kind, requires = TYPED[case]
+    assert (result.ok, result.method if ok else result.failure, result.requires_dist) == (ok, kind, requires), result.detail
+    if ok:
+        assert result.confidence == "low"
 
 
 def test_setup_kwargs_convert_like_egg_info() -> None:

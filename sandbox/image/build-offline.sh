@@ -5,6 +5,7 @@
 # (a `docker build` FROM this local base, which needs no registry). Usage: build-offline.sh [TAG]
 set -euo pipefail
 tag="${1:-pypi-depgraph-sandbox-base:latest}"
+digest="${2:-}"  # recipe digest, stored as a label so `build-image --if-missing` can tell a stale base
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d /var/tmp/depgraph-rootfs.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -30,5 +31,6 @@ rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"* "$root/u
 tar -C "$root" -c . | docker import \
   --change 'USER 65534:65534' --change 'WORKDIR /work' \
   --change 'ENV HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PIP_NO_INDEX=1' \
+  --change "LABEL pypi-depgraph.recipe-digest=$digest" \
   - "$tag" >/dev/null
 echo "built $tag"

@@ -192,7 +192,7 @@ def run_hook(root, backend, backend_path, log_path, capture_path, site_dir, extr
         with open(os.path.join(out_dir, name, "METADATA"), "rb") as fh:
             return fh.read().decode("utf-8", "replace"), None
     except BackendUnavailable as exc:
-        return None, ("backend-missing", f"build backend {backend!r} is not in the image: {exc.message or exc}")
+        return None, ("backend-missing", f"build backend {backend!r} is not in the image: {getattr(exc, 'message', None) or exc}")
     except HookMissing as exc:
         return None, ("backend-missing", f"backend lacks hook {exc}")
     except subprocess.CalledProcessError as exc:
@@ -252,14 +252,22 @@ def static_setup_args(setup_py):
     return found
 
 
-def is_python2_only(setup_py):
+_PY2_IDIOMS = re.compile(
+    r"""^\s*print\s+[^\s(=]|^\s*exec\s+["']|except\s+[\w.]+\s*,\s*\w+\s*:|`[^`]+`|\b0[0-7]+\b|\bur["']|"""
+    r"""raise\s+\w+\s*,""", re.M)
+
+
+def syntax_problem(setup_py):
+    """None if setup.py compiles; "python2" if it fails on Python 2 idioms; else "syntax"."""
     with open(setup_py, "rb") as fh:
         source = fh.read()
     try:
         compile(source, setup_py, "exec")
-        return False
-    except SyntaxError:
-        return True
+        return None
+    except SyntaxError as exc:
+        line = (exc.text or "")
+        text = source.decode("utf-8", "replace")
+        return "python2" if _PY2_IDIOMS.search(line) or _PY2_IDIOMS.search(text) else "syntax"
 
 
 # ---------------------------------------------------------------- main
@@ -313,14 +321,18 @@ def main():
     if captured is not None and ("install_requires" in captured or "extras_require" in captured):
         result.update(ok=True, method="setup-capture", detail=error[1] if error else None)
         finish()
-    if os.path.exists(setup_py) and is_python2_only(setup_py):
+    problem = syntax_problem(setup_py) if os.path.exists(setup_py) else None
+    if problem == "python2":
+        # no Python 2 interpreter in the image: read literal setup() arguments without running anything
         static = static_setup_args(setup_py)
         result["python2"] = True
         if static:
             result.update(ok=True, method="static-setup-py", setup_kwargs=static,
                           detail="setup.py is Python 2 only; literal setup() arguments read statically")
             finish()
-        fail("python2-only", "setup.py is not valid Python 3 and has no literal requirement arguments", tail)
+        fail("python2-only", "setup.py is Python 2 only and has no literal requirement arguments", tail)
+    if problem == "syntax":
+        fail("syntax-error", "setup.py does not compile", tail)
     reason, detail = error or ("build-failed", "no metadata produced")
     if "SyntaxError" in tail:
         reason = "syntax-error"
