@@ -92,8 +92,9 @@ class Crawler:
         """Fetch one project's page and extract every release that changed. Never raises DepgraphError.
 
         conditional: send the stored ETag / Last-Modified; a 304 gives status "unchanged".
-        min_serial: the changelog says the project changed at this serial; a page older than that is
-        a stale CDN copy and gives status "stale" (nothing stored, retried later).
+        min_serial: the changelog says the project changed at this serial; a page whose
+        X-PyPI-Last-Serial is older than that is a stale CDN copy: status "stale" (nothing stored,
+        retried later).
         """
         project = canonicalize_name(name)
         etag, modified = self.store.project_validators(project) if conditional else (None, None)
@@ -106,7 +107,8 @@ class Crawler:
             return ProjectRecord(project, name, "failed", [], [Failure("page", exc.reason, str(exc))])
         if answer.page is None:
             return ProjectRecord(project, name, "unchanged", [], [], answer.serial, answer.etag, answer.last_modified)
-        if min_serial is not None and (answer.serial is None or answer.serial < min_serial):
+        # an index without serials cannot be checked; one whose page is older than its changelog can
+        if min_serial is not None and answer.serial is not None and answer.serial < min_serial:
             detail = f"page serial {answer.serial} is older than the changelog's {min_serial}"
             return ProjectRecord(project, name, "stale", [], [Failure("page", "stale-page", detail)])
         known = self.store.release_digests(project, EXTRACTOR_VERSION)
@@ -134,7 +136,7 @@ class Crawler:
         wanted = None if projects is None else list(dict.fromkeys(canonicalize_name(p) for p in projects))
         options = {"projects": wanted if wanted is not None else "all", "extractor": EXTRACTOR_VERSION, "mode": mode}
         run_id, resumed = self.store.open_run(self.client.index_url, options, wanted, resume)
-        if not self.store.has_queue(run_id):  # --all: the project list is part of the run
+        if wanted is None and not self.store.has_queue(run_id):  # --all: the project list is part of the run
             self.store.enqueue(run_id, self.client.list_projects())
         summary = CrawlSummary(run_id=run_id, resumed=resumed)
         self.conditional, self.min_serials = conditional, min_serials or {}

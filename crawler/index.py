@@ -124,14 +124,30 @@ class IndexClient:
 
     def list_projects(self) -> list[NormalizedName]:
         """Every project the index root lists, canonicalized and de-duplicated, in index order."""
+        names, _, _ = self.list_projects_if_changed()
+        assert names is not None  # unconditional: never 304
+        return names
+
+    def list_projects_if_changed(self, etag: str | None = None, last_modified: str | None = None
+                                 ) -> tuple[list[NormalizedName] | None, str | None, str | None]:
+        """(names or None when the root answered 304, new ETag, new Last-Modified)."""
         url = self.index_url
-        response = self.fetcher.get(url, headers={"Accept": ACCEPT_JSON_PREFERRED})
+        headers = {"Accept": ACCEPT_JSON_PREFERRED}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        response = self.fetcher.get(url, headers=headers, ok=(200, 304))
+        new_etag = response.headers.get("ETag") or etag
+        new_modified = response.headers.get("Last-Modified") or last_modified
+        if response.status_code == 304:
+            return None, new_etag, new_modified
         try:
             page = IndexPage.from_response(response)
         except (UnsupportedContentTypeError, UnsupportedRepoVersionError, JSONDecodeError,
                 KeyError, TypeError, ValueError) as exc:
             raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
-        return list(dict.fromkeys(canonicalize_name(p) for p in page.projects))
+        return list(dict.fromkeys(canonicalize_name(p) for p in page.projects)), new_etag, new_modified
 
     def project_page(
         self, name: str, etag: str | None = None, last_modified: str | None = None

@@ -12,14 +12,16 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 import requests
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
-__all__ = ["IndexServer", "free_port", "layout_per_project"]
+__all__ = ["ChangelogServer", "IndexServer", "free_port", "layout_per_project"]
 
 
 STATIC_SERVER = """
@@ -28,6 +30,9 @@ from http.server import ThreadingHTTPServer
 from RangeHTTPServer import RangeRequestHandler
 
 class Handler(RangeRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as any production web server
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
+
     def log_message(self, *args):
         pass
 
@@ -117,3 +122,36 @@ class IndexServer:
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+class ChangelogServer:
+    """PyPI's XML-RPC changelog methods (changelog_last_serial, changelog_since_serial) on loopback,
+    over `rows` of (name, version, timestamp, action, serial) that the caller edits."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, int, str, int]] = []
+
+        class Handler(SimpleXMLRPCRequestHandler):
+            rpc_paths = ("/pypi",)  # where PyPI serves it
+
+        self.server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=Handler, logRequests=False, allow_none=True)
+        self.server.register_function(lambda: max((r[4] for r in self.rows), default=0), "changelog_last_serial")
+        self.server.register_function(lambda since: [list(r) for r in self.rows if r[4] > since], "changelog_since_serial")
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/pypi"
+
+    def add(self, name: str, action: str) -> int:
+        serial = max((r[4] for r in self.rows), default=0) + 1
+        self.rows.append((name, "", int(time.time()), action, serial))
+        return serial
+
+    def __enter__(self) -> ChangelogServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

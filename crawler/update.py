@@ -12,6 +12,7 @@ When a run completes, the store records the serial (or time) it is consistent to
 
 from __future__ import annotations
 
+import time
 import xmlrpc.client
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,14 +78,21 @@ class UpdateSummary:
 
 def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -> UpdateSummary:
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    listed = set(crawler.client.list_projects())
+    counter = crawler.fetcher.counter
+    requests0, bytes0, clock0 = counter.requests, counter.bytes, time.monotonic()
     stored = store.project_names()
+    # the root page is conditional too: on PyPI it is tens of megabytes and rarely worth re-reading
+    names, etag, modified = crawler.client.list_projects_if_changed(
+        store.get_meta("root_etag"), store.get_meta("root_last_modified"))
+    listed = set(names) if names is not None else stored
     new, removed = sorted(listed - stored), sorted(stored - listed)
     store.remove_projects(removed)
+    extra_requests = 0
     if changelog is not None:
         last = store.get_meta("consistent_serial")
         serial_now = changelog.last_serial()
         changed = changelog.changed_since(int(last)) if last is not None else {p: 0 for p in listed}
+        extra_requests = 2 if last is not None else 1
         todo = sorted((set(changed) & listed) | set(new))
         summary = crawler.crawl(todo, conditional=False, min_serials=changed, mode="update", resume=False)
         mode = "changelog"
@@ -92,12 +100,17 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
         todo = sorted(listed)
         summary = crawler.crawl(todo, conditional=True, mode="update", resume=False)
         mode, serial_now = "conditional", None
+    # the whole update, root page and changelog calls included
+    summary.requests = counter.requests - requests0 + extra_requests
+    summary.bytes_fetched = counter.bytes - bytes0
+    summary.seconds = time.monotonic() - clock0
     result = UpdateSummary(summary, mode, new, removed)
     if not summary.interrupted and not summary.incomplete:
         values = {"consistent_at": started_at}
+        if etag or modified:
+            values.update(root_etag=etag or "", root_last_modified=modified or "")
         if serial_now is not None:
             values["consistent_serial"] = str(serial_now)
         store.set_meta(values)
         result.consistent_to = f"serial {serial_now}" if serial_now is not None else f"time {started_at}"
     return result
-

@@ -9,10 +9,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -20,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from crawler.cli import crawler_for, main, run_crawl
 from crawler.demo import build_demo_index
 from crawler.distbuild import DistSpec, write_sdist, write_wheel
-from crawler.localindex import IndexServer
+from crawler.localindex import ChangelogServer, IndexServer
 from crawler.mirror import write_static_mirror
 from crawler.store import Store
 from crawler.update import Changelog, update
@@ -76,27 +74,9 @@ def test_update_equals_a_fresh_full_crawl(tmp_path: Path) -> None:
     assert ("replaced", "cattrs") in reqs
 
 
-class Changelog_Server:
-    """PyPI's XML-RPC changelog methods on loopback, over a list the test edits."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, int, str, int]] = []
-        class Handler(SimpleXMLRPCRequestHandler):
-            rpc_paths = ("/pypi",)  # where PyPI serves it
-
-        self.server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=Handler, logRequests=False, allow_none=True)
-        self.server.register_function(lambda: max((r[4] for r in self.rows), default=0), "changelog_last_serial")
-        self.server.register_function(lambda since: [list(r) for r in self.rows if r[4] > since], "changelog_since_serial")
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/pypi"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def changelog_server() -> ChangelogServer:
+    """A started server; the test stops it in its finally block."""
+    return ChangelogServer().__enter__()
 
 
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -116,7 +96,7 @@ def serve_root(httpserver: HTTPServer, names: list[str]) -> None:
 def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(httpserver: HTTPServer, tmp_path: Path) -> None:
     wheel = write_wheel(DistSpec("alpha", "1.0", ["six"]), tmp_path)
     entry = {"filename": wheel.name, "url": httpserver.url_for(f"/files/{wheel.name}"), "hashes": {}}
-    log = Changelog_Server()
+    log = changelog_server()
     try:
         log.rows = [("alpha", "1.0", 0, "new release", 10), ("beta", "", 0, "create", 11)]
         serve_root(httpserver, ["alpha", "beta"])
@@ -147,13 +127,13 @@ def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(httpserver: 
                                 " WHERE r.project = 'beta'").fetchall()
         assert rows == [("alpha",)]
     finally:
-        log.close()
+        log.__exit__()
 
 
 def test_a_page_that_stays_stale_leaves_the_store_unconsistent(httpserver: HTTPServer, tmp_path: Path) -> None:
     serve_root(httpserver, ["gamma"])
     serve_page(httpserver, "gamma", 5, [])
-    log = Changelog_Server()
+    log = changelog_server()
     try:
         log.rows = [("gamma", "", 0, "create", 5)]
         store = Store(tmp_path / "s.sqlite")
@@ -173,7 +153,7 @@ def test_a_page_that_stays_stale_leaves_the_store_unconsistent(httpserver: HTTPS
         reasons = [r[0] for r in store.db.execute("SELECT reason FROM failures WHERE project = 'gamma'")]
         assert reasons and set(reasons) == {"stale-page"}
     finally:
-        log.close()
+        log.__exit__()
 
 
 @pytest.mark.slow
