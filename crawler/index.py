@@ -122,6 +122,18 @@ class IndexClient:
     def project_url(self, name: str) -> str:
         return f"{self.index_url}{canonicalize_name(name)}/"
 
+    def _conditional_get(self, url: str, etag: str | None, last_modified: str | None
+                         ) -> tuple[requests.Response, str | None, str | None]:
+        """GET with If-None-Match / If-Modified-Since when validators are known; (response, new validators)."""
+        headers = {"Accept": ACCEPT_JSON_PREFERRED}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        response = self.fetcher.get(url, headers=headers, ok=(200, 304))
+        return (response, response.headers.get("ETag") or etag,
+                response.headers.get("Last-Modified") or last_modified)
+
     def list_projects(self) -> list[NormalizedName]:
         """Every project the index root lists, canonicalized and de-duplicated, in index order."""
         names, _, _ = self.list_projects_if_changed()
@@ -132,14 +144,7 @@ class IndexClient:
                                  ) -> tuple[list[NormalizedName] | None, str | None, str | None]:
         """(names or None when the root answered 304, new ETag, new Last-Modified)."""
         url = self.index_url
-        headers = {"Accept": ACCEPT_JSON_PREFERRED}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        response = self.fetcher.get(url, headers=headers, ok=(200, 304))
-        new_etag = response.headers.get("ETag") or etag
-        new_modified = response.headers.get("Last-Modified") or last_modified
+        response, new_etag, new_modified = self._conditional_get(url, etag, last_modified)
         if response.status_code == 304:
             return None, new_etag, new_modified
         try:
@@ -154,16 +159,9 @@ class IndexClient:
     ) -> PageAnswer:
         """The project's page; conditional on `etag` / `last_modified` when given. 404 -> FetchError."""
         url = self.project_url(name)
-        headers = {"Accept": ACCEPT_JSON_PREFERRED}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        response = self.fetcher.get(url, headers=headers, ok=(200, 304))
+        response, new_etag, new_modified = self._conditional_get(url, etag, last_modified)
         serial_header = response.headers.get("X-PyPI-Last-Serial", "")
         serial = int(serial_header) if serial_header.strip().isdigit() else None
-        new_etag = response.headers.get("ETag") or etag
-        new_modified = response.headers.get("Last-Modified") or last_modified
         if response.status_code == 304:
             return PageAnswer(None, new_etag, new_modified, serial)
         page = parse_project_page(name, response.content, response.headers.get("Content-Type", "text/html"), url)
