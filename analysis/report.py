@@ -12,7 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+import networkx as nx  # noqa: E402
+
 from .build import load_graph  # noqa: E402
+from .graph import DependencyGraph  # noqa: E402
 from .downloads import compare_downloads, read_downloads  # noqa: E402
 from .health import cycles, missing_dependencies, self_loops, umbrellas, unknown_dependencies, unsatisfiable_edges  # noqa: E402
 from .metrics import dependents_table  # noqa: E402
@@ -112,10 +115,25 @@ def _plots(tables: dict[str, object], out: Path, label: int = 12) -> list[Path]:
     return written
 
 
+def write_graphml(graph: DependencyGraph, path: Path) -> Path:
+    """The graph for Gephi, Cytoscape, igraph ... (GraphML has no null: missing values become "")."""
+    g = graph.to_networkx()
+    for _, attrs in g.nodes(data=True):
+        for key, value in list(attrs.items()):
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                attrs[key] = ""
+            elif isinstance(value, np.generic):
+                attrs[key] = value.item()
+    nx.write_graphml(g, path)
+    return path
+
+
 def write_report(db: str | Path, out: str | Path, downloads: str | Path | None = None,
-                 include_extras: bool = False, environment: dict[str, str] | None = None) -> dict[str, object]:
+                 include_extras: bool = False, environment: dict[str, str] | None = None,
+                 graphml: bool = False) -> dict[str, object]:
     """packages.csv, edges.csv, broken_edges.csv, umbrellas.csv, cycles.csv, missing.csv,
-    summary.json, PNG plots (and packages.parquet where pyarrow is installed). Returns the summary."""
+    summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
+    request). Returns the summary."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables = build_tables(db, downloads, include_extras, environment)
@@ -136,6 +154,8 @@ def write_report(db: str | Path, out: str | Path, downloads: str | Path | None =
         packages.to_parquet(out / "packages.parquet", index=False)
     except ImportError:
         pass  # pyarrow is optional
+    if graphml:
+        write_graphml(graph, out / "graph.graphml")  # type: ignore[arg-type]
     summary = _summary(tables)
     summary["plots"] = [p.name for p in _plots(tables, out)]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))

@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--platform", default="linux", choices=("linux", "win32", "darwin"),
                         help="platform for marker evaluation with --python (default %(default)s)")
     report.add_argument("--top", type=int, default=15, help="rows of the main table to print (default %(default)s)")
+    report.add_argument("--graphml", action="store_true", help="also write graph.graphml (nodes with their attributes)")
 
     imp = sub.add_parser("import", help="load a public dependency data set into the store",
                          description="Load mach-nix pypi-deps-db buckets or a BigQuery distribution_metadata "
@@ -282,7 +283,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"depgraph: no store at {args.db}", file=sys.stderr)
         return 2
     env = target_environment(args.python, args.platform) if args.python else None
-    summary = write_report(args.db, args.out, args.downloads, args.include_extras, env)
+    summary = write_report(args.db, args.out, args.downloads, args.include_extras, env, args.graphml)
     print_report(summary, Path(args.out), args.top)
     return 0
 

@@ -31,10 +31,10 @@ def test_report_command_writes_every_file(crawled_store: Path, tmp_path: Path, c
     downloads.write_text("project,downloads,installer\nrequests,1000,pip\nrequests,500,bandersnatch\n"
                          "demo-core,10,pip\nsix,99999,pip\npluggy,700,pip\n")
     out = tmp_path / "report"
-    assert main(["report", "--db", str(crawled_store), "--out", str(out), "--downloads", str(downloads)]) == 0
+    assert main(["report", "--db", str(crawled_store), "--out", str(out), "--downloads", str(downloads), "--graphml"]) == 0
     for name in ("packages.csv", "edges.csv", "broken_edges.csv", "umbrellas.csv", "cycles.csv", "missing.csv",
                  "summary.json", "packages.parquet", "degree_distribution.png", "top_dependents.png",
-                 "dependents_vs_downloads.png"):
+                 "dependents_vs_downloads.png", "graph.graphml"):
         assert (out / name).stat().st_size > 0, name
     packages = pd.read_csv(out / "packages.csv").set_index("name")
     edges = pd.read_csv(out / "edges.csv")
@@ -49,6 +49,9 @@ def test_report_command_writes_every_file(crawled_store: Path, tmp_path: Path, c
     umbrellas = pd.read_csv(out / "umbrellas.csv")
     assert "demo-umbrella" in set(umbrellas["name"])
     assert "demo-core" in capsys.readouterr().out
+    import networkx as nx
+    g = nx.read_graphml(out / "graph.graphml")
+    assert g.has_edge("demo-http", "demo-core") and g.nodes["demo-missing-plugin"]["missing"] is True
 
 
 def test_notebook_runs_against_a_crawled_store(crawled_store: Path) -> None:
