@@ -55,5 +55,5 @@ def load_graph(db: str | Path, latest_only: bool = True, environment: dict[str, 
     environment: evaluate markers for this environment (see `target_environment`); None keeps them all.
     """
     nodes = read_nodes(db)
-    reqs = read_requirements(db, latest_only=latest_only)
+    reqs = read_requirements(db, latest_only=latest_only, columns=("source", "target", "marker", "extra"))
     return from_edge_frame(edges_from_requirements(reqs, environment), nodes)

@@ -54,19 +54,29 @@ def _satisfiable(specifier: str, versions: list[tuple[Version, bool]]) -> bool |
     return any(True for _ in spec.filter(usable))
 
 
+@lru_cache(maxsize=1 << 20)
+def _parse_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
 def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFrame:
     """Requirement rows (source, target, specifier, ...) on indexed projects that no known release
     of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`."""
+    candidates = reqs[reqs["specifier"] != ""]
+    wanted = set(candidates["target"])
     known: dict[str, list[tuple[Version, bool]]] = {}
-    for project, version, yanked in versions.itertuples(index=False):
-        try:
-            known.setdefault(project, []).append((Version(version), bool(yanked)))
-        except InvalidVersion:
-            continue
-    candidates = reqs[reqs["target"].isin(known.keys()) & (reqs["specifier"] != "")]
-    verdict: dict[tuple[str, str], bool | None] = {}
-    for target, spec in candidates[["target", "specifier"]].drop_duplicates().itertuples(index=False):
-        verdict[(target, spec)] = _satisfiable(spec, known[target])
+    for project, version, yanked in versions[versions["project"].isin(wanted)].itertuples(index=False):
+        parsed = _parse_version(version)
+        if parsed is not None:
+            known.setdefault(project, []).append((parsed, bool(yanked)))
+    for releases in known.values():
+        releases.sort(reverse=True)  # newest first: most specifiers are met by the newest release
+    candidates = candidates[candidates["target"].isin(known.keys())]
+    pairs = candidates[["target", "specifier"]].drop_duplicates()
+    verdict = {(t, s): _satisfiable(s, known[t]) for t, s in pairs.itertuples(index=False)}
     ok = [verdict[(t, s)] for t, s in zip(candidates["target"], candidates["specifier"])]
     out = candidates.assign(satisfiable=ok)
     out = out[out["satisfiable"] != True].copy()  # noqa: E712  (None = unreadable specifier)
@@ -87,15 +97,17 @@ def _pinned(specifier: str) -> bool:
 def umbrellas(reqs: pd.DataFrame, min_dependencies: int = 2) -> pd.DataFrame:
     """Projects whose every run-time requirement is an exact pin (== / ===), like a metapackage that
     ships its parts: at least `min_dependencies` of them."""
-    run = reqs[reqs["extra"].isna()]
+    run = reqs.loc[reqs["extra"].isna(), ["source", "version", "target", "specifier", "raw"]]
     if run.empty:
         return pd.DataFrame(columns=["name", "version", "dependencies", "pins"])
-    pinned = run.assign(pinned=[_pinned(s) for s in run["specifier"]])
-    grouped = pinned.groupby(["source", "version"]).agg(dependencies=("target", "nunique"), all_pinned=("pinned", "all"),
-                                                        pins=("raw", lambda r: "; ".join(sorted(r))))
-    grouped = grouped[grouped["all_pinned"] & (grouped["dependencies"] >= min_dependencies)]
-    return (grouped.drop(columns=["all_pinned"]).reset_index().rename(columns={"source": "name"})
-            .sort_values(["dependencies", "name"], ascending=[False, True]).reset_index(drop=True))
+    pinned_of = {spec: _pinned(spec) for spec in run["specifier"].unique()}
+    run = run.assign(pinned=run["specifier"].map(pinned_of))
+    grouped = run.groupby(["source", "version"]).agg(dependencies=("target", "nunique"), all_pinned=("pinned", "all"))
+    keep = grouped[grouped["all_pinned"] & (grouped["dependencies"] >= min_dependencies)].index
+    chosen = run.set_index(["source", "version"]).loc[keep]
+    pins = chosen.groupby(level=[0, 1])["raw"].agg(lambda r: "; ".join(sorted(r)))
+    out = grouped.loc[keep, ["dependencies"]].assign(pins=pins).reset_index().rename(columns={"source": "name"})
+    return out.sort_values(["dependencies", "name"], ascending=[False, True]).reset_index(drop=True)
 
 
 def unknown_dependencies(g: DependencyGraph) -> pd.DataFrame:

@@ -42,13 +42,18 @@ def read_nodes(db: str | Path) -> pd.DataFrame:
     return nodes
 
 
-def read_requirements(db: str | Path, latest_only: bool = True, kinds: tuple[str, ...] = ("run", "extra")) -> pd.DataFrame:
-    """Requirement rows of known releases: source, target, specifier, marker, extra, kind, version."""
+_COLUMNS = {"source": "r.project", "target": "q.name", "version": "r.version", "specifier": "q.specifier",
+            "marker": "q.marker", "extra": "q.extra", "kind": "q.kind", "raw": "q.raw"}
+
+
+def read_requirements(db: str | Path, latest_only: bool = True, kinds: tuple[str, ...] = ("run", "extra"),
+                      columns: tuple[str, ...] = tuple(_COLUMNS)) -> pd.DataFrame:
+    """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind, raw."""
     where = "r.deps_state = 'known' AND q.kind IN (%s)" % ",".join("?" * len(kinds))
     if latest_only:
         where += " AND r.is_latest = 1"
-    sql = (f"SELECT r.project AS source, q.name AS target, r.version, q.specifier, q.marker, q.extra, q.kind, q.raw"
-           f" FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}")
+    select = ", ".join(f"{_COLUMNS[c]} AS {c}" for c in columns)
+    sql = f"SELECT {select} FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}"
     with _connect(db) as conn:
         return pd.read_sql_query(sql, conn, params=kinds)
 

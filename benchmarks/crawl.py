@@ -1,8 +1,9 @@
 """Crawl benchmark: pypi-depgraph vs a `pip download --no-deps` + METADATA-parse loop, side by side.
 
 Builds (or reuses) a loopback index of generated projects with wheels of realistic, heavy-tailed
-sizes, serves it with pypiserver (HTML, byte ranges: the range-request path) and with
-simple-repository-server (PEP 691 + PEP 658: the metadata-file path), crawls each, then times the pip
+sizes, serves it with pypiserver (HTML, byte ranges: the range-request path), with
+simple-repository-server (PEP 691 + PEP 658: the metadata-file path), and as a static mirror tree
+behind a static server without and with PEP 658 files; crawls each, then times the pip
 baseline on a random sample of the same releases (pip is ~1 s a release, so the whole set would take
 minutes; the rate is what is compared).
 
@@ -26,6 +27,7 @@ from crawler.cli import run_crawl  # noqa: E402
 from crawler.distbuild import DistSpec, write_wheel  # noqa: E402
 from crawler.localindex import IndexServer  # noqa: E402
 from crawler.metadata import parse_core_metadata  # noqa: E402
+from crawler.mirror import write_static_mirror  # noqa: E402
 from crawler.store import Store  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -79,8 +81,12 @@ def main() -> None:
     wheel_bytes = sum(f.stat().st_size for f in folder.iterdir())
     print(f"index: {args.projects} projects, {len(releases)} releases, {wheel_bytes / 1e6:.1f} MB of wheels")
     rows = []
-    for kind in ("pypiserver", "simple-repository-server"):
-        with IndexServer(folder, kind) as server, tempfile.TemporaryDirectory() as tmp:
+    for kind in ("pypiserver", "simple-repository-server", "static", "static+pep658"):
+        served = folder
+        if kind.startswith("static"):
+            served = write_static_mirror(folder, CACHE / f"mirror-{kind}-{args.projects}x{args.releases_per_project}",
+                                         core_metadata=kind.endswith("pep658"))
+        with IndexServer(served, kind.split("+")[0]) as server, tempfile.TemporaryDirectory() as tmp:
             s = run_crawl(Store(Path(tmp) / "bench.sqlite"), server.url, None, workers=args.workers, progress=False)
             assert s.releases == len(releases), (s.releases, len(releases))
             rows.append((f"depgraph via {kind}", s.releases, s.seconds, s.bytes_fetched, wheel_bytes, dict(s.releases_by_source)))

@@ -42,10 +42,11 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 
 def write_static_mirror(flat: Path, out: Path, yanked: dict[str, str] | None = None,
-                        requires_python: dict[str, str] | None = None) -> Path:
+                        requires_python: dict[str, str] | None = None, core_metadata: bool = True) -> Path:
     """Mirror the files of `flat` into `out` (idempotent; files no longer in `flat` are removed).
 
-    yanked: filename -> reason; requires_python: filename -> specifier."""
+    yanked: filename -> reason; requires_python: filename -> specifier; core_metadata: publish
+    PEP 658 `.metadata` files (False: a mirror of the pre-2023 kind, wheels only)."""
     yanked, requires_python = yanked or {}, requires_python or {}
     packages = out / "packages"
     packages.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,7 @@ def write_static_mirror(flat: Path, out: Path, yanked: dict[str, str] | None = N
                 attrs += f' data-requires-python="{html.escape(requires_python[f.name])}"'
             if f.name in yanked:
                 attrs += f' data-yanked="{html.escape(yanked[f.name])}"'
-            if f.name.endswith(".whl"):
+            if f.name.endswith(".whl") and core_metadata:
                 with zipfile.ZipFile(target) as zf:
                     meta = zf.read(metadata_member(zf.namelist()))
                 (packages / f"{f.name}.metadata").write_bytes(meta)

@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS releases (
     is_latest INTEGER NOT NULL DEFAULT 0,
     UNIQUE (project, version)
 );
+CREATE INDEX IF NOT EXISTS releases_latest ON releases(project) WHERE is_latest = 1;
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY,
     release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
