@@ -86,7 +86,6 @@ def _ancestors(rev: sparse.csr_matrix, seeds: np.ndarray, n: int) -> np.ndarray:
 
 def transitive_dependents(adj: sparse.csr_matrix, words: int = WORDS) -> np.ndarray:
     """For each node, how many other nodes depend on it directly or through any chain."""
-    n = adj.shape[0]
     labels, sizes, dag = condense(adj)
     ncomp = len(sizes)
     rev = dag.T.tocsr()

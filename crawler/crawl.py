@@ -79,10 +79,13 @@ class Crawler:
         fetcher: Fetcher,
         workers: int = 8,
         on_project: Callable[[ProjectRecord], None] | None = None,
+        stale_retries: int = 2,
+        stale_delay: float = 2.0,
     ) -> None:
         self.store, self.client, self.fetcher = store, client, fetcher
         self.workers = max(1, workers)
         self.on_project = on_project or (lambda record: None)
+        self.stale_retries, self.stale_delay = stale_retries, stale_delay
         self.conditional: bool = False
         self.min_serials: dict[str, int] = {}
 
@@ -124,12 +127,11 @@ class Crawler:
     # --- calling thread: scheduling and writes ----------------------------------------------------
 
     def crawl(self, projects: Iterable[str] | None = None, resume: bool = True, conditional: bool = False,
-              min_serials: dict[str, int] | None = None, mode: str = "crawl",
-              stale_retries: int = 2, stale_delay: float = 2.0) -> CrawlSummary:
+              min_serials: dict[str, int] | None = None, mode: str = "crawl") -> CrawlSummary:
         """Crawl the named projects, or every project of the index when `projects` is None.
 
-        Stale pages (see crawl_project) are tried again `stale_retries` times, `stale_delay` seconds
-        apart; what is still stale leaves the run "incomplete", to be picked up by the next update.
+        Stale pages (see crawl_project) are tried again `stale_retries` times, `stale_delay` x attempt
+        seconds apart; what is still stale leaves the run "incomplete", for the next update.
         """
         started = time.monotonic()
         requests0, bytes0 = self.fetcher.counter.requests, self.fetcher.counter.bytes
@@ -141,12 +143,12 @@ class Crawler:
         summary = CrawlSummary(run_id=run_id, resumed=resumed)
         self.conditional, self.min_serials = conditional, min_serials or {}
         try:
-            for attempt in range(stale_retries + 1):
+            for attempt in range(self.stale_retries + 1):
                 todo, _ = self.store.queued(run_id)
                 if not todo:
                     break
                 if attempt:
-                    time.sleep(stale_delay * attempt)
+                    time.sleep(self.stale_delay * attempt)
                 self._run(todo, run_id, summary)
         except KeyboardInterrupt:
             summary.interrupted = True

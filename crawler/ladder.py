@@ -18,7 +18,7 @@ from .errors import ArchiveError, DepgraphError, FetchError
 from .fetch import Fetcher
 from .index import DistFile
 from .lazywheel import read_wheel_metadata
-from .metadata import CoreMetadata, Edge, Problem, parse_core_metadata
+from .metadata import CoreMetadata, Edge, parse_core_metadata
 
 __all__ = ["Extraction", "Failure", "extract_release", "MAX_PLATFORM_WHEELS"]
 

@@ -4,11 +4,9 @@ reason, and the crawl goes on with everything else intact."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import sqlite3
 import time
-import zipfile
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -141,12 +140,7 @@ def test_a_page_that_stays_stale_leaves_the_store_unconsistent(httpserver: HTTPS
             assert update(store, crawler, Changelog(log.url)).consistent_to == "serial 5"
         log.rows.append(("gamma", "1.0", 0, "new release", 6))  # the page never catches up
         with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
-            crawler_crawl = crawler.crawl
-
-            def quick(*args: object, **kwargs: object) -> object:
-                return crawler_crawl(*args, **{**kwargs, "stale_delay": 0.1})  # type: ignore[arg-type]
-
-            crawler.crawl = quick  # type: ignore[method-assign]
+            crawler.stale_delay = 0.1
             result = update(store, crawler, Changelog(log.url))
         assert result.consistent_to is None and result.crawl.incomplete == 1
         assert store.get_meta("consistent_serial") == "5"

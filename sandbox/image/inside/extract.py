@@ -16,7 +16,6 @@ import ast
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
