@@ -3,6 +3,7 @@ projects whose dependencies are unknown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -39,7 +40,14 @@ def missing_dependencies(g: DependencyGraph) -> pd.DataFrame:
             .sort_values(["dependents", "name"], ascending=[False, True]).reset_index(drop=True))
 
 
-def _satisfiable(specifier: str, versions: list[tuple[Version, bool]]) -> bool | None:
+@dataclass
+class _Releases:
+    every: list[Version]  # newest first: most specifiers are met by the newest release
+    unyanked: list[Version]
+    exact: set[Version]
+
+
+def _satisfiable(specifier: str, releases: _Releases) -> bool | None:
     """Whether any known release matches; None when the specifier cannot be read.
 
     Pre-releases count as pip counts them: only when the specifier names one, or when no final
@@ -49,9 +57,13 @@ def _satisfiable(specifier: str, versions: list[tuple[Version, bool]]) -> bool |
         spec = SpecifierSet(specifier)
     except InvalidSpecifier:
         return None
-    exact = any(s.operator in ("==", "===") and "*" not in s.version for s in spec)
-    usable = [v for v, yanked in versions if exact or not yanked]
-    return any(True for _ in spec.filter(usable))
+    items = list(spec)
+    if len(items) == 1 and items[0].operator == "==" and "*" not in items[0].version:
+        pinned = _parse_version(items[0].version)
+        if pinned is not None and pinned in releases.exact:  # the common case: an exact pin, by lookup
+            return True
+    exact = any(s.operator in ("==", "===") and "*" not in s.version for s in items)
+    return any(True for _ in spec.filter(releases.every if exact else releases.unyanked))
 
 
 @lru_cache(maxsize=1 << 20)
@@ -66,18 +78,21 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
     """Requirement rows (source, target, specifier, ...) on indexed projects that no known release
     of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`."""
     candidates = reqs[reqs["specifier"] != ""]
-    wanted = set(candidates["target"])
-    known: dict[str, list[tuple[Version, bool]]] = {}
-    for project, version, yanked in versions[versions["project"].isin(wanted)].itertuples(index=False):
+    wanted = versions[versions["project"].isin(set(candidates["target"]))]
+    collected: dict[str, tuple[list[Version], list[Version]]] = {}
+    for project, version, yanked in zip(wanted["project"].tolist(), wanted["version"].tolist(),
+                                        wanted["yanked"].tolist(), strict=True):
         parsed = _parse_version(version)
         if parsed is not None:
-            known.setdefault(project, []).append((parsed, bool(yanked)))
-    for releases in known.values():
-        releases.sort(reverse=True)  # newest first: most specifiers are met by the newest release
+            every, unyanked = collected.setdefault(project, ([], []))
+            every.append(parsed)
+            if not yanked:
+                unyanked.append(parsed)
+    known = {p: _Releases(sorted(e, reverse=True), sorted(u, reverse=True), set(e)) for p, (e, u) in collected.items()}
     candidates = candidates[candidates["target"].isin(known.keys())]
     pairs = candidates[["target", "specifier"]].drop_duplicates()
-    verdict = {(t, s): _satisfiable(s, known[t]) for t, s in pairs.itertuples(index=False)}
-    ok = [verdict[(t, s)] for t, s in zip(candidates["target"], candidates["specifier"])]
+    verdict = {(t, s): _satisfiable(s, known[t]) for t, s in zip(pairs["target"].tolist(), pairs["specifier"].tolist(), strict=True)}
+    ok = [verdict[pair] for pair in zip(candidates["target"].tolist(), candidates["specifier"].tolist(), strict=True)]
     out = candidates.assign(satisfiable=ok)
     out = out[out["satisfiable"] != True].copy()  # noqa: E712  (None = unreadable specifier)
     out["reason"] = np.where(out["satisfiable"].isna(), "bad-specifier", "no-matching-release")
