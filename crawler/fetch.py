@@ -30,6 +30,7 @@ class Fetcher:
         self.counter = counter or ByteCounter()
         self.timeout = timeout
         self.rate = rate  # politeness: caps requests per second (retries inside urllib3 excepted)
+        self.no_suffix_ranges: set[str] = set()  # hosts that refuse `Range: bytes=-N`
 
     def get(
         self,

@@ -11,6 +11,7 @@ import io
 import re
 import zipfile
 import zlib
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 
 import requests
@@ -113,11 +114,14 @@ def _first_range(fetcher: Fetcher, url: str, size: int | None) -> requests.Respo
     it), else a suffix range, else (servers that reject suffixes) HEAD for the size, then explicit."""
     if size:
         return fetcher.get_range(url, max(0, size - TAIL), size - 1)
-    try:
-        return fetcher.get_range(url, None, TAIL)
-    except FetchError as exc:
-        if exc.status not in (400, 416, 501):
-            raise
+    host = urlsplit(url).netloc
+    if host not in fetcher.no_suffix_ranges:
+        try:
+            return fetcher.get_range(url, None, TAIL)
+        except FetchError as exc:
+            if exc.status not in (400, 416, 501):
+                raise
+            fetcher.no_suffix_ranges.add(host)  # remembered: later wheels go straight to HEAD
     length = fetcher.head_length(url)
     if not length:
         return fetcher.get(url)  # no size, no suffix ranges: the whole file, verified below
