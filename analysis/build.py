@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from packaging.markers import InvalidMarker, Marker, default_environment
+from packaging.utils import canonicalize_name
 
 from .graph import DependencyGraph, from_edge_frame
 from .store_reader import read_nodes, read_requirements
@@ -32,20 +33,52 @@ def _marker_holds(marker: str, extra: str, env_items: tuple[tuple[str, str], ...
         return True  # an unreadable marker is kept: the edge was declared
 
 
+def _marker_filter(reqs: pd.DataFrame, environment: dict[str, str] | None) -> pd.DataFrame:
+    if environment is None or not len(reqs):
+        return reqs
+    env_items = tuple(sorted(environment.items()))
+    # SQL NULLs arrive as None or NaN: anything but a string means "no marker" / "no extra"
+    holds = [not isinstance(m, str) or _marker_holds(m, x if isinstance(x, str) else "", env_items)
+             for m, x in zip(reqs["marker"], reqs["extra"], strict=True)]
+    return reqs[holds]
+
+
+def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
+    """Edges that `A requires B[x]` implies: A -> every C that B requires through its extra x.
+
+    Extras requested inside those requirements are followed too, up to `rounds` levels. The new
+    edges are through an extra only if A's own requirement on B was."""
+    if "extras" not in reqs or not len(reqs):
+        return pd.DataFrame(columns=["source", "target", "via_extra"])
+    offered = reqs.loc[reqs["extra"].notna(), ["source", "extra", "target", "extras"]]
+    offered = offered.rename(columns={"source": "provider", "target": "implied", "extras": "implied_extras"})
+    asking = reqs.loc[reqs["extras"].fillna("") != "", ["source", "target", "extras"]].assign(
+        via_extra=reqs["extra"].notna())
+    found = []
+    for _ in range(rounds):
+        if asking.empty:
+            break
+        asking = asking.assign(asked=asking["extras"].str.split(",")).explode("asked")
+        asking["asked"] = [canonicalize_name(a) for a in asking["asked"]]
+        joined = asking.merge(offered, left_on=["target", "asked"], right_on=["provider", "extra"])
+        new = joined[["source", "implied", "via_extra", "implied_extras"]].rename(columns={"implied": "target"})
+        found.append(new[["source", "target", "via_extra"]])
+        asking = new.loc[new["implied_extras"].fillna("") != ""].rename(columns={"implied_extras": "extras"})
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["source", "target", "via_extra"])
+
+
 def edges_from_requirements(reqs: pd.DataFrame, environment: dict[str, str] | None = None) -> pd.DataFrame:
-    """Name-level edges (`source`, `target`, `via_extra`); markers evaluated when `environment` is given."""
-    frame = reqs
-    if environment is not None and len(frame):
-        env_items = tuple(sorted(environment.items()))
-        # SQL NULLs arrive as None or NaN: anything but a string means "no marker" / "no extra"
-        holds = [not isinstance(m, str) or _marker_holds(m, x if isinstance(x, str) else "", env_items)
-                 for m, x in zip(frame["marker"], frame["extra"])]
-        frame = frame[holds]
-    return pd.DataFrame({
+    """Name-level edges (`source`, `target`, `via_extra`); markers evaluated when `environment` is given.
+
+    Extras requested of a dependency (`B[x]`) count: they bring in what B requires through x."""
+    frame = _marker_filter(reqs, environment)
+    direct = pd.DataFrame({
         "source": frame["source"].to_numpy(),
         "target": frame["target"].to_numpy(),
         "via_extra": frame["extra"].notna().to_numpy(),
     })
+    implied = _requested_extras(frame)
+    return pd.concat([direct, implied], ignore_index=True) if len(implied) else direct
 
 
 def load_graph(db: str | Path, latest_only: bool = True, environment: dict[str, str] | None = None) -> DependencyGraph:
@@ -55,5 +88,5 @@ def load_graph(db: str | Path, latest_only: bool = True, environment: dict[str, 
     environment: evaluate markers for this environment (see `target_environment`); None keeps them all.
     """
     nodes = read_nodes(db)
-    reqs = read_requirements(db, latest_only=latest_only, columns=("source", "target", "marker", "extra"))
+    reqs = read_requirements(db, latest_only=latest_only, columns=("source", "target", "marker", "extra", "extras"))
     return from_edge_frame(edges_from_requirements(reqs, environment), nodes)

@@ -43,7 +43,7 @@ def read_nodes(db: str | Path) -> pd.DataFrame:
 
 
 _COLUMNS = {"source": "r.project", "target": "q.name", "version": "r.version", "specifier": "q.specifier",
-            "marker": "q.marker", "extra": "q.extra", "kind": "q.kind", "raw": "q.raw"}
+            "marker": "q.marker", "extra": "q.extra", "extras": "q.extras", "kind": "q.kind", "raw": "q.raw"}
 
 
 def read_requirements(db: str | Path, latest_only: bool = True, kinds: tuple[str, ...] = ("run", "extra"),

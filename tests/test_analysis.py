@@ -183,3 +183,20 @@ def test_compare_downloads_correlation_and_outliers() -> None:
     assert -1 < comp["spearman"] < 1
     assert comp["depended_not_downloaded"]["name"].tolist() == ["e"]
     assert comp["downloaded_not_depended"]["name"].tolist() == ["f"]
+
+
+def test_extras_requested_of_a_dependency_bring_its_extra_requirements() -> None:
+    rows = pd.DataFrame([
+        # cli requires http[socks]; http's socks extra requires socks[fast]; socks' fast extra requires speedups
+        ("cli", "http", None, None, "socks"),
+        ("http", "core", None, None, ""),
+        ("http", "socks", 'extra == "socks"', "socks", "fast"),
+        ("socks", "speedups", 'extra == "fast"', "fast", ""),
+        ("docs-user", "http", 'extra == "docs"', "docs", "socks"),  # asks through its own extra
+    ], columns=["source", "target", "marker", "extra", "extras"])
+    edges = edges_from_requirements(rows)
+    got = set(map(tuple, edges[["source", "target", "via_extra"]].values.tolist()))
+    assert ("cli", "socks", False) in got and ("cli", "speedups", False) in got
+    assert ("docs-user", "socks", True) in got and ("docs-user", "speedups", True) in got
+    table = dependents_table(from_edge_frame(edges)).set_index("name")
+    assert table.loc["speedups", "direct_dependents"] == 1  # cli, at run time (socks itself only via an extra)
