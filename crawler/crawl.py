@@ -179,9 +179,10 @@ class Crawler:
                     if not in_flight:
                         return
                     done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        record = future.result()
-                        self.store.write_project(record, self.client.index_url, EXTRACTOR_VERSION, run_id)
+                    records = [future.result() for future in done]
+                    # everything that finished together is committed together
+                    self.store.write_projects(records, self.client.index_url, EXTRACTOR_VERSION, run_id)
+                    for record in records:
                         summary.add(record)
                         self.on_project(record)
             except BaseException:

@@ -253,39 +253,56 @@ class Store:
     def write_project(self, record: ProjectRecord, index_url: str, extractor_version: str,
                       run_id: int | None = None) -> None:
         """Replace everything stored about one project, atomically (and tick it off `run_id`)."""
+        self.write_projects([record], index_url, extractor_version, run_id)
+
+    def write_projects(self, records: list[ProjectRecord], index_url: str, extractor_version: str,
+                       run_id: int | None = None) -> None:
+        """Several projects in one transaction: all of them or none (a commit costs more than a 304)."""
+        unchanged = [r for r in records if r.status == "unchanged"]
         with self.transaction() as db:
-            if record.status == "stale":  # keep what we have; the project stays queued
-                self._insert_failures(db, record.name, None, record.failures)
-                return
-            if run_id is not None:
-                self.mark_done(db, run_id, record.name)
-            if record.status == "unchanged":  # 304: only the validators and the time move
-                db.execute("UPDATE projects SET crawled_at = ?, etag = coalesce(?, etag),"
-                           " last_modified = coalesce(?, last_modified) WHERE name = ?",
-                           (now(), record.etag, record.last_modified, record.name))
-                db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
-                return
-            db.execute(
-                "INSERT INTO projects (name, display_name, index_url, serial, etag, last_modified,"
-                " status, crawled_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
-                " display_name=excluded.display_name, index_url=excluded.index_url,"
-                " serial=excluded.serial, etag=excluded.etag, last_modified=excluded.last_modified,"
-                " status=excluded.status, crawled_at=excluded.crawled_at",
-                (record.name, record.display_name, index_url, record.serial, record.etag,
-                 record.last_modified, record.status, now()),
-            )
-            db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
+            if unchanged:  # 304s: a few statements for the whole batch (each execute costs a GIL hand-off)
+                stamp = now()
+                if run_id is not None:
+                    db.executemany("UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?",
+                                   [(run_id, r.name) for r in unchanged])
+                db.executemany("UPDATE projects SET crawled_at = ?, etag = coalesce(?, etag),"
+                               " last_modified = coalesce(?, last_modified) WHERE name = ?",
+                               [(stamp, r.etag, r.last_modified, r.name) for r in unchanged])
+                db.executemany("DELETE FROM failures WHERE project = ? AND version IS NULL",
+                               [(r.name,) for r in unchanged])
+            for record in records:
+                if record.status != "unchanged":
+                    self._write_project(db, record, index_url, extractor_version, run_id)
+
+    def _write_project(self, db: sqlite3.Connection, record: ProjectRecord, index_url: str,
+                       extractor_version: str, run_id: int | None) -> None:
+        """One project, inside the caller's transaction."""
+        if record.status == "stale":  # keep what we have; the project stays queued
             self._insert_failures(db, record.name, None, record.failures)
-            if record.status != "ok":
-                return  # a failed page keeps the releases stored by the last good crawl
-            listed = {r.version for r in record.releases}
-            stored = dict(db.execute("SELECT version, id FROM releases WHERE project = ?", (record.name,)).fetchall())
-            for gone in set(stored) - listed:  # removed from the index
-                db.execute("DELETE FROM releases WHERE id = ?", (stored[gone],))
-                db.execute("DELETE FROM failures WHERE project = ? AND version = ?", (record.name, gone))
-            for release in record.releases:
-                self._write_release(db, record.name, release, stored.get(release.version), extractor_version)
-            self.mark_latest(db, record.name)
+            return
+        if run_id is not None:
+            self.mark_done(db, run_id, record.name)
+        db.execute(
+            "INSERT INTO projects (name, display_name, index_url, serial, etag, last_modified,"
+            " status, crawled_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+            " display_name=excluded.display_name, index_url=excluded.index_url,"
+            " serial=excluded.serial, etag=excluded.etag, last_modified=excluded.last_modified,"
+            " status=excluded.status, crawled_at=excluded.crawled_at",
+            (record.name, record.display_name, index_url, record.serial, record.etag,
+             record.last_modified, record.status, now()),
+        )
+        db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
+        self._insert_failures(db, record.name, None, record.failures)
+        if record.status != "ok":
+            return  # a failed page keeps the releases stored by the last good crawl
+        listed = {r.version for r in record.releases}
+        stored = dict(db.execute("SELECT version, id FROM releases WHERE project = ?", (record.name,)).fetchall())
+        for gone in set(stored) - listed:  # removed from the index
+            db.execute("DELETE FROM releases WHERE id = ?", (stored[gone],))
+            db.execute("DELETE FROM failures WHERE project = ? AND version = ?", (record.name, gone))
+        for release in record.releases:
+            self._write_release(db, record.name, release, stored.get(release.version), extractor_version)
+        self.mark_latest(db, record.name)
 
     @staticmethod
     def mark_latest(db: sqlite3.Connection, project: str) -> None:
@@ -433,6 +450,9 @@ class Store:
     def finish_run(self, run_id: int, status: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE crawl_runs SET status = ?, finished_at = ? WHERE id = ?", (status, now(), run_id))
+        # fold the WAL back into the database: a large WAL makes every later commit pay for a
+        # checkpoint attempt while the next run's readers hold it open
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- incremental updates --------------------------------------------------------------------
 
