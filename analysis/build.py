@@ -52,8 +52,8 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
         return pd.DataFrame(columns=["source", "target", "via_extra"])
     offered = reqs.loc[reqs["extra"].notna(), ["source", "extra", "target", "extras"]]
     offered = offered.rename(columns={"source": "provider", "target": "implied", "extras": "implied_extras"})
-    asking = reqs.loc[reqs["extras"].fillna("") != "", ["source", "target", "extras"]].assign(
-        via_extra=reqs["extra"].notna())
+    flagged = reqs.assign(via_extra=reqs["extra"].notna())  # before selecting: assigning to an empty frame re-indexes it
+    asking = flagged.loc[flagged["extras"].fillna("") != "", ["source", "target", "extras", "via_extra"]]
     found = []
     for _ in range(rounds):
         if asking.empty:
