@@ -98,18 +98,20 @@ def _plots(tables: dict[str, object], out: Path, label: int = 12) -> list[Path]:
     fig.tight_layout(), fig.savefig(out / "top_dependents.png", dpi=110), plt.close(fig)
     written.append(out / "top_dependents.png")
     if "downloads" in table:
-        both = table[(table["downloads"] > 0) & (table["direct_dependents"] > 0)]
+        both = table[table["downloads"] > 0]
         fig, ax = plt.subplots(figsize=(8, 6))
-        ax.loglog(both["downloads"], both["direct_dependents"], ".", alpha=0.4)
+        # +1 so that projects nobody depends on stay on the log axis
+        ax.loglog(both["downloads"], both["direct_dependents"] + 1, ".", alpha=0.4)
         comp = tables["comparison"]
         assert isinstance(comp, dict)
-        for frame in (comp.get("depended_not_downloaded"), comp.get("downloaded_not_depended")):
+        for key, colour in (("depended_not_downloaded", "tab:red"), ("downloaded_not_depended", "tab:green")):
+            frame = comp.get(key)
             if isinstance(frame, pd.DataFrame):
                 for _, row in frame.head(label // 2).iterrows():
-                    if row["direct_dependents"] > 0:
-                        ax.annotate(row["name"], (row["downloads"], row["direct_dependents"]), fontsize=7)
-        ax.set_xlabel("downloads"), ax.set_ylabel("direct dependents")
-        ax.set_title(f"Dependents vs downloads (Spearman {comp.get('spearman', float('nan')):.2f})")
+                    ax.annotate(row["name"], (row["downloads"], row["direct_dependents"] + 1), fontsize=7, color=colour)
+        ax.set_xlabel("downloads"), ax.set_ylabel("direct dependents + 1")
+        ax.set_title(f"Dependents vs downloads (Spearman {comp.get('spearman', float('nan')):.2f})\n"
+                     "red: depended on, rarely downloaded - green: downloaded, rarely depended on", fontsize=9)
         fig.tight_layout(), fig.savefig(out / "dependents_vs_downloads.png", dpi=110), plt.close(fig)
         written.append(out / "dependents_vs_downloads.png")
     return written
