@@ -48,23 +48,41 @@ class _Releases:
     exact: set[Version]
 
 
+@lru_cache(maxsize=1 << 18)
+def _specifier_set(specifier: str) -> SpecifierSet | None:
+    try:
+        return SpecifierSet(specifier)
+    except InvalidSpecifier:
+        return None
+
+
 def _satisfiable(specifier: str, releases: _Releases) -> bool | None:
     """Whether any known release matches; None when the specifier cannot be read.
 
     Pre-releases count as pip counts them: only when the specifier names one, or when no final
-    release matches (packaging's `filter` rule). Yanked releases count only for an exact pin (PEP 592).
+    release matches (packaging's `filter` rule), which makes "satisfiable" the same as "some release
+    matches with pre-releases allowed". Yanked releases count only for an exact pin (PEP 592).
     """
-    try:
-        spec = SpecifierSet(specifier)
-    except InvalidSpecifier:
+    spec = _specifier_set(specifier)
+    if spec is None:
         return None
     items = list(spec)
-    if len(items) == 1 and items[0].operator == "==" and "*" not in items[0].version:
-        pinned = _parse_version(items[0].version)
-        if pinned is not None and pinned in releases.exact:  # the common case: an exact pin, by lookup
-            return True
     exact = any(s.operator in ("==", "===") and "*" not in s.version for s in items)
-    return any(True for _ in spec.filter(releases.every if exact else releases.unyanked))
+    pool = releases.every if exact else releases.unyanked
+    if not pool:
+        return False
+    if len(items) == 1:
+        only = items[0]
+        if only.operator == "==" and "*" not in only.version:
+            pinned = _parse_version(only.version)
+            if pinned is not None and pinned in releases.exact:  # an exact pin, by lookup
+                return True
+        # a lone bound is met by some release iff it is met by the newest (>, >=) or oldest (<, <=)
+        if only.operator in (">=", ">"):
+            return only.contains(pool[0], prereleases=True)
+        if only.operator in ("<", "<="):
+            return only.contains(pool[-1], prereleases=True)
+    return any(spec.contains(v, prereleases=True) for v in pool)
 
 
 _version_key = operator.attrgetter("_key")
@@ -83,20 +101,20 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
     of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`."""
     candidates = reqs[reqs["specifier"] != ""]
     wanted = versions[versions["project"].isin(set(candidates["target"]))]
-    collected: dict[str, tuple[list[Version], list[Version]]] = {}
-    for project, version, yanked in zip(wanted["project"].tolist(), wanted["version"].tolist(),
-                                        wanted["yanked"].tolist(), strict=True):
-        parsed = _parse_version(version)
-        if parsed is not None:
-            every, unyanked = collected.setdefault(project, ([], []))
-            every.append(parsed)
-            if not yanked:
-                unyanked.append(parsed)
+    # parse each distinct version string once, then hand every project its rows by index
+    codes, uniques = pd.factorize(wanted["version"])
+    parsed = np.array([_parse_version(v) for v in uniques] + [None], dtype=object)[codes]
+    usable = np.array([v is not None for v in parsed])
+    yanked = wanted["yanked"].to_numpy(dtype=bool)
     known = {}
-    for project, (every, unyanked) in collected.items():
+    for project, rows in wanted.groupby("project", sort=False).indices.items():
+        rows = rows[usable[rows]]
+        if not len(rows):
+            continue
         # Version's own comparison key: sorting on it runs in C, ~5x faster than Version.__lt__
-        known[project] = _Releases(sorted(every, key=_version_key, reverse=True),
-                                   sorted(unyanked, key=_version_key, reverse=True), set(every))
+        every = sorted(parsed[rows], key=_version_key, reverse=True)
+        unyanked = sorted(parsed[rows[~yanked[rows]]], key=_version_key, reverse=True)
+        known[project] = _Releases(every, unyanked, set(every))
     candidates = candidates[candidates["target"].isin(known.keys())]
     pairs = candidates[["target", "specifier"]].drop_duplicates()
     verdict = {(t, s): _satisfiable(s, known[t]) for t, s in zip(pairs["target"].tolist(), pairs["specifier"].tolist(), strict=True)}
