@@ -3,31 +3,46 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-import networkx as nx  # noqa: E402
-
 from .build import load_graph  # noqa: E402
-from .graph import DependencyGraph  # noqa: E402
 from .downloads import compare_downloads, read_downloads  # noqa: E402
+from .graph import DependencyGraph  # noqa: E402
 from .health import cycles, missing_dependencies, self_loops, umbrellas, unknown_dependencies, unsatisfiable_edges  # noqa: E402
 from .metrics import dependents_table  # noqa: E402
 from .roles import assign_roles  # noqa: E402
 from .store_reader import read_requirements, read_versions  # noqa: E402
 
-__all__ = ["build_tables", "write_report"]
+__all__ = ["ReportTables", "build_tables", "write_report"]
+
+
+@dataclass
+class ReportTables:
+    """Everything a report holds, in memory (what `write_report` writes; handy in notebooks)."""
+
+    graph: DependencyGraph
+    packages: pd.DataFrame  # one row per project: metrics, role, health flags (+ downloads)
+    umbrellas: pd.DataFrame
+    cycles: list[list[str]]
+    self_loops: list[str]
+    missing: pd.DataFrame
+    broken_edges: pd.DataFrame
+    unknown: pd.DataFrame
+    comparison: dict[str, object] | None = None  # direct dependents vs downloads
+    comparison_transitive: dict[str, object] | None = None
 
 
 def build_tables(db: str | Path, downloads: str | Path | None = None, include_extras: bool = False,
-                 environment: dict[str, str] | None = None) -> dict[str, object]:
-    """Every table of the report, in memory (what `write_report` writes, for notebooks)."""
+                 environment: dict[str, str] | None = None) -> ReportTables:
     graph = load_graph(db, latest_only=True, environment=environment)
     any_version = load_graph(db, latest_only=False, environment=environment)
     table = dependents_table(graph, include_extras=include_extras, any_version=any_version)
@@ -35,85 +50,83 @@ def build_tables(db: str | Path, downloads: str | Path | None = None, include_ex
     umbrella = umbrellas(reqs)
     table["role"] = assign_roles(table, set(umbrella["name"]))
     cyc = cycles(graph, include_extras)
-    in_cycle = {name for members in cyc for name in members}
-    table["in_cycle"] = table["name"].isin(in_cycle)
+    table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
     broken = unsatisfiable_edges(reqs, read_versions(db))
     table["unsatisfiable_requirements"] = table["name"].map(broken.groupby("source").size()).fillna(0).astype(int)
-    missing = missing_dependencies(graph)
-    out: dict[str, object] = {"graph": graph, "packages": table, "umbrellas": umbrella, "cycles": cyc,
-                              "self_loops": self_loops(graph), "missing": missing, "broken_edges": broken,
-                              "unknown": unknown_dependencies(graph)}
+    tables = ReportTables(graph, table, umbrella, cyc, self_loops(graph), missing_dependencies(graph), broken,
+                          unknown_dependencies(graph))
     if downloads is not None:
         dl = read_downloads(downloads)
-        out["comparison"] = compare_downloads(table, dl, metric="direct_dependents")
-        out["comparison_transitive"] = compare_downloads(table, dl, metric="transitive_dependents")
+        tables.comparison = compare_downloads(table, dl, metric="direct_dependents")
+        tables.comparison_transitive = compare_downloads(table, dl, metric="transitive_dependents")
         table = table.merge(dl, on="name", how="left")
         table["downloads_rank_pct"] = table["downloads"].rank(pct=True, method="max")
-        out["packages"] = table
-    return out
+        tables.packages = table
+    return tables
 
 
-def _summary(tables: dict[str, object]) -> dict[str, object]:
-    table = tables["packages"]
-    graph = tables["graph"]
-    assert isinstance(table, pd.DataFrame)
+def _summary(tables: ReportTables) -> dict[str, object]:
+    table = tables.packages
     on_index = table[~table["missing"]]
     summary: dict[str, object] = {
         "projects": int(len(on_index)),
         "missing_projects_required": int(table["missing"].sum()),
-        "edges": int(len(graph.edges)),  # type: ignore[attr-defined]
-        "edges_via_extras_only": int(graph.edges["via_extra"].sum()),  # type: ignore[attr-defined]
-        "projects_with_unknown_dependencies": int(len(tables["unknown"])),  # type: ignore[arg-type]
-        "cycles": len(tables["cycles"]),  # type: ignore[arg-type]
-        "largest_cycle": max((len(c) for c in tables["cycles"]), default=0),  # type: ignore[union-attr]
-        "self_loops": len(tables["self_loops"]),  # type: ignore[arg-type]
-        "unsatisfiable_edges": int(len(tables["broken_edges"])),  # type: ignore[arg-type]
-        "umbrellas": int(len(tables["umbrellas"])),  # type: ignore[arg-type]
+        "edges": int(len(tables.graph.edges)),
+        "edges_via_extras_only": int(tables.graph.edges["via_extra"].sum()),
+        "projects_with_unknown_dependencies": int(len(tables.unknown)),
+        "cycles": len(tables.cycles),
+        "largest_cycle": max((len(c) for c in tables.cycles), default=0),
+        "self_loops": len(tables.self_loops),
+        "unsatisfiable_edges": int(len(tables.broken_edges)),
+        "umbrellas": int(len(tables.umbrellas)),
         "roles": on_index["role"].value_counts().to_dict(),
         "top_by_direct_dependents": on_index.head(10)["name"].tolist(),
     }
-    for key in ("comparison", "comparison_transitive"):
-        if key in tables:
-            comp = tables[key]
-            assert isinstance(comp, dict)
+    for key, comp in (("comparison", tables.comparison), ("comparison_transitive", tables.comparison_transitive)):
+        if comp is not None:
             summary[key] = {k: v for k, v in comp.items() if not isinstance(v, pd.DataFrame)}
     return summary
 
 
-def _plots(tables: dict[str, object], out: Path, label: int = 12) -> list[Path]:
-    table = tables["packages"]
-    assert isinstance(table, pd.DataFrame)
-    written = []
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plots(tables: ReportTables, out: Path, label: int = 12) -> list[Path]:
+    table = tables.packages
     fig, ax = plt.subplots(figsize=(7, 5))
     counts = np.bincount(table["direct_dependents"].to_numpy())
     ks = np.flatnonzero(counts[1:]) + 1
-    ax.loglog(ks, counts[ks], ".", label="direct dependents")
-    ax.set_xlabel("dependents (k)"), ax.set_ylabel("projects with k dependents"), ax.set_title("In-degree distribution")
-    fig.tight_layout(), fig.savefig(out / "degree_distribution.png", dpi=110), plt.close(fig)
-    written.append(out / "degree_distribution.png")
-    top = table.head(25)[::-1]
+    ax.loglog(ks, counts[ks], ".")
+    ax.set_xlabel("dependents (k)")
+    ax.set_ylabel("projects with k dependents")
+    ax.set_title("In-degree distribution")
+    written = [_save(fig, out / "degree_distribution.png")]
+    top = table[~table["missing"]].head(25)[::-1]
     fig, ax = plt.subplots(figsize=(7, 7))
     ax.barh(top["name"], top["direct_dependents"])
-    ax.set_xlabel("direct dependents"), ax.set_title("Most depended-upon projects")
-    fig.tight_layout(), fig.savefig(out / "top_dependents.png", dpi=110), plt.close(fig)
-    written.append(out / "top_dependents.png")
-    if "downloads" in table:
+    ax.set_xlabel("direct dependents")
+    ax.set_title("Most depended-upon projects")
+    written.append(_save(fig, out / "top_dependents.png"))
+    comp = tables.comparison
+    if comp is not None and "downloads" in table:
         both = table[table["downloads"] > 0]
         fig, ax = plt.subplots(figsize=(8, 6))
         # +1 so that projects nobody depends on stay on the log axis
         ax.loglog(both["downloads"], both["direct_dependents"] + 1, ".", alpha=0.4)
-        comp = tables["comparison"]
-        assert isinstance(comp, dict)
         for key, colour in (("depended_not_downloaded", "tab:red"), ("downloaded_not_depended", "tab:green")):
             frame = comp.get(key)
             if isinstance(frame, pd.DataFrame):
                 for _, row in frame.head(label // 2).iterrows():
                     ax.annotate(row["name"], (row["downloads"], row["direct_dependents"] + 1), fontsize=7, color=colour)
-        ax.set_xlabel("downloads"), ax.set_ylabel("direct dependents + 1")
+        ax.set_xlabel("downloads")
+        ax.set_ylabel("direct dependents + 1")
         ax.set_title(f"Dependents vs downloads (Spearman {comp.get('spearman', float('nan')):.2f})\n"
                      "red: depended on, rarely downloaded - green: downloaded, rarely depended on", fontsize=9)
-        fig.tight_layout(), fig.savefig(out / "dependents_vs_downloads.png", dpi=110), plt.close(fig)
-        written.append(out / "dependents_vs_downloads.png")
+        written.append(_save(fig, out / "dependents_vs_downloads.png"))
     return written
 
 
@@ -139,25 +152,22 @@ def write_report(db: str | Path, out: str | Path, downloads: str | Path | None =
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables = build_tables(db, downloads, include_extras, environment)
-    packages = tables["packages"]
-    graph = tables["graph"]
-    assert isinstance(packages, pd.DataFrame)
-    packages.to_csv(out / "packages.csv", index=False)
-    names = graph.names.to_numpy()  # type: ignore[attr-defined]
-    edges = graph.edges  # type: ignore[attr-defined]
+    tables.packages.to_csv(out / "packages.csv", index=False)
+    names = tables.graph.names.to_numpy()
+    edges = tables.graph.edges
     pd.DataFrame({"source": names[edges["src"]], "target": names[edges["dst"]], "via_extra": edges["via_extra"]}) \
         .to_csv(out / "edges.csv", index=False)
-    tables["broken_edges"].to_csv(out / "broken_edges.csv", index=False)  # type: ignore[union-attr]
-    tables["umbrellas"].to_csv(out / "umbrellas.csv", index=False)  # type: ignore[union-attr]
-    tables["missing"].to_csv(out / "missing.csv", index=False)  # type: ignore[union-attr]
-    pd.DataFrame({"cycle": [i for i, c in enumerate(tables["cycles"]) for _ in c],  # type: ignore[arg-type]
-                  "name": [n for c in tables["cycles"] for n in c]}).to_csv(out / "cycles.csv", index=False)  # type: ignore[union-attr]
+    tables.broken_edges.to_csv(out / "broken_edges.csv", index=False)
+    tables.umbrellas.to_csv(out / "umbrellas.csv", index=False)
+    tables.missing.to_csv(out / "missing.csv", index=False)
+    pd.DataFrame([(i, name) for i, members in enumerate(tables.cycles) for name in members],
+                 columns=["cycle", "name"]).to_csv(out / "cycles.csv", index=False)
     try:
-        packages.to_parquet(out / "packages.parquet", index=False)
+        tables.packages.to_parquet(out / "packages.parquet", index=False)
     except ImportError:
         pass  # pyarrow is optional
     if graphml:
-        write_graphml(graph, out / "graph.graphml")  # type: ignore[arg-type]
+        write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)
     summary["plots"] = [p.name for p in _plots(tables, out)]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))

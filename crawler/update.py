@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import xmlrpc.client
 from dataclasses import dataclass, field
+from typing import cast
 from datetime import UTC, datetime
 
 from packaging.utils import canonicalize_name
@@ -46,14 +47,14 @@ class Changelog:
 
     def last_serial(self) -> int:
         try:
-            return int(self.proxy.changelog_last_serial())
+            return int(cast(int, self.proxy.changelog_last_serial()))
         except (OSError, xmlrpc.client.Error) as exc:
             raise FetchError(self.url, f"changelog_last_serial: {exc}") from exc
 
     def changed_since(self, serial: int) -> dict[str, int]:
         """project -> the highest serial at which it changed, for every change after `serial`."""
         try:
-            rows = self.proxy.changelog_since_serial(serial)
+            rows = cast(list[tuple[str, str, int, str, int]], self.proxy.changelog_since_serial(serial))
         except (OSError, xmlrpc.client.Error) as exc:
             raise FetchError(self.url, f"changelog_since_serial: {exc}") from exc
         changed: dict[str, int] = {}
