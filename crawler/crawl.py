@@ -87,6 +87,7 @@ class Crawler:
         self.on_project = on_project or (lambda record: None)
         self.stale_retries, self.stale_delay = stale_retries, stale_delay
         self.conditional: bool = False
+        self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.min_serials: dict[str, int] = {}
 
     # --- worker side: network only --------------------------------------------------------------
@@ -100,7 +101,7 @@ class Crawler:
         retried later).
         """
         project = canonicalize_name(name)
-        etag, modified = self.store.project_validators(project) if conditional else (None, None)
+        etag, modified = self.validators.get(project, (None, None)) if conditional else (None, None)
         try:
             answer = self.client.project_page(project, etag, modified)
         except FetchError as exc:
@@ -142,6 +143,8 @@ class Crawler:
             self.store.enqueue(run_id, self.client.list_projects())
         summary = CrawlSummary(run_id=run_id, resumed=resumed)
         self.conditional, self.min_serials = conditional, min_serials or {}
+        # every project's validators in one query rather than one per project
+        self.validators = self.store.all_validators() if conditional else {}
         try:
             for attempt in range(self.stale_retries + 1):
                 todo, _ = self.store.queued(run_id)

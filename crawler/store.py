@@ -242,11 +242,10 @@ class Store:
         )
         return dict(rows.fetchall())
 
-    def project_validators(self, project: str) -> tuple[str | None, str | None]:
-        row = self.db.execute(
-            "SELECT etag, last_modified FROM projects WHERE name = ?", (project,)
-        ).fetchone()
-        return (row[0], row[1]) if row else (None, None)
+    def all_validators(self) -> dict[str, tuple[str | None, str | None]]:
+        """project -> (ETag, Last-Modified) of its page at the last crawl."""
+        return {name: (etag, modified) for name, etag, modified in
+                self.db.execute("SELECT name, etag, last_modified FROM projects")}
 
     # --- the one write path of a crawl ---------------------------------------------------------
 
