@@ -33,12 +33,6 @@ class DependencyGraph:
     def names(self) -> pd.Series:
         return self.nodes["name"]
 
-    def index_of(self, name: str) -> int:
-        hits = np.flatnonzero(self.nodes["name"].to_numpy() == name)
-        if not len(hits):
-            raise KeyError(name)
-        return int(hits[0])
-
     def runtime_edges(self) -> pd.DataFrame:
         return self.edges[~self.edges["via_extra"]]
 

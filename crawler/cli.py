@@ -350,7 +350,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.sandbox_command == "cleanup":
         from sandbox.cleanup import remove_leftovers
 
-        print(f"removed {remove_leftovers()} leftover sandbox containers")
+        removed = remove_leftovers()
+        print(f"removed {len(removed)} leftover sandbox containers" + (f": {', '.join(removed)}" if removed else ""))
         return 0
     if not args.sdist.is_file():
         print(f"depgraph: no such sdist: {args.sdist}", file=sys.stderr)

@@ -6,17 +6,13 @@ import docker
 
 from .docker_backend import LABEL
 
-__all__ = ["leftover_containers", "remove_leftovers"]
+__all__ = ["remove_leftovers"]
 
 
-def leftover_containers() -> list[str]:
-    client = docker.from_env(timeout=30)
-    return [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
-
-
-def remove_leftovers() -> int:
+def remove_leftovers() -> list[str]:
+    """Names of the labelled sandbox containers that were removed."""
     client = docker.from_env(timeout=30)
     found = client.containers.list(all=True, filters={"label": LABEL})
     for container in found:
         container.remove(force=True)
-    return len(found)
+    return [c.name for c in found]
