@@ -187,3 +187,36 @@ def test_cli_extract_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 0 and out["ok"] and out["backend"] == "bwrap"
     assert requirement_set(out["requires_dist"]) == requirement_set(
         next(e for e in corpus_entries() if e["sdist"] == "pluggy-0.12.0.tar.gz")["requires_dist"])
+
+
+@pytest.mark.docker
+def test_retry_failed_rebuilds_after_limits_are_raised(tmp_path: Path, index_folder: Path) -> None:
+    """A legitimate but slow build times out under a tight limit; --retry-failed with a wider one fixes it."""
+    import shutil
+
+    from crawler.cli import main
+    from crawler.localindex import IndexServer
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    shutil.copy2(index_folder / "demo_core-1.0-py3-none-any.whl", folder)
+    slow = ("import time\nfrom setuptools import setup\ntime.sleep(4)\n"
+            "setup(name='slow-build', version='1.0', install_requires=['demo-core>=1.0'])\n")
+    setup_py_sdist(folder, "slow", slow).rename(folder / "slow_build-1.0.tar.gz")
+    db = tmp_path / "c.sqlite"
+    with IndexServer(folder, "pypiserver") as server:
+        base = ["crawl", "--index-url", server.url, "--db", str(db), "--all", "--sandbox", "docker", "--no-progress"]
+        assert main(base + ["--build-timeout", "2"]) == 0
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT deps_state FROM releases WHERE project = 'slow-build'").fetchone() == ("failed",)
+            assert conn.execute("SELECT reason FROM failures WHERE project = 'slow-build'").fetchall() == [("timeout",)]
+        assert main(base + ["--build-timeout", "2"]) == 0  # without --retry-failed: left alone
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT deps_state FROM releases WHERE project = 'slow-build'").fetchone() == ("failed",)
+        assert main(base + ["--build-timeout", "60", "--retry-failed"]) == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT deps_state, metadata_source FROM releases WHERE project = 'slow-build'").fetchone() \
+            == ("known", "sandbox-docker:pep517-metadata")
+        assert conn.execute("SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id"
+                            " WHERE r.project = 'slow-build'").fetchall() == [("demo-core>=1.0",)]
+        assert conn.execute("SELECT count(*) FROM failures WHERE project = 'slow-build'").fetchone() == (0,)
