@@ -282,6 +282,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         print(f"depgraph: no store at {args.db}", file=sys.stderr)
         return 2
+    if Store(args.db).counts()["projects"] == 0:
+        print(f"depgraph: the store at {args.db} holds no projects yet: crawl or import first", file=sys.stderr)
+        return 2
     env = target_environment(args.python, args.platform) if args.python else None
     summary = write_report(args.db, args.out, args.downloads, args.include_extras, env, args.graphml)
     print_report(summary, Path(args.out), args.top)

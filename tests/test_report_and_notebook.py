@@ -66,3 +66,21 @@ def test_notebook_runs_against_a_crawled_store(crawled_store: Path) -> None:
         del os.environ["DEPGRAPH_DB"], os.environ["DEPGRAPH_DOWNLOADS"]
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "projects (incl. required-but-missing)" in outputs and "spearman" in outputs
+
+
+def test_report_on_an_empty_store_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Store(tmp_path / "empty.sqlite")
+    assert main(["report", "--db", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "r")]) == 2
+    assert "holds no projects yet" in capsys.readouterr().err
+    assert main(["report", "--db", str(tmp_path / "absent.sqlite"), "--out", str(tmp_path / "r")]) == 2
+
+
+def test_report_on_a_graph_without_edges(tmp_path: Path) -> None:
+    from crawler.importers import import_bigquery
+
+    export = tmp_path / "one.jsonl"
+    export.write_text('{"name": "lonely", "version": "1.0", "requires_dist": []}\n')
+    import_bigquery(export, Store(tmp_path / "one.sqlite"))
+    assert main(["report", "--db", str(tmp_path / "one.sqlite"), "--out", str(tmp_path / "r")]) == 0
+    packages = pd.read_csv(tmp_path / "r" / "packages.csv")
+    assert packages[["name", "direct_dependents", "transitive_dependents", "role"]].values.tolist() == [["lonely", 0, 0, "leaf"]]
