@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .crawl import Crawler, CrawlSummary
+from .errors import DepgraphError
 from .fetch import Fetcher
 from .http import RateLimiter, make_session
 from .index import PYPI_SIMPLE, IndexClient
@@ -277,7 +278,7 @@ def print_report(summary: dict[str, object], out: Path, top: int) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analysis import target_environment, write_report
+    from analysis import DownloadsFormatError, target_environment, write_report
 
     if not Path(args.db).exists():
         print(f"depgraph: no store at {args.db}", file=sys.stderr)
@@ -286,7 +287,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"depgraph: the store at {args.db} holds no projects yet: crawl or import first", file=sys.stderr)
         return 2
     env = target_environment(args.python, args.platform) if args.python else None
-    summary = write_report(args.db, args.out, args.downloads, args.include_extras, env, args.graphml)
+    try:
+        summary = write_report(args.db, args.out, args.downloads, args.include_extras, env, args.graphml)
+    except DownloadsFormatError as exc:  # names the file and line
+        print(f"depgraph: {exc}", file=sys.stderr)
+        return 2
     print_report(summary, Path(args.out), args.top)
     return 0
 
@@ -296,7 +301,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     store = Store(args.db)
     run = import_pypi_deps_db if args.kind == "pypi-deps-db" else import_bigquery
-    summary = run(args.path, store, all_versions=args.all_versions)
+    try:
+        summary = run(args.path, store, all_versions=args.all_versions)
+    except (OSError, ValueError) as exc:  # unreadable file, or a bad row (the message names file:line)
+        print(f"depgraph: {exc}", file=sys.stderr)
+        return 2
     print(f"imported {summary.projects} projects, {summary.releases} releases, {summary.requirements} requirements "
           f"({summary.bad_requirements} unreadable, recorded as failures) into {args.db}")
     return 0
@@ -376,7 +385,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     handler = {"crawl": cmd_crawl, "demo": cmd_demo, "status": cmd_status, "sandbox": cmd_sandbox,
                "report": cmd_report, "import": cmd_import, "update": cmd_update}[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except DepgraphError as exc:  # e.g. the index root itself cannot be read: nothing to go on
+        print(f"depgraph: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -181,3 +181,15 @@ def test_failed_page_keeps_what_the_last_good_crawl_stored(httpserver: HTTPServe
     crawl(httpserver, db, ["stable"], retries=1)
     assert states(db) == {"stable": ("known", "wheel-range")}
     assert failures(db) == {"stable": [("page", "http-503")]}
+
+
+def test_unreachable_index_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from crawler.cli import main
+    from crawler.localindex import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/simple/"  # nothing listens there
+    rc = main(["crawl", "--index-url", url, "--db", str(tmp_path / "s.sqlite"), "--all", "--retries", "0",
+               "--no-progress", "--sandbox", "none"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("depgraph: ") and "127.0.0.1" in err and "Traceback" not in err

@@ -84,3 +84,11 @@ def test_report_on_a_graph_without_edges(tmp_path: Path) -> None:
     assert main(["report", "--db", str(tmp_path / "one.sqlite"), "--out", str(tmp_path / "r")]) == 0
     packages = pd.read_csv(tmp_path / "r" / "packages.csv")
     assert packages[["name", "direct_dependents", "transitive_dependents", "role"]].values.tolist() == [["lonely", 0, 0, "leaf"]]
+
+
+def test_report_with_a_malformed_downloads_file(crawled_store: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "downloads.csv"
+    bad.write_text("project,downloads\nrequests,12\nsix,lots\n")
+    assert main(["report", "--db", str(crawled_store), "--out", str(tmp_path / "r"), "--downloads", str(bad)]) == 2
+    assert f"depgraph: {bad}:3: download count 'lots' is not a whole number" in capsys.readouterr().err
