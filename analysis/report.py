@@ -14,13 +14,13 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .build import load_graph  # noqa: E402
+from .build import edges_from_requirements, load_graph  # noqa: E402
 from .downloads import compare_downloads, read_downloads  # noqa: E402
-from .graph import DependencyGraph  # noqa: E402
+from .graph import DependencyGraph, from_edge_frame  # noqa: E402
 from .health import cycles, missing_dependencies, self_loops, umbrellas, unknown_dependencies, unsatisfiable_edges  # noqa: E402
 from .metrics import dependents_table  # noqa: E402
 from .roles import assign_roles  # noqa: E402
-from .store_reader import read_requirements, read_versions  # noqa: E402
+from .store_reader import read_nodes, read_requirements, read_versions  # noqa: E402
 
 __all__ = ["ReportTables", "build_tables", "write_report"]
 
@@ -43,10 +43,11 @@ class ReportTables:
 
 def build_tables(db: str | Path, downloads: str | Path | None = None, include_extras: bool = False,
                  environment: dict[str, str] | None = None) -> ReportTables:
-    graph = load_graph(db, latest_only=True, environment=environment)
+    nodes = read_nodes(db)
+    reqs = read_requirements(db, latest_only=True)  # read once: the graph and the health checks share it
+    graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     any_version = load_graph(db, latest_only=False, environment=environment)
     table = dependents_table(graph, include_extras=include_extras, any_version=any_version)
-    reqs = read_requirements(db, latest_only=True)
     umbrella = umbrellas(reqs)
     table["role"] = assign_roles(table, set(umbrella["name"]))
     cyc = cycles(graph, include_extras)
