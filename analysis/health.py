@@ -125,13 +125,9 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
     return out.drop(columns=["satisfiable"]).sort_values(["source", "target"]).reset_index(drop=True)
 
 
-@lru_cache(maxsize=1 << 18)
 def _pinned(specifier: str) -> bool:
-    try:
-        spec = SpecifierSet(specifier)
-    except InvalidSpecifier:
-        return False
-    items = list(spec)
+    spec = _specifier_set(specifier)
+    items = list(spec) if spec is not None else []
     return len(items) == 1 and items[0].operator in ("==", "===") and "*" not in items[0].version
 
 
