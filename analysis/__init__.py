@@ -8,7 +8,8 @@ Reads the store only; never the network.
 """
 
 from .build import load_graph, target_environment
-from .downloads import DownloadsFormatError, compare_downloads, read_downloads
+from .downloads import compare_downloads, read_downloads
+from .errors import AnalysisError, DownloadsFormatError, EmptyStoreError
 from .graph import DependencyGraph
 from .health import cycles, missing_dependencies, umbrellas, unknown_dependencies, unsatisfiable_edges
 from .metrics import dependents_table

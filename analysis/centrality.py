@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from .errors import ConvergenceError
+
 __all__ = ["pagerank"]
 
 
@@ -26,4 +28,4 @@ def pagerank(adj: sparse.csr_matrix, alpha: float = 0.85, max_iter: int = 100, t
         x = alpha * (x @ a + x[dangling].sum() * p) + (1 - alpha) * p
         if np.abs(x - last).sum() < n * tol:
             return x
-    raise RuntimeError(f"pagerank did not converge in {max_iter} iterations")
+    raise ConvergenceError(f"pagerank did not converge in {max_iter} iterations")

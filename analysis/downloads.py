@@ -20,19 +20,15 @@ import pandas as pd
 from packaging.utils import canonicalize_name
 from scipy import stats
 
-__all__ = ["DownloadsFormatError", "MIRROR_INSTALLERS", "read_downloads", "compare_downloads"]
+from .errors import DownloadsFormatError
+
+__all__ = ["MIRROR_INSTALLERS", "read_downloads", "compare_downloads"]
 
 #: installers that mirror the index rather than install for a user; pypistats' "without_mirrors"
 #: leaves out the same family
 MIRROR_INSTALLERS = frozenset({"bandersnatch", "devpi", "z3c.pypimirror", "nexus", "artifactory",
                                "pep381client", "pypi-mirror", "minirepo", "proxpi"})
 
-
-class DownloadsFormatError(ValueError):
-    def __init__(self, path: Path, line: int | None, message: str) -> None:
-        self.path, self.line = path, line
-        where = f"{path}:{line}" if line is not None else str(path)
-        super().__init__(f"{where}: {message}")
 
 
 def _count(path: Path, line: int | None, value: object) -> int:

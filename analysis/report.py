@@ -20,7 +20,7 @@ from .graph import DependencyGraph, from_edge_frame  # noqa: E402
 from .health import cycles, missing_dependencies, self_loops, umbrellas, unknown_dependencies, unsatisfiable_edges  # noqa: E402
 from .metrics import dependents_table  # noqa: E402
 from .roles import assign_roles  # noqa: E402
-from .store_reader import read_nodes, read_requirements, read_versions  # noqa: E402
+from .store_reader import read_nodes, read_requirements, read_versions, require_projects  # noqa: E402
 
 __all__ = ["ReportTables", "build_tables", "write_report"]
 
@@ -43,6 +43,7 @@ class ReportTables:
 
 def build_tables(db: str | Path, downloads: str | Path | None = None, include_extras: bool = False,
                  environment: dict[str, str] | None = None) -> ReportTables:
+    require_projects(db)
     nodes = read_nodes(db)
     reqs = read_requirements(db, latest_only=True)  # read once: the graph and the health checks share it
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)

@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.cli import run_crawl  # noqa: E402
-from crawler.distbuild import DistSpec, write_wheel  # noqa: E402
-from crawler.localindex import IndexServer  # noqa: E402
+from depgraph.wiring import run_crawl  # noqa: E402
+from depgraph.demo.distbuild import DistSpec, write_wheel  # noqa: E402
+from tests.servers import IndexServer  # noqa: E402
 from crawler.metadata import parse_core_metadata  # noqa: E402
-from crawler.mirror import write_static_mirror  # noqa: E402
+from tests.mirror import write_static_mirror  # noqa: E402
 from crawler.store import Store  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"

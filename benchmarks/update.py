@@ -2,7 +2,7 @@
 1 % of projects changed; prints requests made, bytes and time for each, side by side, for both ways
 of knowing what changed: conditional requests (any index) and changelog serials (PyPI's XML-RPC).
 
-The index is a static mirror tree (crawler.mirror, laid out as bandersnatch does) behind a static
+The index is a static mirror tree (tests/mirror.py, laid out as bandersnatch does) behind a static
 server that answers If-Modified-Since with 304, the way a local mirror behind any web server does.
 
     python benchmarks/update.py [--projects 400] [--releases-per-project 6]
@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.cli import crawler_for  # noqa: E402
-from crawler.distbuild import DistSpec, write_wheel  # noqa: E402
-from crawler.localindex import ChangelogServer, IndexServer  # noqa: E402
-from crawler.mirror import write_static_mirror  # noqa: E402
+from depgraph.wiring import crawler_for  # noqa: E402
+from depgraph.demo.distbuild import DistSpec, write_wheel  # noqa: E402
+from tests.servers import ChangelogServer, IndexServer  # noqa: E402
+from tests.mirror import write_static_mirror  # noqa: E402
 from crawler.store import Store  # noqa: E402
 from crawler.update import Changelog, update  # noqa: E402
 

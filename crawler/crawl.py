@@ -15,8 +15,10 @@ from dataclasses import dataclass, field, fields
 
 from packaging.utils import canonicalize_name
 
+from depgraph_core.schema import FailureStage, PageOutcome, RunStatus
+
 from . import EXTRACTOR_VERSION
-from .errors import DepgraphError, FetchError
+from .errors import CrawlerError, FetchError
 from .fetch import Fetcher
 from .index import IndexClient, group_releases
 from .ladder import Failure, extract_release
@@ -41,6 +43,8 @@ class CrawlSummary:
     requests: int = 0
     bytes_fetched: int = 0
     seconds: float = 0.0
+    #: projects whose page the index does not have (404/410) or that could not be read
+    problem_projects: list[str] = field(default_factory=list)
 
     @property
     def releases_per_second(self) -> float:
@@ -49,6 +53,8 @@ class CrawlSummary:
     def add(self, record: ProjectRecord) -> None:
         self.projects += 1
         self.projects_by_status[record.status] += 1
+        if record.status in (PageOutcome.MISSING, PageOutcome.FAILED):
+            self.problem_projects.append(record.name)
         for f in record.failures:
             self.failures_by_reason[f"{f.stage}:{f.reason}"] += 1
         for rel in record.releases:
@@ -93,7 +99,7 @@ class Crawler:
     # --- worker side: network only --------------------------------------------------------------
 
     def crawl_project(self, name: str, conditional: bool = False, min_serial: int | None = None) -> ProjectRecord:
-        """Fetch one project's page and extract every release that changed. Never raises DepgraphError.
+        """Fetch one project's page and extract every release that changed. Never raises CrawlerError.
 
         conditional: send the stored ETag / Last-Modified; a 304 gives status "unchanged".
         min_serial: the changelog says the project changed at this serial; a page whose
@@ -105,16 +111,19 @@ class Crawler:
         try:
             answer = self.client.project_page(project, etag, modified)
         except FetchError as exc:
-            status = "missing" if exc.status in (404, 410) else "failed"
-            return ProjectRecord(project, name, status, [], [Failure("page", exc.code, str(exc))])
-        except DepgraphError as exc:
-            return ProjectRecord(project, name, "failed", [], [Failure("page", exc.reason, str(exc))])
+            status = PageOutcome.MISSING if exc.status in (404, 410) else PageOutcome.FAILED
+            return ProjectRecord(project, name, status, [], [Failure(FailureStage.PAGE, exc.code, str(exc))])
+        except CrawlerError as exc:
+            return ProjectRecord(project, name, PageOutcome.FAILED, [],
+                                 [Failure(FailureStage.PAGE, exc.reason, str(exc))])
         if answer.page is None:
-            return ProjectRecord(project, name, "unchanged", [], [], answer.serial, answer.etag, answer.last_modified)
+            return ProjectRecord(project, name, PageOutcome.UNCHANGED, [], [], answer.serial,
+                                 answer.etag, answer.last_modified)
         # an index without serials cannot be checked; one whose page is older than its changelog can
         if min_serial is not None and answer.serial is not None and answer.serial < min_serial:
             detail = f"page serial {answer.serial} is older than the changelog's {min_serial}"
-            return ProjectRecord(project, name, "stale", [], [Failure("page", "stale-page", detail)])
+            return ProjectRecord(project, name, PageOutcome.STALE, [],
+                                 [Failure(FailureStage.PAGE, "stale-page", detail)])
         known = self.store.release_digests(project, EXTRACTOR_VERSION)
         releases = []
         for version, files in group_releases(project, answer.page).items():
@@ -122,7 +131,7 @@ class Crawler:
             unchanged = known.get(version) == digest
             extraction = None if unchanged else extract_release(self.fetcher, files)
             releases.append(ReleaseRecord(version, files, extraction, digest))
-        return ProjectRecord(project, name, "ok", releases, [], answer.serial, answer.etag,
+        return ProjectRecord(project, name, PageOutcome.OK, releases, [], answer.serial, answer.etag,
                              answer.last_modified)
 
     # --- calling thread: scheduling and writes ----------------------------------------------------
@@ -155,10 +164,10 @@ class Crawler:
                 self._run(todo, run_id, summary)
         except KeyboardInterrupt:
             summary.interrupted = True
-            self.store.finish_run(run_id, "interrupted")
+            self.store.finish_run(run_id, RunStatus.INTERRUPTED)
         else:
             left, _ = self.store.queued(run_id)
-            self.store.finish_run(run_id, "incomplete" if left else "complete")
+            self.store.finish_run(run_id, RunStatus.INCOMPLETE if left else RunStatus.COMPLETE)
             summary.incomplete = len(left)
         summary.requests = self.fetcher.counter.requests - requests0
         summary.bytes_fetched = self.fetcher.counter.bytes - bytes0

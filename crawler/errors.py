@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from depgraph_core.errors import DepgraphError
 
-class DepgraphError(Exception):
-    """Base class of every error this package raises on purpose."""
+__all__ = ["ArchiveError", "CrawlerError", "FetchError", "HashMismatchError", "ImportFormatError",
+           "IndexPageError"]
+
+
+class CrawlerError(DepgraphError):
+    """Base class of every error the crawler raises on purpose."""
 
     #: short machine-readable reason stored in the failures table
     reason = "error"
 
 
-class FetchError(DepgraphError):
+class FetchError(CrawlerError):
     """An HTTP request failed after the retry policy gave up."""
 
     reason = "fetch-failed"
@@ -26,7 +31,7 @@ class FetchError(DepgraphError):
         return f"http-{self.status}" if self.status else self.reason
 
 
-class HashMismatchError(DepgraphError):
+class HashMismatchError(CrawlerError):
     """Downloaded bytes do not match the digest the index published."""
 
     reason = "hash-mismatch"
@@ -36,7 +41,7 @@ class HashMismatchError(DepgraphError):
         super().__init__(f"{url}: sha256 {actual} does not match the index's {expected}")
 
 
-class ArchiveError(DepgraphError):
+class ArchiveError(CrawlerError):
     """A wheel or sdist cannot be read, or lacks the metadata file it must carry."""
 
     reason = "bad-archive"
@@ -46,7 +51,7 @@ class ArchiveError(DepgraphError):
         super().__init__(f"{filename}: {detail}")
 
 
-class IndexPageError(DepgraphError):
+class IndexPageError(CrawlerError):
     """A simple-API page could not be parsed."""
 
     reason = "bad-index-page"
@@ -54,3 +59,9 @@ class IndexPageError(DepgraphError):
     def __init__(self, url: str, detail: str) -> None:
         self.url, self.detail = url, detail
         super().__init__(f"{url}: {detail}")
+
+
+class ImportFormatError(CrawlerError):
+    """A data-set file to import cannot be read; names the file and line."""
+
+    reason = "bad-import-file"

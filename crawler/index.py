@@ -23,6 +23,8 @@ import requests
 from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, IndexPage, ProjectPage
 from pypi_simple.errors import UnsupportedContentTypeError, UnsupportedRepoVersionError
 
+from depgraph_core.schema import FileKind
+
 from .errors import IndexPageError
 from .fetch import Fetcher
 
@@ -37,7 +39,7 @@ class DistFile:
     url: str
     project: NormalizedName
     version: str  # release key, see release_key()
-    kind: str  # wheel | sdist | other
+    kind: FileKind
     sha256: str | None
     size: int | None
     yanked: bool
@@ -75,16 +77,16 @@ def _iso(value: datetime | None) -> str | None:
 def dist_file(project: NormalizedName, pkg: DistributionPackage) -> DistFile | None:
     """DistFile of one listed package, or None when its filename names no release of `project`."""
     name = pkg.filename
-    kind, pure, version = "other", False, pkg.version
+    kind, pure, version = FileKind.OTHER, False, pkg.version
     try:
         if name.endswith(".whl"):
             wname, wversion, _, tags = parse_wheel_filename(name)
-            kind, version = "wheel", str(wversion)
+            kind, version = FileKind.WHEEL, str(wversion)
             pure = all(t.abi == "none" and t.platform == "any" for t in tags)
             if canonicalize_name(wname) != project:
                 return None
         elif name.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz")):
-            kind = "sdist"
+            kind = FileKind.SDIST
             sname, sversion = parse_sdist_filename(name)
             version = str(sversion)
             if canonicalize_name(sname) != project:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from depgraph_core.schema import DepsState, FailureStage, FileKind
+
 from .archives import sdist_pkg_info
-from .errors import ArchiveError, DepgraphError, FetchError
+from .errors import ArchiveError, CrawlerError, FetchError
 from .fetch import Fetcher
 from .index import DistFile
 from .lazywheel import read_wheel_metadata
@@ -24,16 +26,15 @@ __all__ = ["Extraction", "Failure", "extract_release", "MAX_PLATFORM_WHEELS"]
 
 MAX_PLATFORM_WHEELS = 6
 
-# deps_state values
-KNOWN = "known"
-PENDING = "pending-sandbox"
-NO_FILES = "no-usable-files"
-FAILED = "failed"
+KNOWN = DepsState.KNOWN
+PENDING = DepsState.PENDING_SANDBOX
+NO_FILES = DepsState.NO_USABLE_FILES
+FAILED = DepsState.FAILED
 
 
 @dataclass(frozen=True)
 class Failure:
-    stage: str  # metadata-file | wheel | sdist | metadata | sandbox | page
+    stage: FailureStage
     reason: str
     detail: str
     filename: str | None = None
@@ -41,7 +42,7 @@ class Failure:
 
 @dataclass
 class Extraction:
-    deps_state: str
+    deps_state: DepsState
     source: str | None = None  # pep658 | wheel-range | wheel-download | sdist-pkg-info | sandbox-*
     metadata_file: str | None = None
     requires_python: str | None = None
@@ -50,13 +51,13 @@ class Extraction:
     note: str | None = None
 
 
-def _failure(stage: str, filename: str, exc: DepgraphError) -> Failure:
+def _failure(stage: FailureStage, filename: str, exc: CrawlerError) -> Failure:
     reason = exc.code if isinstance(exc, FetchError) else exc.reason
     return Failure(stage, reason, str(exc), filename)
 
 
 def _metadata_problems(meta: CoreMetadata, filename: str) -> list[Failure]:
-    return [Failure("metadata", p.reason, p.detail, filename) for p in meta.problems]
+    return [Failure(FailureStage.METADATA, p.reason, p.detail, filename) for p in meta.problems]
 
 
 def wheel_metadata(fetcher: Fetcher, wheel: DistFile, failures: list[Failure]) -> tuple[bytes, str] | None:
@@ -64,18 +65,18 @@ def wheel_metadata(fetcher: Fetcher, wheel: DistFile, failures: list[Failure]) -
     if wheel.core_metadata:
         try:
             return fetcher.download(wheel.metadata_url, wheel.core_metadata_sha256), "pep658"
-        except DepgraphError as exc:
-            failures.append(_failure("metadata-file", wheel.filename, exc))
+        except CrawlerError as exc:
+            failures.append(_failure(FailureStage.METADATA_FILE, wheel.filename, exc))
     try:
         got = read_wheel_metadata(fetcher, wheel.url, wheel.filename, wheel.sha256, wheel.size)
         return got.data, got.method
-    except DepgraphError as exc:
-        failures.append(_failure("wheel", wheel.filename, exc))
+    except CrawlerError as exc:
+        failures.append(_failure(FailureStage.WHEEL, wheel.filename, exc))
     return None
 
 
 def _ordered_wheels(files: list[DistFile]) -> tuple[list[DistFile], list[DistFile]]:
-    wheels = [f for f in files if f.kind == "wheel"]
+    wheels = [f for f in files if f.kind == FileKind.WHEEL]
     # non-yanked first, then files with index-served metadata first, newest filename last-resort
     wheels.sort(key=lambda f: (f.yanked, not f.core_metadata, f.filename))
     return [w for w in wheels if w.pure], [w for w in wheels if not w.pure]
@@ -124,14 +125,14 @@ def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure
     for sdist in sdists:
         try:
             data = fetcher.download(sdist.url, sdist.sha256)
-        except DepgraphError as exc:
-            failures.append(_failure("sdist", sdist.filename, exc))
+        except CrawlerError as exc:
+            failures.append(_failure(FailureStage.SDIST, sdist.filename, exc))
             continue
         try:
             meta = parse_core_metadata(sdist_pkg_info(sdist.filename, data))
         except ArchiveError as exc:
             # no readable PKG-INFO says nothing about the dependencies: a build may still tell
-            failures.append(_failure("sdist", sdist.filename, exc))
+            failures.append(_failure(FailureStage.SDIST, sdist.filename, exc))
             return Extraction(PENDING, None, sdist.filename, None, [], failures, f"PKG-INFO unreadable: {exc.detail}")
         if meta.requires_dist_is_static:
             return Extraction(KNOWN, "sdist-pkg-info", sdist.filename, meta.requires_python,
@@ -155,7 +156,7 @@ def extract_release(fetcher: Fetcher, files: list[DistFile]) -> Extraction:
         found = _from_platform_wheels(fetcher, platform, failures)
         if found:
             return found
-    sdists = sorted((f for f in files if f.kind == "sdist"), key=lambda f: (f.yanked, f.filename))
+    sdists = sorted((f for f in files if f.kind == FileKind.SDIST), key=lambda f: (f.yanked, f.filename))
     if sdists:
         return _from_sdist(fetcher, sdists, failures)
     if failures:

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from depgraph_core.schema import RequirementKind
 
 __all__ = ["CoreMetadata", "Edge", "Problem", "parse_core_metadata", "parse_requirement"]
 
@@ -25,11 +27,11 @@ class Edge:
     """One requirement of a release, as stored in the `requirements` table."""
 
     raw: str
-    name: str  # canonical (PEP 503) name of the required project
+    name: NormalizedName  # canonical (PEP 503) name of the required project
     specifier: str
     marker: str | None
     extra: str | None  # the extra that pulls this requirement in, canonicalized; None = always
-    kind: str  # run | extra | build | setup | test
+    kind: RequirementKind
     extras: str = ""  # extras requested *of the dependency*, comma separated
 
 
@@ -62,7 +64,7 @@ class CoreMetadata:
         return mv >= Version("2.2") and "requires-dist" not in self.dynamic
 
 
-def parse_requirement(raw: str, kind: str = "run") -> Edge:
+def parse_requirement(raw: str, kind: RequirementKind = RequirementKind.RUN) -> Edge:
     """One requirement string -> Edge. Raises InvalidRequirement for strings packaging rejects.
 
     Legacy spellings such as `foo (>=1.0)` are accepted by packaging and normalized by it.
@@ -74,8 +76,8 @@ def parse_requirement(raw: str, kind: str = "run") -> Edge:
         found = _EXTRA_IN_MARKER.findall(marker)
         if found:
             extra = canonicalize_name(found[0])
-    if extra is not None and kind == "run":
-        kind = "extra"
+    if extra is not None and kind == RequirementKind.RUN:
+        kind = RequirementKind.EXTRA
     return Edge(
         raw=raw,
         name=canonicalize_name(req.name),
@@ -119,15 +121,15 @@ def parse_core_metadata(data: bytes) -> CoreMetadata:
         problems.append(Problem("missing-field", "no Metadata-Version header"))
     seen: set[str] = set()
     for line in raw.get("requires_dist", []):
-        _add_edge(meta, line, "run", seen)
+        _add_edge(meta, line, RequirementKind.RUN, seen)
     if "requires_dist" not in raw:
         # metadata 1.1 `Requires:` names importable modules/packages; the closest thing to an edge
         for line in raw.get("requires", []):
-            _add_edge(meta, line, "run", seen, legacy=True)
+            _add_edge(meta, line, RequirementKind.RUN, seen, legacy=True)
     return meta
 
 
-def _add_edge(meta: CoreMetadata, line: str, kind: str, seen: set[str], legacy: bool = False) -> None:
+def _add_edge(meta: CoreMetadata, line: str, kind: RequirementKind, seen: set[str], legacy: bool = False) -> None:
     line = line.strip()
     if not line:
         return

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement
 
+from depgraph_core.schema import RequirementKind
 from sandbox import SANDBOX_VERSION, Sandbox, SandboxResult
 
-from .errors import DepgraphError
+from .errors import CrawlerError
 from .fetch import Fetcher
 from .metadata import Edge, parse_requirement
-from .store import Store
+from .store import SandboxCandidate, Store
 
 __all__ = ["SandboxSummary", "build_pending", "edges_from_result"]
 
@@ -42,7 +43,8 @@ class SandboxSummary:
 def edges_from_result(result: SandboxResult) -> tuple[list[Edge], list[str]]:
     """Edges of a successful build, and the requirement strings that could not be parsed."""
     edges, bad = [], []
-    groups = (("run", result.requires_dist), ("setup", result.setup_requires), ("test", result.tests_require))
+    groups = ((RequirementKind.RUN, result.requires_dist), (RequirementKind.SETUP, result.setup_requires),
+              (RequirementKind.TEST, result.tests_require))
     for kind, lines in groups:
         for line in dict.fromkeys(lines):
             try:
@@ -52,16 +54,16 @@ def edges_from_result(result: SandboxResult) -> tuple[list[Edge], list[str]]:
     return edges, bad
 
 
-def _build_one(fetcher: Fetcher, sandbox: Sandbox, workdir: Path, row: tuple) -> tuple[tuple, SandboxResult]:
-    release_id, project, version, filename, url, sha256 = row
+def _build_one(fetcher: Fetcher, sandbox: Sandbox, workdir: Path,
+               todo: SandboxCandidate) -> tuple[SandboxCandidate, SandboxResult]:
     try:
-        data = fetcher.download(url, sha256)
-    except DepgraphError as exc:
-        return row, SandboxResult(False, sandbox.name, failure="download-failed", detail=str(exc))
-    path = workdir / f"{release_id}-{filename}"
+        data = fetcher.download(todo.url, todo.sha256)
+    except CrawlerError as exc:
+        return todo, SandboxResult(False, sandbox.name, failure="download-failed", detail=str(exc))
+    path = workdir / f"{todo.release_id}-{todo.filename}"
     path.write_bytes(data)
     try:
-        return row, sandbox.extract(path)
+        return todo, sandbox.extract(path)
     finally:
         path.unlink(missing_ok=True)
 
@@ -75,13 +77,11 @@ def build_pending(store: Store, fetcher: Fetcher, sandbox: Sandbox, workers: int
     summary = SandboxSummary(backend=sandbox.name, attempted=len(rows))
     with tempfile.TemporaryDirectory(prefix="depgraph-sdists-") as tmp, \
             ThreadPoolExecutor(max(1, workers), thread_name_prefix="sandbox") as pool:
-        for row, result in pool.map(lambda r: _build_one(fetcher, sandbox, Path(tmp), r), rows):
-            release_id, project, version, filename = row[:4]
+        for todo, result in pool.map(lambda r: _build_one(fetcher, sandbox, Path(tmp), r), rows):
             edges, bad = edges_from_result(result) if result.ok else ([], [])
-            store.record_sandbox_result(release_id, project, version, filename, result, edges, bad,
-                                        f"sandbox-{SANDBOX_VERSION}")
+            store.record_sandbox_result(todo, result, edges, bad, f"sandbox-{SANDBOX_VERSION}")
             summary.by_outcome[f"{result.method}" if result.ok else f"failed:{result.failure}"] += 1
             if on_release:
-                on_release(project, version, result)
+                on_release(todo.project, todo.version, result)
     summary.seconds = time.monotonic() - started
     return summary

@@ -1,29 +1,8 @@
-"""The durable store: one SQLite file (WAL), written one project per transaction.
+"""The durable store: one SQLite file (WAL), written one batch of projects per transaction.
 
-Schema (every name column holds a PEP 503 canonical name):
-
-    meta(key, value)                      schema version and store-wide facts
-    projects(name, display_name, index_url, serial, etag, last_modified, status, crawled_at)
-        status: ok | missing (404 on the index) | failed (page unreadable; see failures);
-        etag / last_modified: the page's validators, sent back by `update` (If-None-Match / -Modified-Since)
-    releases(id, project, version, yanked, requires_python, deps_state, metadata_source,
-             metadata_file, files_digest, extractor_version, note)
-        version: PEP 440-normalized where it parses; yanked: every file of the release is yanked
-        deps_state: known | pending-sandbox | failed | no-usable-files | not-imported (a version an
-                    imported data set names without its dependencies). Only "known" releases have
-                    trustworthy requirement rows; pending/failed mean *unknown*, never "no deps".
-        files_digest: sha256 over the sorted (filename, sha256) pairs, to skip unchanged releases
-        is_latest: 1 on the release pip would pick without constraints: the highest non-yanked final
-                   release, else the highest non-yanked pre-release, else the highest release
-    files(id, release_id, filename, url, sha256, size, kind, yanked, yanked_reason,
-          requires_python, core_metadata, core_metadata_sha256, upload_time)
-    requirements(id, release_id, raw, name, specifier, marker, extra, extras, kind, source,
-                 extractor_version)
-        kind: run | extra | build | setup | test; extra: the (canonical) extra that pulls it in
-    failures(id, project, version, filename, stage, reason, detail, recorded_at)
-        version NULL: the failure is about the project page, not one release
-    crawl_runs(id, index_url, started_at, finished_at, status, options)
-    crawl_queue(run_id, project, done)    what a run set out to do; a resumed run skips done rows
+The schema (tables, columns, state values, version, migrations) lives in `depgraph_core.schema`;
+this module is the one write path. Opening a store creates it, migrates an older one, and refuses a
+newer or foreign one with a clear message.
 
 Idempotence: a project's rows are replaced as a whole inside one transaction, so running the same
 crawl twice leaves the same rows, and a crash leaves each project either before or after.
@@ -37,12 +16,24 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
+
+from depgraph_core.schema import (
+    SCHEMA_VERSION,
+    DepsState,
+    FailureStage,
+    FileKind,
+    PageOutcome,
+    ProjectStatus,
+    RunStatus,
+    migrate,
+)
 
 from .index import DistFile
 from .ladder import Extraction, Failure
@@ -51,96 +42,8 @@ from .metadata import Edge
 if TYPE_CHECKING:
     from sandbox import SandboxResult
 
-__all__ = ["Store", "ProjectRecord", "ReleaseRecord", "files_digest", "SCHEMA_VERSION"]
-
-SCHEMA_VERSION = "1"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS projects (
-    name TEXT PRIMARY KEY,
-    display_name TEXT,
-    index_url TEXT,
-    serial INTEGER,
-    etag TEXT,
-    last_modified TEXT,
-    status TEXT NOT NULL,
-    crawled_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS releases (
-    id INTEGER PRIMARY KEY,
-    project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
-    version TEXT NOT NULL,
-    yanked INTEGER NOT NULL,
-    requires_python TEXT,
-    deps_state TEXT NOT NULL,
-    metadata_source TEXT,
-    metadata_file TEXT,
-    files_digest TEXT NOT NULL,
-    extractor_version TEXT NOT NULL,
-    note TEXT,
-    is_latest INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (project, version)
-);
-CREATE INDEX IF NOT EXISTS releases_latest ON releases(project) WHERE is_latest = 1;
-CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY,
-    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
-    filename TEXT NOT NULL,
-    url TEXT NOT NULL,
-    sha256 TEXT,
-    size INTEGER,
-    kind TEXT NOT NULL,
-    yanked INTEGER NOT NULL,
-    yanked_reason TEXT,
-    requires_python TEXT,
-    core_metadata INTEGER NOT NULL,
-    core_metadata_sha256 TEXT,
-    upload_time TEXT,
-    UNIQUE (release_id, filename)
-);
-CREATE TABLE IF NOT EXISTS requirements (
-    id INTEGER PRIMARY KEY,
-    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
-    raw TEXT NOT NULL,
-    name TEXT NOT NULL,
-    specifier TEXT NOT NULL,
-    marker TEXT,
-    extra TEXT,
-    extras TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    source TEXT NOT NULL,
-    extractor_version TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS requirements_release ON requirements(release_id);
-CREATE INDEX IF NOT EXISTS requirements_name ON requirements(name);
-CREATE TABLE IF NOT EXISTS failures (
-    id INTEGER PRIMARY KEY,
-    project TEXT NOT NULL,
-    version TEXT,
-    filename TEXT,
-    stage TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS failures_project ON failures(project, version);
-CREATE TABLE IF NOT EXISTS crawl_runs (
-    id INTEGER PRIMARY KEY,
-    index_url TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL,
-    options TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS crawl_queue (
-    run_id INTEGER NOT NULL REFERENCES crawl_runs(id),
-    position INTEGER NOT NULL,
-    project TEXT NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, project)
-);
-"""
+__all__ = ["ImportedRelease", "ProjectRecord", "ReleaseRecord", "SCHEMA_VERSION", "SandboxCandidate",
+           "Store", "files_digest"]
 
 
 def now() -> str:
@@ -179,11 +82,42 @@ class ReleaseRecord:
     digest: str
 
 
+@dataclass(frozen=True)
+class SandboxCandidate:
+    """A release whose dependencies only a sandbox build can tell, and the sdist to build."""
+
+    release_id: int
+    project: NormalizedName
+    version: str
+    filename: str
+    url: str
+    sha256: str | None
+
+
+#: extractor_version of imported rows (they were not extracted by this code)
+IMPORT_EXTRACTOR = "import"
+
+
+@dataclass
+class ImportedRelease:
+    """One release read from a public data set, parsed, ready for `Store.write_imported`."""
+
+    project: NormalizedName
+    version: str
+    source: str  # import:<data set>/<part>
+    requires_python: str | None
+    edges: list[Edge]
+    bad_lines: list[str] = field(default_factory=list)  # "'<line>': <why packaging rejects it>"
+    #: every other version the data set knows of the project: stored as releases without
+    #: dependencies (deps_state not-imported), so satisfiability checks see the real history
+    other_versions: tuple[str, ...] = ()
+
+
 @dataclass
 class ProjectRecord:
-    name: str
+    name: NormalizedName
     display_name: str | None
-    status: str  # ok | missing | failed
+    status: PageOutcome
     releases: list[ReleaseRecord]
     failures: list[Failure]  # page-level
     serial: int | None = None
@@ -197,9 +131,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        # executescript manages its own transaction; every statement in SCHEMA is idempotent
-        self.db.executescript(SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        migrate(self.db, self.path)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -236,9 +168,10 @@ class Store:
         """version -> files_digest of releases whose extraction can be kept as is."""
         rows = self.db.execute(
             "SELECT version, files_digest FROM releases WHERE project = ? AND extractor_version = ?"
-            " AND (deps_state IN ('known', 'pending-sandbox', 'no-usable-files')"
-            " OR metadata_source LIKE 'sandbox%')",  # sandbox failures wait for --retry-failed
-            (project, extractor_version),
+            " AND (deps_state IN (?, ?, ?) OR metadata_source LIKE 'sandbox%')",
+            # sandbox failures wait for --retry-failed
+            (project, extractor_version, DepsState.KNOWN, DepsState.PENDING_SANDBOX,
+             DepsState.NO_USABLE_FILES),
         )
         return dict(rows.fetchall())
 
@@ -257,7 +190,7 @@ class Store:
     def write_projects(self, records: list[ProjectRecord], index_url: str, extractor_version: str,
                        run_id: int | None = None) -> None:
         """Several projects in one transaction: all of them or none (a commit costs more than a 304)."""
-        unchanged = [r for r in records if r.status == "unchanged"]
+        unchanged = [r for r in records if r.status == PageOutcome.UNCHANGED]
         with self.transaction() as db:
             if unchanged:  # 304s: a few statements for the whole batch (each execute costs a GIL hand-off)
                 stamp = now()
@@ -270,13 +203,13 @@ class Store:
                 db.executemany("DELETE FROM failures WHERE project = ? AND version IS NULL",
                                [(r.name,) for r in unchanged])
             for record in records:
-                if record.status != "unchanged":
+                if record.status != PageOutcome.UNCHANGED:
                     self._write_project(db, record, index_url, extractor_version, run_id)
 
     def _write_project(self, db: sqlite3.Connection, record: ProjectRecord, index_url: str,
                        extractor_version: str, run_id: int | None) -> None:
         """One project, inside the caller's transaction."""
-        if record.status == "stale":  # keep what we have; the project stays queued
+        if record.status == PageOutcome.STALE:  # keep what we have; the project stays queued
             self._insert_failures(db, record.name, None, record.failures)
             return
         if run_id is not None:
@@ -288,11 +221,11 @@ class Store:
             " serial=excluded.serial, etag=excluded.etag, last_modified=excluded.last_modified,"
             " status=excluded.status, crawled_at=excluded.crawled_at",
             (record.name, record.display_name, index_url, record.serial, record.etag,
-             record.last_modified, record.status, now()),
+             record.last_modified, ProjectStatus(record.status.value), now()),
         )
         db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
         self._insert_failures(db, record.name, None, record.failures)
-        if record.status != "ok":
+        if record.status != PageOutcome.OK:
             return  # a failed page keeps the releases stored by the last good crawl
         listed = {r.version for r in record.releases}
         stored = dict(db.execute("SELECT version, id FROM releases WHERE project = ?", (record.name,)).fetchall())
@@ -366,42 +299,79 @@ class Store:
     # --- sandbox builds ---------------------------------------------------------------------------
 
     def sandbox_candidates(self, retry_failed: bool = False,
-                           projects: list[str] | None = None) -> list[tuple[int, str, str, str, str, str | None]]:
-        """(release id, project, version, sdist filename, url, sha256) of releases to build."""
-        states = "('pending-sandbox', 'failed')" if retry_failed else "('pending-sandbox')"
+                           projects: list[str] | None = None) -> list[SandboxCandidate]:
+        """Releases to build in a sandbox, each with its first non-yanked sdist."""
+        states = [DepsState.PENDING_SANDBOX] + ([DepsState.FAILED] if retry_failed else [])
         sql = ("SELECT r.id, r.project, r.version, f.filename, f.url, f.sha256 FROM releases r"
-               " JOIN files f ON f.release_id = r.id AND f.kind = 'sdist'"
-               f" WHERE r.deps_state IN {states}"
-               + (" AND (r.deps_state = 'pending-sandbox' OR r.metadata_source LIKE 'sandbox%')" if retry_failed else "")
-               + " ORDER BY r.project, r.version, f.yanked, f.filename")
-        rows = self.db.execute(sql).fetchall()
+               " JOIN files f ON f.release_id = r.id AND f.kind = ?"
+               f" WHERE r.deps_state IN ({','.join('?' * len(states))})"
+               # a release that failed before the sandbox (no sdist read) is not the sandbox's
+               " AND (r.deps_state = ? OR r.metadata_source LIKE 'sandbox%')"
+               " ORDER BY r.project, r.version, f.yanked, f.filename")
+        rows = self.db.execute(sql, (FileKind.SDIST, *states, DepsState.PENDING_SANDBOX)).fetchall()
         wanted = set(projects) if projects else None
-        first: dict[int, tuple[int, str, str, str, str, str | None]] = {}
+        first: dict[int, SandboxCandidate] = {}
         for row in rows:  # one sdist per release: the first non-yanked
-            if wanted is None or row[1] in wanted:
-                first.setdefault(row[0], row)
+            if (wanted is None or row[1] in wanted) and row[0] not in first:
+                first[row[0]] = SandboxCandidate(*row)
         return list(first.values())
 
-    def record_sandbox_result(self, release_id: int, project: str, version: str, filename: str,
-                              result: SandboxResult, edges: list[Edge], bad_lines: list[str],
-                              extractor_version: str) -> None:
+    def record_sandbox_result(self, candidate: SandboxCandidate, result: SandboxResult,
+                              edges: list[Edge], bad_lines: list[str], extractor_version: str) -> None:
+        c = candidate
         source = f"sandbox-{result.backend}" + (f":{result.method}" if result.method else "")
-        state = "known" if result.ok else "failed"
+        state = DepsState.KNOWN if result.ok else DepsState.FAILED
         note = result.detail if result.ok else None
+        stage = FailureStage.SANDBOX
         with self.transaction() as db:
-            db.execute("UPDATE releases SET deps_state = ?, metadata_source = ?, metadata_file = ?, note = ?,"
-                       " requires_python = coalesce(requires_python, ?) WHERE id = ?",
-                       (state, source, filename, note, result.requires_python, release_id))
-            self.replace_requirements(db, release_id, edges, source, extractor_version)
-            db.execute("DELETE FROM failures WHERE project = ? AND version = ? AND stage = 'sandbox'",
-                       (project, version))
-            failures = [Failure("sandbox", "bad-requirement", line, filename) for line in bad_lines]
+            db.execute("UPDATE releases SET deps_state = ?, metadata_source = ?, metadata_file = ?,"
+                       " note = ?, requires_python = coalesce(requires_python, ?) WHERE id = ?",
+                       (state, source, c.filename, note, result.requires_python, c.release_id))
+            self.replace_requirements(db, c.release_id, edges, source, extractor_version)
+            db.execute("DELETE FROM failures WHERE project = ? AND version = ? AND stage = ?",
+                       (c.project, c.version, stage))
+            failures = [Failure(stage, "bad-requirement", line, c.filename) for line in bad_lines]
             if not result.ok:
                 detail = f"{result.detail or ''}\n--- log tail ---\n{result.log_tail}".strip()
-                failures.append(Failure("sandbox", result.failure or "build-failed", detail, filename))
+                failures.append(Failure(stage, result.failure or "build-failed", detail, c.filename))
             elif result.confidence == "low":
-                failures.append(Failure("sandbox", "low-confidence", result.detail or result.method or "", filename))
-            self._insert_failures(db, project, version, failures)
+                failures.append(Failure(stage, "low-confidence", result.detail or result.method or "",
+                                        c.filename))
+            self._insert_failures(db, c.project, c.version, failures)
+
+    # --- imported data sets -----------------------------------------------------------------------
+
+    def write_imported(self, batch: list[ImportedRelease], origin: str) -> None:
+        """Releases read from a data set, in one transaction (provenance: `origin`, their source)."""
+        stamp = now()
+        with self.transaction() as db:
+            projects = {r.project for r in batch}
+            db.executemany(
+                "INSERT INTO projects (name, display_name, index_url, status, crawled_at)"
+                " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET index_url = excluded.index_url,"
+                " crawled_at = excluded.crawled_at",
+                [(p, p, origin, ProjectStatus.OK, stamp) for p in projects])
+            for rel in batch:
+                rid = db.execute(
+                    "INSERT INTO releases (project, version, yanked, requires_python, deps_state,"
+                    " metadata_source, files_digest, extractor_version) VALUES (?,?,0,?,?,?,'',?)"
+                    " ON CONFLICT(project, version) DO UPDATE SET"
+                    " requires_python = excluded.requires_python, deps_state = excluded.deps_state,"
+                    " metadata_source = excluded.metadata_source RETURNING id",
+                    (rel.project, rel.version, rel.requires_python, DepsState.KNOWN, rel.source,
+                     IMPORT_EXTRACTOR)).fetchone()[0]
+                self.replace_requirements(db, rid, rel.edges, rel.source, IMPORT_EXTRACTOR)
+                db.execute("DELETE FROM failures WHERE project = ? AND version = ? AND stage = ?",
+                           (rel.project, rel.version, FailureStage.IMPORT))
+                self._insert_failures(db, rel.project, rel.version, [
+                    Failure(FailureStage.IMPORT, "bad-requirement", line) for line in rel.bad_lines])
+                db.executemany(
+                    "INSERT OR IGNORE INTO releases (project, version, yanked, deps_state, files_digest,"
+                    " extractor_version) VALUES (?,?,0,?,'',?)",
+                    [(rel.project, v, DepsState.NOT_IMPORTED, IMPORT_EXTRACTOR)
+                     for v in rel.other_versions])
+            for project in projects:
+                self.mark_latest(db, project)
 
     # --- crawl runs and resume -----------------------------------------------------------------
 
@@ -411,14 +381,15 @@ class Store:
         opts = json.dumps(options, sort_keys=True)
         if resume:
             row = self.db.execute(
-                "SELECT id FROM crawl_runs WHERE status IN ('running', 'interrupted') AND index_url = ? AND options = ?"
-                " ORDER BY id DESC LIMIT 1", (index_url, opts)).fetchone()
+                "SELECT id FROM crawl_runs WHERE status IN (?, ?) AND index_url = ? AND options = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (RunStatus.RUNNING, RunStatus.INTERRUPTED, index_url, opts)).fetchone()
             if row:
                 return int(row[0]), True
         with self.transaction() as db:
             run_id = db.execute(
                 "INSERT INTO crawl_runs (index_url, started_at, status, options) VALUES (?,?,?,?)",
-                (index_url, now(), "running", opts)).lastrowid
+                (index_url, now(), RunStatus.RUNNING, opts)).lastrowid
             assert run_id is not None
             if projects is not None:
                 self._enqueue(db, run_id, projects)
@@ -446,7 +417,7 @@ class Store:
     def mark_done(self, db: sqlite3.Connection, run_id: int, project: str) -> None:
         db.execute("UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?", (run_id, project))
 
-    def finish_run(self, run_id: int, status: str) -> None:
+    def finish_run(self, run_id: int, status: RunStatus) -> None:
         with self.transaction() as db:
             db.execute("UPDATE crawl_runs SET status = ?, finished_at = ? WHERE id = ?", (status, now(), run_id))
         # fold the WAL back into the database: a large WAL makes every later commit pay for a
@@ -454,6 +425,12 @@ class Store:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- incremental updates --------------------------------------------------------------------
+
+    def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
+        """The newest crawl runs: id, status, started_at, finished_at."""
+        rows = self.db.execute("SELECT id, status, started_at, finished_at FROM crawl_runs"
+                               " ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(zip(("id", "status", "started_at", "finished_at"), r, strict=True)) for r in rows]
 
     def last_index_url(self) -> str | None:
         row = self.db.execute("SELECT index_url FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()

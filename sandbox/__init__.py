@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import Sandbox
+from .errors import SandboxError, SandboxUnavailable
 from .limits import Limits
 from .result import SandboxResult
 
-__all__ = ["Limits", "Sandbox", "SandboxResult", "SANDBOX_VERSION", "open_sandbox"]
+__all__ = ["Limits", "Sandbox", "SandboxError", "SandboxResult", "SandboxUnavailable", "SANDBOX_VERSION",
+           "open_sandbox"]
 
 #: bumped when what the in-sandbox extractor reports changes
 SANDBOX_VERSION = "1"
@@ -21,7 +23,7 @@ SANDBOX_VERSION = "1"
 
 def open_sandbox(kind: str = "auto", limits: Limits | None = None, image: str | None = None,
                  rootfs: Path | None = None) -> Sandbox:
-    """docker | bwrap | auto (docker when a daemon answers, else bwrap). Raises RuntimeError if none."""
+    """docker | bwrap | auto (docker when a daemon answers, else bwrap). Raises SandboxUnavailable if none."""
     from .bwrap_backend import BwrapSandbox, bwrap_available
     from .docker_backend import DEFAULT_IMAGE, DockerSandbox, docker_available
     from .image import default_rootfs
@@ -32,7 +34,7 @@ def open_sandbox(kind: str = "auto", limits: Limits | None = None, image: str | 
         elif bwrap_available():
             kind = "bwrap"
         else:
-            raise RuntimeError("no sandbox: no Docker daemon answers and bwrap is not installed")
+            raise SandboxUnavailable("no sandbox: no Docker daemon answers and bwrap is not installed")
     if kind == "docker":
         return DockerSandbox(image or DEFAULT_IMAGE, limits)
     if kind == "bwrap":

@@ -16,6 +16,7 @@ from collections import deque
 from pathlib import Path
 
 from .base import EXTRACTOR_IN_IMAGE
+from .errors import SandboxUnavailable
 from .cgroups import ProcessLimiter
 from .limits import Limits
 from .result import SandboxResult, from_extractor_output
@@ -54,7 +55,7 @@ class BwrapSandbox:
         self.rootfs = Path(rootfs)
         self.limits = limits or Limits()
         if not (self.rootfs / EXTRACTOR_IN_IMAGE.lstrip("/")).exists():
-            raise RuntimeError(f"no sandbox root filesystem at {self.rootfs}: run `depgraph sandbox build-image`")
+            raise SandboxUnavailable(f"no sandbox root filesystem at {self.rootfs}: run `depgraph sandbox build-image`")
 
     def command(self, sdist: Path) -> list[str]:
         inside = f"/input/{sdist.name}"

@@ -16,6 +16,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 from docker.types import LogConfig, Ulimit
 
 from .base import EXTRACTOR_IN_IMAGE
+from .errors import SandboxUnavailable
 from .limits import Limits
 from .result import SandboxResult, from_extractor_output
 
@@ -46,7 +47,7 @@ class DockerSandbox:
         try:
             self.client.images.get(image)
         except ImageNotFound:
-            raise RuntimeError(f"sandbox image {image!r} is missing: run `depgraph sandbox build-image`") from None
+            raise SandboxUnavailable(f"sandbox image {image!r} is missing: run `depgraph sandbox build-image`") from None
 
     def _create(self, sdist: Path):  # type: ignore[no-untyped-def]
         lim = self.limits

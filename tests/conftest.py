@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import build_demo_index
-from crawler.distbuild import DistSpec, write_wheel
-from crawler.localindex import IndexServer
+from depgraph.demo import build_demo_index
+from depgraph.demo.distbuild import DistSpec, write_wheel
+from tests.servers import IndexServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared"))

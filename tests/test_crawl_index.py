@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main, run_crawl
-from crawler.localindex import IndexServer
+from depgraph.cli import main
+from depgraph.wiring import run_crawl
+from tests.servers import IndexServer
 from crawler.store import Store
 from tests.conftest import corpus_entries
 from tests.helpers import dump_store, requirement_set, stored_requirements
@@ -115,8 +116,11 @@ def test_cli_named_projects_json_summary(pypiserver_index: IndexServer, tmp_path
     import json
     rc = main(["crawl", "--index-url", pypiserver_index.url, "--db", str(tmp_path / "c.sqlite"),
                "--project", "Flask", "--project", "no-such-project", "--json", "--no-progress"])
-    assert rc == 0
-    out = json.loads(capsys.readouterr().out)
+    assert rc == 1  # a requested project the index does not have: named, non-zero
+    captured = capsys.readouterr()
+    assert "no-such-project" in captured.err
+    out = json.loads(captured.out)
+    assert out["problem_projects"] == ["no-such-project"]
     assert out["projects_by_status"] == {"ok": 1, "missing": 1}
     assert out["releases"] == 2
     assert out["failures_by_reason"] == {"page:http-404": 1}

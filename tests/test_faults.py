@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from crawler.crawl import Crawler
-from crawler.distbuild import DistSpec, write_wheel
+from depgraph.demo.distbuild import DistSpec, write_wheel
 from crawler.fetch import Fetcher
 from crawler.http import make_session
 from crawler.index import IndexClient
@@ -184,8 +184,8 @@ def test_failed_page_keeps_what_the_last_good_crawl_stored(httpserver: HTTPServe
 
 
 def test_unreachable_index_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from crawler.cli import main
-    from crawler.localindex import free_port
+    from depgraph.cli import main
+    from tests.servers import free_port
 
     url = f"http://127.0.0.1:{free_port()}/simple/"  # nothing listens there
     rc = main(["crawl", "--index-url", url, "--db", str(tmp_path / "s.sqlite"), "--all", "--retries", "0",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis import load_graph
+from crawler.errors import ImportFormatError
 from crawler.importers import import_bigquery, import_pypi_deps_db
 from crawler.store import Store
 from tests.conftest import SHARED
@@ -84,7 +85,7 @@ def test_bigquery_export(tmp_path: Path, suffix: str) -> None:
 def test_bigquery_bad_row_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "export.jsonl"
     path.write_text('{"name": "a", "version": "1", "requires_dist": []}\n{"name": "b", \n')
-    with pytest.raises(ValueError, match=r"export.jsonl:2: not JSON"):
+    with pytest.raises(ImportFormatError, match=r"export.jsonl:2: not JSON"):
         import_bigquery(path, Store(tmp_path / "s.sqlite"))
 
 

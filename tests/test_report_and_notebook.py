@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from crawler.cli import main, run_crawl
-from crawler.localindex import IndexServer
+from depgraph.cli import main
+from depgraph.wiring import run_crawl
+from tests.servers import IndexServer
 from crawler.store import Store
 from tests.conftest import ROOT
 

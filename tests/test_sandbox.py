@@ -151,8 +151,8 @@ def test_crawl_with_sandbox_fills_pending_and_records_hostile_failures(
         hostile_sdists: dict[str, Path], tmp_path: Path, index_folder: Path) -> None:
     import shutil
 
-    from crawler.cli import main
-    from crawler.localindex import IndexServer
+    from depgraph.cli import main
+    from tests.servers import IndexServer
 
     folder = tmp_path / "files"
     folder.mkdir()
@@ -180,7 +180,7 @@ def test_crawl_with_sandbox_fills_pending_and_records_hostile_failures(
 
 
 def test_cli_extract_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
-    from crawler.cli import main
+    from depgraph.cli import main
 
     rc = main(["sandbox", "extract", str(CORPUS / "sdists" / "pluggy-0.12.0.tar.gz"), "--backend", "bwrap"])
     out = json.loads(capsys.readouterr().out)
@@ -194,8 +194,8 @@ def test_retry_failed_rebuilds_after_limits_are_raised(tmp_path: Path, index_fol
     """A legitimate but slow build times out under a tight limit; --retry-failed with a wider one fixes it."""
     import shutil
 
-    from crawler.cli import main
-    from crawler.localindex import IndexServer
+    from depgraph.cli import main
+    from tests.servers import IndexServer
 
     folder = tmp_path / "files"
     folder.mkdir()

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from crawler.cli import crawler_for, main, run_crawl
-from crawler.demo import build_demo_index
-from crawler.distbuild import DistSpec, write_sdist, write_wheel
-from crawler.localindex import ChangelogServer, IndexServer
-from crawler.mirror import write_static_mirror
+from depgraph.cli import main
+from depgraph.wiring import crawler_for, run_crawl
+from depgraph.demo import build_demo_index
+from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
+from tests.servers import ChangelogServer, IndexServer
+from tests.mirror import write_static_mirror
 from crawler.store import Store
 from crawler.update import Changelog, update
 from tests.conftest import ROOT
@@ -157,7 +158,7 @@ def test_kill_9_at_random_points_then_resume(pypiserver_index: IndexServer, tmp_
     run_crawl(Store(reference), pypiserver_index.url, None, workers=1, progress=False)
     db = tmp_path / "killed.sqlite"
     # --max-rps stretches the crawl to ~20 s, so that every kill lands mid-crawl
-    cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
+    cmd = [sys.executable, "-m", "depgraph", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
            "--all", "--workers", "2", "--no-progress", "--sandbox", "none", "--max-rps", "12"]
     rng = random.Random(1234)
     kills = 0
@@ -175,7 +176,7 @@ def test_kill_9_at_random_points_then_resume(pypiserver_index: IndexServer, tmp_
 
 def test_sigterm_stops_cleanly_and_resumes(pypiserver_index: IndexServer, tmp_path: Path) -> None:
     db = tmp_path / "term.sqlite"
-    cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
+    cmd = [sys.executable, "-m", "depgraph", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
            "--all", "--workers", "1", "--no-progress", "--sandbox", "none", "--max-rps", "12"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     time.sleep(2.5)
@@ -197,6 +198,9 @@ def test_cli_update_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert main(["update", "--db", db, "--no-progress", "--sandbox", "none", "--json", "--max-rps", "200"]) == 0
         out = json.loads(capsys.readouterr().out)
     assert out["mode"] == "conditional" and out["projects_by_status"] == {"unchanged": out["projects"]}
-    assert main(["status", "--db", db]) == 0
+    assert main(["status", "--db", db, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["consistent_at"] and status["index_url"] == server.url and status["releases"] == 15
+    assert main(["status", "--db", db]) == 0  # the same, as text
+    text = capsys.readouterr().out
+    assert "15 releases" in text and f"index: {server.url}" in text

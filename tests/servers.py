@@ -1,25 +1,23 @@
-"""Serve a folder of distributions as a real index on loopback (demo, tests, benchmarks).
+"""Real index servers on loopback for the tests and benchmarks (the demo's pypiserver, and more).
 
 Three real servers are supported: pypiserver (PEP 503 HTML with sha256 fragments, byte ranges),
 simple-repository-server (PEP 691 JSON, PEP 658 metadata files), and a static mirror tree
-(crawler.mirror) behind RangeHTTPServer (Range, Last-Modified / If-Modified-Since), each run as a
+(tests/mirror.py) behind RangeHTTPServer (Range, Last-Modified / If-Modified-Since), each run as a
 child process bound to 127.0.0.1 with no fallback to any outside index.
 """
 
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
-import requests
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+from depgraph.demo.server import ChildServer, PypiServer, free_port
 
 __all__ = ["ChangelogServer", "IndexServer", "free_port", "layout_per_project"]
 
@@ -41,12 +39,6 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler).serve_forever()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def project_of(filename: str) -> str:
     if filename.endswith(".whl"):
         return canonicalize_name(parse_wheel_filename(filename)[0])
@@ -64,64 +56,27 @@ def layout_per_project(flat: Path, out: Path) -> Path:
     return out
 
 
-class IndexServer:
-    """`with IndexServer(folder) as index: index.url` -> "http://127.0.0.1:PORT/simple/"."""
+class IndexServer(ChildServer):
+    """`with IndexServer(folder, kind) as index: index.url` -> "http://127.0.0.1:PORT/simple/"."""
 
     def __init__(self, folder: Path, kind: str = "pypiserver", port: int | None = None,
                  log: Path | None = None) -> None:
-        self.folder, self.kind = Path(folder), kind
-        self.port = port or free_port()
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/simple/"
+        super().__init__(folder, port, log)
+        self.kind = kind
 
     def command(self) -> list[str]:
         if self.kind == "pypiserver":
-            return [sys.executable, "-m", "pypiserver", "run", "--host", "127.0.0.1", "--port",
-                    str(self.port), "--disable-fallback", "--hash-algo", "sha256",
-                    "-a", ".", "-P", ".", str(self.folder)]
+            return PypiServer(self.folder, self.port).command()
         if self.kind == "simple-repository-server":
-            root = layout_per_project(self.folder, self.folder.parent / f"{self.folder.name}-by-project")
+            by_project = self.folder.parent / f"{self.folder.name}-by-project"
+            root = layout_per_project(self.folder, by_project)
             return [sys.executable, "-m", "simple_repository_server", "--host", "127.0.0.1",
                     "--port", str(self.port), str(root)]
         if self.kind == "static":
-            # a static mirror tree (crawler.mirror) behind a static server with Range + If-Modified-Since
+            # a static mirror tree (tests/mirror.py) behind a static server with Range and
+            # If-Modified-Since
             return [sys.executable, "-c", STATIC_SERVER, str(self.folder), str(self.port)]
         raise ValueError(f"unknown index server {self.kind!r}")
-
-    def start(self) -> IndexServer:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited with {self.proc.returncode}; see {self.log}")
-            try:
-                if requests.get(self.url, timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.kind} did not answer on {self.url} within 30 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def __enter__(self) -> IndexServer:
-        return self.start()
-
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
 
 class ChangelogServer:

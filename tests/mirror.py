@@ -20,8 +20,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from .lazywheel import metadata_member
-from .localindex import project_of
+from crawler.lazywheel import metadata_member
+from tests.servers import project_of
 
 __all__ = ["write_static_mirror"]
 

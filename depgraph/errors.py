@@ -1,0 +1,13 @@
+"""Errors of the command line itself (the packages it composes have their own)."""
+
+from __future__ import annotations
+
+from depgraph_core.errors import DepgraphError
+
+__all__ = ["UsageError"]
+
+
+class UsageError(DepgraphError):
+    """The command cannot run as asked: a missing file, a store with nothing to work on."""
+
+    reason = "usage"

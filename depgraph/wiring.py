@@ -1,0 +1,98 @@
+"""The wiring the command line composes: an index client, a crawler with its progress bar, and the
+chosen sandbox for the releases the crawl could not answer statically."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from crawler.crawl import Crawler, CrawlSummary
+from crawler.fetch import Fetcher
+from crawler.http import RateLimiter, make_session
+from crawler.index import IndexClient
+from crawler.sdist_builds import SandboxSummary, build_pending
+from crawler.store import ProjectRecord, Store
+from sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
+
+__all__ = ["BuildOptions", "crawler_for", "open_chosen_sandbox", "run_crawl",
+           "run_sandbox_builds"]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Where and how pending sdists get built (`--sandbox ...`)."""
+
+    kind: str = "auto"  # auto | docker | bwrap | none
+    workers: int = 2
+    retry_failed: bool = False
+    limits: Limits = Limits()
+    progress: bool = True
+    quiet: bool = False  # no "building sdists in ..." line (e.g. with --json)
+
+
+@contextmanager
+def crawler_for(store: Store, index_url: str, workers: int = 8, retries: int = 5,
+                progress: bool = True, max_rps: float | None = None,
+                total: int | None = None) -> Iterator[Crawler]:
+    """A Crawler over `index_url` with its own HTTP session and a progress bar on stderr."""
+    session = make_session(pool_size=workers, retries=retries)
+    fetcher = Fetcher(session, rate=RateLimiter(max_rps) if max_rps else None)
+    client = IndexClient(fetcher, index_url)
+    bar = tqdm(unit="project", desc="crawl", disable=not progress, file=sys.stderr, total=total)
+
+    def tick(record: ProjectRecord) -> None:
+        bar.update(1)
+        bar.set_postfix(releases=len(record.releases), status=record.status, refresh=False)
+
+    try:
+        yield Crawler(store, client, fetcher, workers, on_project=tick)
+    finally:
+        bar.close()
+        session.close()
+
+
+def run_crawl(store: Store, index_url: str, projects: list[str] | None, workers: int = 8,
+              retries: int = 5, resume: bool = True, progress: bool = True,
+              max_rps: float | None = None) -> CrawlSummary:
+    """Crawl the named projects (every project with None) into the store."""
+    total = len(projects) if projects else None
+    with crawler_for(store, index_url, workers, retries, progress, max_rps, total) as crawler:
+        return crawler.crawl(projects, resume=resume)
+
+
+def open_chosen_sandbox(options: BuildOptions) -> Sandbox | None:
+    """The sandbox the user chose; None for "none", and for "auto" (with a message) when this
+    machine has none. An explicitly chosen sandbox that is missing raises SandboxUnavailable."""
+    if options.kind == "none":
+        return None
+    try:
+        sandbox = open_sandbox(options.kind, options.limits)
+    except SandboxUnavailable as exc:
+        if options.kind != "auto":
+            raise
+        print(f"depgraph: sdists stay pending-sandbox: {exc}", file=sys.stderr)
+        return None
+    if not options.quiet:
+        print(f"depgraph: building sdists in the {sandbox.name} sandbox", file=sys.stderr)
+    return sandbox
+
+
+def run_sandbox_builds(store: Store, options: BuildOptions,
+                       projects: list[str] | None) -> SandboxSummary | None:
+    """Build the pending sdists of `projects` (all with None); None when no sandbox is used."""
+    sandbox = open_chosen_sandbox(options)
+    if sandbox is None:
+        return None
+    session = make_session(pool_size=options.workers)
+    todo = len(store.sandbox_candidates(options.retry_failed, projects))
+    bar = tqdm(total=todo, unit="sdist", desc="sandbox", disable=not options.progress, file=sys.stderr)
+    try:
+        return build_pending(store, Fetcher(session), sandbox, options.workers, options.retry_failed,
+                             projects, on_release=lambda *_: bar.update(1))
+    finally:
+        bar.close()
+        session.close()

@@ -1,0 +1,264 @@
+"""The store's schema: the DDL, its version, and the values every state column may hold.
+
+Every reader and writer of a store uses this module (the crawler's `Store` writes, `analysis`
+reads); nothing else spells a table, a column list or a state value.
+
+Tables (every name column holds a PEP 503 canonical name):
+
+    meta(key, value)                      schema version and store-wide facts
+    projects(name, display_name, index_url, serial, etag, last_modified, status, crawled_at)
+        status: ProjectStatus; etag / last_modified: the page's validators, sent back by `update`
+    releases(id, project, version, yanked, requires_python, deps_state, metadata_source,
+             metadata_file, files_digest, extractor_version, note, is_latest)
+        version: PEP 440-normalized where it parses; yanked: every file of the release is yanked
+        deps_state: DepsState. Only "known" releases have trustworthy requirement rows;
+                    pending/failed mean *unknown*, never "no dependencies".
+        files_digest: sha256 over the sorted (filename, sha256) pairs, to skip unchanged releases
+        is_latest: 1 on the release pip would pick without constraints: the highest non-yanked final
+                   release, else the highest non-yanked pre-release, else the highest release
+    files(id, release_id, filename, url, sha256, size, kind, yanked, yanked_reason,
+          requires_python, core_metadata, core_metadata_sha256, upload_time)
+        kind: FileKind
+    requirements(id, release_id, raw, name, specifier, marker, extra, extras, kind, source,
+                 extractor_version)
+        kind: RequirementKind; extra: the (canonical) extra that pulls it in
+    failures(id, project, version, filename, stage, reason, detail, recorded_at)
+        stage: FailureStage; version NULL: the failure is about the project page, not one release
+    crawl_runs(id, index_url, started_at, finished_at, status, options)
+        status: RunStatus
+    crawl_queue(run_id, position, project, done)    a resumed run skips done rows
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from enum import StrEnum
+
+__all__ = [
+    "DDL", "SCHEMA_VERSION", "DepsState", "FailureStage", "FileKind", "PageOutcome",
+    "ProjectStatus", "RequirementKind", "RunStatus", "stored_version", "check_version",
+    "migrate",
+]
+
+#: bumped whenever the DDL changes; `migrate` brings older stores up to it
+SCHEMA_VERSION = 1
+
+
+class ProjectStatus(StrEnum):
+    """projects.status"""
+
+    OK = "ok"
+    MISSING = "missing"  # 404 on the index
+    FAILED = "failed"  # page unreadable; see failures
+
+
+class PageOutcome(StrEnum):
+    """What one crawl of a project page gives: a ProjectStatus, or one of two that are never stored."""
+
+    OK = "ok"
+    MISSING = "missing"
+    FAILED = "failed"
+    UNCHANGED = "unchanged"  # 304: only the validators and crawled_at are touched
+    STALE = "stale"  # the CDN served an older page than the changelog: keep what is stored
+
+
+class DepsState(StrEnum):
+    """releases.deps_state"""
+
+    KNOWN = "known"
+    PENDING_SANDBOX = "pending-sandbox"
+    FAILED = "failed"
+    NO_USABLE_FILES = "no-usable-files"
+    NOT_IMPORTED = "not-imported"  # a version an imported data set names without its dependencies
+
+
+class FileKind(StrEnum):
+    """files.kind"""
+
+    WHEEL = "wheel"
+    SDIST = "sdist"
+    OTHER = "other"
+
+
+class RequirementKind(StrEnum):
+    """requirements.kind"""
+
+    RUN = "run"
+    EXTRA = "extra"  # only with the extra named in requirements.extra
+    BUILD = "build"
+    SETUP = "setup"
+    TEST = "test"
+
+
+class FailureStage(StrEnum):
+    """failures.stage: where in the pipeline the failure happened"""
+
+    PAGE = "page"
+    METADATA_FILE = "metadata-file"  # PEP 658 file
+    WHEEL = "wheel"
+    SDIST = "sdist"
+    METADATA = "metadata"  # the metadata was read but parts of it are bad
+    SANDBOX = "sandbox"
+    IMPORT = "import"
+
+
+class RunStatus(StrEnum):
+    """crawl_runs.status"""
+
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+    INCOMPLETE = "incomplete"  # pages still stale after retries: left for the next update
+    COMPLETE = "complete"
+
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS projects (
+    name TEXT PRIMARY KEY,
+    display_name TEXT,
+    index_url TEXT,
+    serial INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    status TEXT NOT NULL,
+    crawled_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    yanked INTEGER NOT NULL,
+    requires_python TEXT,
+    deps_state TEXT NOT NULL,
+    metadata_source TEXT,
+    metadata_file TEXT,
+    files_digest TEXT NOT NULL,
+    extractor_version TEXT NOT NULL,
+    note TEXT,
+    is_latest INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (project, version)
+);
+CREATE INDEX IF NOT EXISTS releases_latest ON releases(project) WHERE is_latest = 1;
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    filename TEXT NOT NULL,
+    url TEXT NOT NULL,
+    sha256 TEXT,
+    size INTEGER,
+    kind TEXT NOT NULL,
+    yanked INTEGER NOT NULL,
+    yanked_reason TEXT,
+    requires_python TEXT,
+    core_metadata INTEGER NOT NULL,
+    core_metadata_sha256 TEXT,
+    upload_time TEXT,
+    UNIQUE (release_id, filename)
+);
+CREATE TABLE IF NOT EXISTS requirements (
+    id INTEGER PRIMARY KEY,
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    raw TEXT NOT NULL,
+    name TEXT NOT NULL,
+    specifier TEXT NOT NULL,
+    marker TEXT,
+    extra TEXT,
+    extras TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    extractor_version TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requirements_release ON requirements(release_id);
+CREATE INDEX IF NOT EXISTS requirements_name ON requirements(name);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    version TEXT,
+    filename TEXT,
+    stage TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_project ON failures(project, version);
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    id INTEGER PRIMARY KEY,
+    index_url TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    options TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS crawl_queue (
+    run_id INTEGER NOT NULL REFERENCES crawl_runs(id),
+    position INTEGER NOT NULL,
+    project TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, project)
+);
+"""
+
+#: statements that take a store of version N to N + 1 (none yet: version 1 is the first)
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+
+def stored_version(conn: sqlite3.Connection) -> str | None:
+    """The schema version a store records; None for an empty file or one that is not a store."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError:  # no meta table: empty, or not ours
+        return None
+    return None if row is None else str(row[0])
+
+
+def _is_empty(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def check_version(conn: sqlite3.Connection, path: str, hint: str) -> None:
+    """Raise SchemaVersionError unless the store is of exactly this schema version."""
+    from .errors import SchemaVersionError
+
+    found = stored_version(conn)
+    if found != str(SCHEMA_VERSION):
+        raise SchemaVersionError(path, found, SCHEMA_VERSION, hint)
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Create a new store, or bring an older one up to SCHEMA_VERSION in one transaction.
+
+    A file that is not a store, or a store newer than this code, is refused with SchemaVersionError
+    before anything is written."""
+    from .errors import SchemaVersionError
+
+    try:
+        empty = _is_empty(conn)
+    except sqlite3.DatabaseError as exc:  # "file is not a database"
+        raise SchemaVersionError(path, None, SCHEMA_VERSION,
+                                 f"It is not an SQLite database ({exc}).") from None
+    found = stored_version(conn)
+    if empty:
+        conn.executescript(DDL)  # executescript manages its own transaction
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        return
+    if found is None or not found.isdigit():
+        raise SchemaVersionError(path, found, SCHEMA_VERSION,
+                                 "It is not a pypi-depgraph store; give another --db.")
+    version = int(found)
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(path, found, SCHEMA_VERSION,
+                                 "It was written by a newer pypi-depgraph: upgrade this one.")
+    if version == SCHEMA_VERSION:
+        conn.executescript(DDL)  # every statement is idempotent: restores dropped indexes
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    conn.executescript(DDL)
