@@ -11,14 +11,36 @@ from .build import load_graph, target_environment
 from .downloads import compare_downloads, read_downloads
 from .errors import AnalysisError, DownloadsFormatError, EmptyStoreError
 from .graph import DependencyGraph
-from .health import cycles, missing_dependencies, umbrellas, unknown_dependencies, unsatisfiable_edges
+from .health import (
+    cycles,
+    missing_dependencies,
+    umbrellas,
+    unknown_dependencies,
+    unsatisfiable_edges,
+)
 from .metrics import dependents_table
 from .reach import transitive_dependents
 from .report import ReportTables, build_tables, write_report
 from .roles import assign_roles
 
 __all__ = [
-    "DependencyGraph", "DownloadsFormatError", "ReportTables", "assign_roles", "build_tables", "compare_downloads", "cycles",
-    "dependents_table", "load_graph", "missing_dependencies", "read_downloads", "target_environment",
-    "transitive_dependents", "umbrellas", "unknown_dependencies", "unsatisfiable_edges", "write_report",
+    "AnalysisError",
+    "DependencyGraph",
+    "DownloadsFormatError",
+    "EmptyStoreError",
+    "ReportTables",
+    "assign_roles",
+    "build_tables",
+    "compare_downloads",
+    "cycles",
+    "dependents_table",
+    "load_graph",
+    "missing_dependencies",
+    "read_downloads",
+    "target_environment",
+    "transitive_dependents",
+    "umbrellas",
+    "unknown_dependencies",
+    "unsatisfiable_edges",
+    "write_report",
 ]

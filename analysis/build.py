@@ -12,16 +12,22 @@ from packaging.utils import canonicalize_name
 from .graph import DependencyGraph, from_edge_frame
 from .store_reader import read_nodes, read_requirements
 
-__all__ = ["load_graph", "edges_from_requirements", "target_environment"]
+__all__ = ["edges_from_requirements", "load_graph", "target_environment"]
 
 
 def target_environment(python: str = "3.12", platform: str = "linux") -> dict[str, str]:
     """A marker environment for CPython `python` on `platform` (linux, win32, darwin)."""
-    env = dict(default_environment())
+    env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
     system = {"linux": "Linux", "win32": "Windows", "darwin": "Darwin"}[platform]
-    env.update(python_version=python, python_full_version=f"{python}.0", implementation_name="cpython",
-               platform_python_implementation="CPython", sys_platform=platform, platform_system=system,
-               os_name="nt" if platform == "win32" else "posix")
+    env.update(
+        python_version=python,
+        python_full_version=f"{python}.0",
+        implementation_name="cpython",
+        platform_python_implementation="CPython",
+        sys_platform=platform,
+        platform_system=system,
+        os_name="nt" if platform == "win32" else "posix",
+    )
     return env
 
 
@@ -38,8 +44,10 @@ def _marker_filter(reqs: pd.DataFrame, environment: dict[str, str] | None) -> pd
         return reqs
     env_items = tuple(sorted(environment.items()))
     # SQL NULLs arrive as None or NaN: anything but a string means "no marker" / "no extra"
-    holds = [not isinstance(m, str) or _marker_holds(m, x if isinstance(x, str) else "", env_items)
-             for m, x in zip(reqs["marker"], reqs["extra"], strict=True)]
+    holds = [
+        not isinstance(m, str) or _marker_holds(m, x if isinstance(x, str) else "", env_items)
+        for m, x in zip(reqs["marker"], reqs["extra"], strict=True)
+    ]
     return reqs[holds]
 
 
@@ -51,9 +59,15 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
     if "extras" not in reqs or not len(reqs):
         return pd.DataFrame(columns=["source", "target", "via_extra"])
     offered = reqs.loc[reqs["extra"].notna(), ["source", "extra", "target", "extras"]]
-    offered = offered.rename(columns={"source": "provider", "target": "implied", "extras": "implied_extras"})
-    flagged = reqs.assign(via_extra=reqs["extra"].notna())  # before selecting: assigning to an empty frame re-indexes it
-    asking = flagged.loc[flagged["extras"].fillna("") != "", ["source", "target", "extras", "via_extra"]]
+    offered = offered.rename(
+        columns={"source": "provider", "target": "implied", "extras": "implied_extras"}
+    )
+    flagged = reqs.assign(
+        via_extra=reqs["extra"].notna()
+    )  # before selecting: assigning to an empty frame re-indexes it
+    asking = flagged.loc[
+        flagged["extras"].fillna("") != "", ["source", "target", "extras", "via_extra"]
+    ]
     found = []
     for _ in range(rounds):
         if asking.empty:
@@ -61,32 +75,51 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
         asking = asking.assign(asked=asking["extras"].str.split(",")).explode("asked")
         asking["asked"] = [canonicalize_name(a) for a in asking["asked"]]
         joined = asking.merge(offered, left_on=["target", "asked"], right_on=["provider", "extra"])
-        new = joined[["source", "implied", "via_extra", "implied_extras"]].rename(columns={"implied": "target"})
+        new = joined[["source", "implied", "via_extra", "implied_extras"]].rename(
+            columns={"implied": "target"}
+        )
         found.append(new[["source", "target", "via_extra"]])
-        asking = new.loc[new["implied_extras"].fillna("") != ""].rename(columns={"implied_extras": "extras"})
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["source", "target", "via_extra"])
+        asking = new.loc[new["implied_extras"].fillna("") != ""].rename(
+            columns={"implied_extras": "extras"}
+        )
+    return (
+        pd.concat(found, ignore_index=True)
+        if found
+        else pd.DataFrame(columns=["source", "target", "via_extra"])
+    )
 
 
-def edges_from_requirements(reqs: pd.DataFrame, environment: dict[str, str] | None = None) -> pd.DataFrame:
-    """Name-level edges (`source`, `target`, `via_extra`); markers evaluated when `environment` is given.
+def edges_from_requirements(
+    reqs: pd.DataFrame, environment: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Name-level edges (`source`, `target`, `via_extra`); markers evaluated when `environment` is
+    given.
 
     Extras requested of a dependency (`B[x]`) count: they bring in what B requires through x."""
     frame = _marker_filter(reqs, environment)
-    direct = pd.DataFrame({
-        "source": frame["source"].to_numpy(),
-        "target": frame["target"].to_numpy(),
-        "via_extra": frame["extra"].notna().to_numpy(),
-    })
+    direct = pd.DataFrame(
+        {
+            "source": frame["source"].to_numpy(),
+            "target": frame["target"].to_numpy(),
+            "via_extra": frame["extra"].notna().to_numpy(),
+        }
+    )
     implied = _requested_extras(frame)
     return pd.concat([direct, implied], ignore_index=True) if len(implied) else direct
 
 
-def load_graph(db: str | Path, latest_only: bool = True, environment: dict[str, str] | None = None) -> DependencyGraph:
-    """The graph of a store. Edges through extras are kept and flagged (`via_extra`); metrics choose.
+def load_graph(
+    db: str | Path, latest_only: bool = True, environment: dict[str, str] | None = None
+) -> DependencyGraph:
+    """The graph of a store. Edges through extras are kept and flagged (`via_extra`); metrics
+    choose.
 
     latest_only: edges of each project's latest release only (default), or of any release.
-    environment: evaluate markers for this environment (see `target_environment`); None keeps them all.
+    environment: evaluate markers for this environment (see `target_environment`); None keeps them
+    all.
     """
     nodes = read_nodes(db)
-    reqs = read_requirements(db, latest_only=latest_only, columns=("source", "target", "marker", "extra", "extras"))
+    reqs = read_requirements(
+        db, latest_only=latest_only, columns=("source", "target", "marker", "extra", "extras")
+    )
     return from_edge_frame(edges_from_requirements(reqs, environment), nodes)

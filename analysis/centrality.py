@@ -10,7 +10,9 @@ from .errors import ConvergenceError
 __all__ = ["pagerank"]
 
 
-def pagerank(adj: sparse.csr_matrix, alpha: float = 0.85, max_iter: int = 100, tol: float = 1e-6) -> np.ndarray:
+def pagerank(
+    adj: sparse.csr_matrix, alpha: float = 0.85, max_iter: int = 100, tol: float = 1e-6
+) -> np.ndarray:
     """Same iteration, defaults and dangling-node handling as `networkx.pagerank` (uniform
     personalization): a project's score flows to the projects it requires."""
     n = adj.shape[0]
@@ -27,5 +29,6 @@ def pagerank(adj: sparse.csr_matrix, alpha: float = 0.85, max_iter: int = 100, t
         last = x
         x = alpha * (x @ a + x[dangling].sum() * p) + (1 - alpha) * p
         if np.abs(x - last).sum() < n * tol:
-            return x
+            ranks: np.ndarray = x
+            return ranks
     raise ConvergenceError(f"pagerank did not converge in {max_iter} iterations")

@@ -5,7 +5,8 @@ Formats (detected from the content):
   are accepted for the columns too); with an installer column, counts are kept with and without
   mirror installers;
 - top-pypi-packages JSON: `{"rows": [{"project": ..., "download_count": ...}]}`;
-- pypistats JSON: `{"package": ..., "data": [{"category": ..., "downloads": ...}]}`, or a list of them
+- pypistats JSON: `{"package": ..., "data": [{"category": ..., "downloads": ...}]}`, or a list of
+them
   (category `without_mirrors` is used where present, as pypistats means it).
 """
 
@@ -22,20 +23,32 @@ from scipy import stats
 
 from .errors import DownloadsFormatError
 
-__all__ = ["MIRROR_INSTALLERS", "read_downloads", "compare_downloads"]
+__all__ = ["MIRROR_INSTALLERS", "compare_downloads", "read_downloads"]
 
 #: installers that mirror the index rather than install for a user; pypistats' "without_mirrors"
 #: leaves out the same family
-MIRROR_INSTALLERS = frozenset({"bandersnatch", "devpi", "z3c.pypimirror", "nexus", "artifactory",
-                               "pep381client", "pypi-mirror", "minirepo", "proxpi"})
-
+MIRROR_INSTALLERS = frozenset(
+    {
+        "bandersnatch",
+        "devpi",
+        "z3c.pypimirror",
+        "nexus",
+        "artifactory",
+        "pep381client",
+        "pypi-mirror",
+        "minirepo",
+        "proxpi",
+    }
+)
 
 
 def _count(path: Path, line: int | None, value: object) -> int:
     try:
         number = int(str(value).strip().replace("_", ""))
     except ValueError:
-        raise DownloadsFormatError(path, line, f"download count {value!r} is not a whole number") from None
+        raise DownloadsFormatError(
+            path, line, f"download count {value!r} is not a whole number"
+        ) from None
     if number < 0:
         raise DownloadsFormatError(path, line, f"download count {number} is negative")
     return number
@@ -48,7 +61,9 @@ def _from_csv(path: Path) -> pd.DataFrame:
         name_col = fields.get("project") or fields.get("name") or fields.get("package")
         count_col = fields.get("downloads") or fields.get("download_count") or fields.get("count")
         if not name_col or not count_col:
-            raise DownloadsFormatError(path, 1, f"header {reader.fieldnames} lacks a project and a downloads column")
+            raise DownloadsFormatError(
+                path, 1, f"header {reader.fieldnames} lacks a project and a downloads column"
+            )
         installer_col = fields.get("installer") or fields.get("installer_name")
         rows = []
         for row in reader:
@@ -57,7 +72,9 @@ def _from_csv(path: Path) -> pd.DataFrame:
             if not name:
                 raise DownloadsFormatError(path, line, "empty project name")
             installer = (row.get(installer_col) or "").strip().lower() if installer_col else ""
-            rows.append((canonicalize_name(name), _count(path, line, row.get(count_col)), installer))
+            rows.append(
+                (canonicalize_name(name), _count(path, line, row.get(count_col)), installer)
+            )
     frame = pd.DataFrame(rows, columns=["name", "downloads", "installer"])
     frame["mirror"] = frame["installer"].isin(MIRROR_INSTALLERS)
     out = frame.groupby("name").agg(downloads=("downloads", "sum"))
@@ -83,27 +100,44 @@ def _from_json(path: Path) -> pd.DataFrame:
     else:
         packages = data if isinstance(data, list) else [data]
         for i, pkg in enumerate(packages):
-            if not isinstance(pkg, dict) or "package" not in pkg or not isinstance(pkg.get("data"), list):
-                raise DownloadsFormatError(path, None, f"item {i} is neither top-pypi-packages nor pypistats JSON")
+            if (
+                not isinstance(pkg, dict)
+                or "package" not in pkg
+                or not isinstance(pkg.get("data"), list)
+            ):
+                raise DownloadsFormatError(
+                    path, None, f"item {i} is neither top-pypi-packages nor pypistats JSON"
+                )
             by_cat: dict[str, int] = {}
             for point in pkg["data"]:
-                by_cat[str(point.get("category", "total"))] = by_cat.get(str(point.get("category", "total")), 0) + \
-                    _count(path, None, point.get("downloads"))
-            total = by_cat.get("with_mirrors", sum(by_cat.values()) - by_cat.get("without_mirrors", 0))
-            rows.append((canonicalize_name(pkg["package"]), total, by_cat.get("without_mirrors", total)))
+                by_cat[str(point.get("category", "total"))] = by_cat.get(
+                    str(point.get("category", "total")), 0
+                ) + _count(path, None, point.get("downloads"))
+            total = by_cat.get(
+                "with_mirrors", sum(by_cat.values()) - by_cat.get("without_mirrors", 0)
+            )
+            rows.append(
+                (canonicalize_name(pkg["package"]), total, by_cat.get("without_mirrors", total))
+            )
     frame = pd.DataFrame(rows, columns=["name", "downloads", "downloads_without_mirrors"])
     return frame.groupby("name", as_index=False).sum()
 
 
 def read_downloads(path: str | Path) -> pd.DataFrame:
-    """name (canonical), downloads, downloads_without_mirrors. Raises DownloadsFormatError with file:line."""
+    """name (canonical), downloads, downloads_without_mirrors. Raises DownloadsFormatError with
+    file:line."""
     path = Path(path)
     head = path.read_text(encoding="utf-8-sig", errors="replace")[:1].strip()
     return _from_json(path) if head in ("{", "[") else _from_csv(path)
 
 
-def compare_downloads(table: pd.DataFrame, downloads: pd.DataFrame, metric: str = "direct_dependents",
-                      top_k: int = 100, outliers: int = 20) -> dict[str, object]:
+def compare_downloads(
+    table: pd.DataFrame,
+    downloads: pd.DataFrame,
+    metric: str = "direct_dependents",
+    top_k: int = 100,
+    outliers: int = 20,
+) -> dict[str, object]:
     """Rank agreement between `metric` and downloads over the projects present in both."""
     both = table.merge(downloads, on="name", how="inner")
     both = both[both["downloads"] > 0]
@@ -113,6 +147,7 @@ def compare_downloads(table: pd.DataFrame, downloads: pd.DataFrame, metric: str 
     kendall = stats.kendalltau(both[metric], both["downloads"])
     top_dep = set(both.nlargest(top_k, metric)["name"])
     top_dl = set(both.nlargest(top_k, "downloads")["name"])
+
     # outliers: distance between the two measures on standardized log scales (both are heavy-tailed)
     def z(values: pd.Series) -> pd.Series:
         logged = np.log1p(values.astype(float))
@@ -121,7 +156,7 @@ def compare_downloads(table: pd.DataFrame, downloads: pd.DataFrame, metric: str 
     both = both.assign(gap=z(both[metric]) - z(both["downloads"]))
     cols = ["name", metric, "downloads"] + (["role"] if "role" in both else [])
     return {
-        "projects_compared": int(len(both)),
+        "projects_compared": len(both),
         "metric": metric,
         "spearman": float(spearman.statistic),
         "kendall": float(kendall.statistic),

@@ -37,23 +37,28 @@ class DependencyGraph:
         return self.edges[~self.edges["via_extra"]]
 
     def adjacency(self, include_extras: bool = True) -> sparse.csr_matrix:
-        """A[src, dst] = 1 for each edge (self-loops dropped: a project does not depend on itself)."""
+        """A[src, dst] = 1 for each edge (self-loops dropped: a project does not depend on
+        itself)."""
         e = self.edges if include_extras else self.runtime_edges()
         e = e[e["src"] != e["dst"]]
         data = np.ones(len(e), dtype=np.int8)
-        return sparse.csr_matrix((data, (e["src"].to_numpy(), e["dst"].to_numpy())), shape=(self.n, self.n))
+        return sparse.csr_matrix(
+            (data, (e["src"].to_numpy(), e["dst"].to_numpy())), shape=(self.n, self.n)
+        )
 
-    def to_networkx(self) -> nx.DiGraph:
-        g = nx.DiGraph()
+    def to_networkx(self) -> nx.DiGraph[str]:
+        g: nx.DiGraph[str] = nx.DiGraph()
         names = self.nodes["name"].to_numpy()
         attrs = self.nodes.drop(columns=["name"]).to_dict("records")
         g.add_nodes_from((names[i], a) for i, a in enumerate(attrs))
-        g.add_edges_from((names[s], names[d], {"via_extra": bool(x)})
-                         for s, d, x in self.edges[["src", "dst", "via_extra"]].itertuples(index=False))
+        g.add_edges_from(
+            (names[s], names[d], {"via_extra": bool(x)})
+            for s, d, x in self.edges[["src", "dst", "via_extra"]].itertuples(index=False)
+        )
         return g
 
     @classmethod
-    def from_networkx(cls, g: nx.DiGraph) -> DependencyGraph:
+    def from_networkx(cls, g: nx.DiGraph[str]) -> DependencyGraph:
         names = list(g.nodes)
         nodes = pd.DataFrame([{"name": n, **g.nodes[n]} for n in names])
         rows = [(u, v, bool(d.get("via_extra", False))) for u, v, d in g.edges(data=True)]
@@ -63,7 +68,8 @@ class DependencyGraph:
 def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> DependencyGraph:
     """Build from name-level edges (`source`, `target`, `via_extra`) and optional node attributes.
 
-    Targets that are not in `nodes` become nodes with `missing=True` (required, but not on the index).
+    Targets that are not in `nodes` become nodes with `missing=True` (required, but not on the
+    index).
     Several edges between one pair collapse into one, which is via_extra only if all of them are.
     """
     if nodes is None:
@@ -75,13 +81,17 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
     extra_names = pd.unique(pd.concat([edges["source"], edges["target"]]))
     absent = [n for n in extra_names if n not in known]
     if absent:
-        nodes = pd.concat([nodes, pd.DataFrame({"name": absent, "missing": True})], ignore_index=True)
+        nodes = pd.concat(
+            [nodes, pd.DataFrame({"name": absent, "missing": True})], ignore_index=True
+        )
     nodes["missing"] = nodes["missing"].fillna(False).astype(bool)
     code = pd.Series(np.arange(len(nodes)), index=nodes["name"])
-    e = pd.DataFrame({
-        "src": code.loc[edges["source"].to_numpy()].to_numpy(),
-        "dst": code.loc[edges["target"].to_numpy()].to_numpy(),
-        "via_extra": edges["via_extra"].to_numpy(dtype=bool),
-    })
+    e = pd.DataFrame(
+        {
+            "src": code.loc[edges["source"].to_numpy()].to_numpy(),
+            "dst": code.loc[edges["target"].to_numpy()].to_numpy(),
+            "via_extra": edges["via_extra"].to_numpy(dtype=bool),
+        }
+    )
     e = e.groupby(["src", "dst"], sort=False, as_index=False)["via_extra"].min()
     return DependencyGraph(nodes, e)

@@ -15,12 +15,21 @@ from scipy.sparse.csgraph import connected_components
 
 from .graph import DependencyGraph
 
-__all__ = ["cycles", "self_loops", "missing_dependencies", "unsatisfiable_edges", "umbrellas", "unknown_dependencies"]
+__all__ = [
+    "cycles",
+    "missing_dependencies",
+    "self_loops",
+    "umbrellas",
+    "unknown_dependencies",
+    "unsatisfiable_edges",
+]
 
 
 def cycles(g: DependencyGraph, include_extras: bool = False) -> list[list[str]]:
     """Strongly connected components of more than one project, largest first, members sorted."""
-    n, labels = connected_components(g.adjacency(include_extras), directed=True, connection="strong")
+    n, labels = connected_components(
+        g.adjacency(include_extras), directed=True, connection="strong"
+    )
     sizes = np.bincount(labels, minlength=n)
     names = g.names.to_numpy()
     out = [sorted(names[labels == c].tolist()) for c in np.flatnonzero(sizes > 1)]
@@ -37,8 +46,11 @@ def missing_dependencies(g: DependencyGraph) -> pd.DataFrame:
     missing = g.nodes.index[g.nodes["missing"]].to_numpy()
     e = g.edges[g.edges["dst"].isin(missing)]
     counts = e.groupby("dst").size()
-    return (pd.DataFrame({"name": g.names.to_numpy()[counts.index], "dependents": counts.to_numpy()})
-            .sort_values(["dependents", "name"], ascending=[False, True]).reset_index(drop=True))
+    return (
+        pd.DataFrame({"name": g.names.to_numpy()[counts.index], "dependents": counts.to_numpy()})
+        .sort_values(["dependents", "name"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
 
 
 @dataclass
@@ -117,12 +129,22 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
         known[project] = _Releases(every, unyanked, set(every))
     candidates = candidates[candidates["target"].isin(known.keys())]
     pairs = candidates[["target", "specifier"]].drop_duplicates()
-    verdict = {(t, s): _satisfiable(s, known[t]) for t, s in zip(pairs["target"].tolist(), pairs["specifier"].tolist(), strict=True)}
-    ok = [verdict[pair] for pair in zip(candidates["target"].tolist(), candidates["specifier"].tolist(), strict=True)]
+    verdict = {
+        (t, s): _satisfiable(s, known[t])
+        for t, s in zip(pairs["target"].tolist(), pairs["specifier"].tolist(), strict=True)
+    }
+    ok = [
+        verdict[pair]
+        for pair in zip(
+            candidates["target"].tolist(), candidates["specifier"].tolist(), strict=True
+        )
+    ]
     out = candidates.assign(satisfiable=ok)
     out = out[out["satisfiable"] != True].copy()  # noqa: E712  (None = unreadable specifier)
     out["reason"] = np.where(out["satisfiable"].isna(), "bad-specifier", "no-matching-release")
-    return out.drop(columns=["satisfiable"]).sort_values(["source", "target"]).reset_index(drop=True)
+    return (
+        out.drop(columns=["satisfiable"]).sort_values(["source", "target"]).reset_index(drop=True)
+    )
 
 
 def _pinned(specifier: str) -> bool:
@@ -139,16 +161,24 @@ def umbrellas(reqs: pd.DataFrame, min_dependencies: int = 2) -> pd.DataFrame:
         return pd.DataFrame(columns=["name", "version", "dependencies", "pins"])
     pinned_of = {spec: _pinned(spec) for spec in run["specifier"].unique()}
     run = run.assign(pinned=run["specifier"].map(pinned_of))
-    grouped = run.groupby(["source", "version"]).agg(dependencies=("target", "nunique"), all_pinned=("pinned", "all"))
+    grouped = run.groupby(["source", "version"]).agg(
+        dependencies=("target", "nunique"), all_pinned=("pinned", "all")
+    )
     keep = grouped[grouped["all_pinned"] & (grouped["dependencies"] >= min_dependencies)].index
     chosen = run.set_index(["source", "version"]).loc[keep]
     pins = chosen.groupby(level=[0, 1])["raw"].agg(lambda r: "; ".join(sorted(r)))
-    out = grouped.loc[keep, ["dependencies"]].assign(pins=pins).reset_index().rename(columns={"source": "name"})
+    out = (
+        grouped.loc[keep, ["dependencies"]]
+        .assign(pins=pins)
+        .reset_index()
+        .rename(columns={"source": "name"})
+    )
     return out.sort_values(["dependencies", "name"], ascending=[False, True]).reset_index(drop=True)
 
 
 def unknown_dependencies(g: DependencyGraph) -> pd.DataFrame:
-    """Projects on the index whose latest release's dependencies are not known (pending or failed)."""
+    """Projects on the index whose latest release's dependencies are not known (pending or
+    failed)."""
     nodes = g.nodes
     if "deps_known" not in nodes:
         return pd.DataFrame(columns=["name", "deps_state"])

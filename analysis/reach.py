@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["condense", "transitive_dependents", "direct_dependents"]
+__all__ = ["condense", "direct_dependents", "transitive_dependents"]
 
 WORDS = 16  # 1,024 targets per chunk: measured fastest (benchmarks/analysis.py; 4..256 tried)
 
@@ -35,7 +35,9 @@ def condense(adj: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, sparse.csr
     coo = adj.tocoo()
     src, dst = labels[coo.row], labels[coo.col]
     keep = src != dst
-    dag = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.int8), (src[keep], dst[keep])), shape=(ncomp, ncomp))
+    dag = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.int8), (src[keep], dst[keep])), shape=(ncomp, ncomp)
+    )
     dag.sum_duplicates()
     dag.data[:] = 1
     return labels, sizes, dag
@@ -67,7 +69,8 @@ def _neighbours(csr: sparse.csr_matrix, rows: np.ndarray) -> np.ndarray:
     if total == 0:
         return np.empty(0, dtype=csr.indices.dtype)
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    return csr.indices[offsets + np.arange(total)]
+    picked: np.ndarray = csr.indices[offsets + np.arange(total)]
+    return picked
 
 
 def _ancestors(rev: sparse.csr_matrix, seeds: np.ndarray, n: int) -> np.ndarray:
@@ -77,7 +80,9 @@ def _ancestors(rev: sparse.csr_matrix, seeds: np.ndarray, n: int) -> np.ndarray:
     frontier = seeds
     while len(frontier):
         nxt = _neighbours(rev, frontier)
-        nxt = nxt[~seen[nxt]]  # filter first: most neighbours are already seen, so the sort is small
+        nxt = nxt[
+            ~seen[nxt]
+        ]  # filter first: most neighbours are already seen, so the sort is small
         nxt = np.unique(nxt)
         seen[nxt] = True
         frontier = nxt
@@ -96,14 +101,21 @@ def transitive_dependents(adj: sparse.csr_matrix, words: int = WORDS) -> np.ndar
     targets = targets[np.argsort(-in_deg[targets], kind="stable")]
     per_chunk = 64 * words
     for start in range(0, len(targets), per_chunk):
-        chunk = targets[start:start + per_chunk]
+        chunk = targets[start : start + per_chunk]
         comp_count[chunk] = _count_chunk(dag, rev, height, sizes, chunk, words)
     # members of a cycle depend on each other; add the component's other members
-    return comp_count[labels] + (sizes[labels] - 1)
+    counts: np.ndarray = comp_count[labels] + (sizes[labels] - 1)
+    return counts
 
 
-def _count_chunk(dag: sparse.csr_matrix, rev: sparse.csr_matrix, height: np.ndarray, sizes: np.ndarray,
-                 chunk: np.ndarray, words: int) -> np.ndarray:
+def _count_chunk(
+    dag: sparse.csr_matrix,
+    rev: sparse.csr_matrix,
+    height: np.ndarray,
+    sizes: np.ndarray,
+    chunk: np.ndarray,
+    words: int,
+) -> np.ndarray:
     n = dag.shape[0]
     mask = _ancestors(rev, chunk, n)
     sub = np.flatnonzero(mask)  # local id -> component
@@ -112,7 +124,9 @@ def _count_chunk(dag: sparse.csr_matrix, rev: sparse.csr_matrix, height: np.ndar
     nw = (len(chunk) + 63) // 64
     bits = np.zeros((len(sub), nw), dtype=np.uint64)  # own bit (targets) | reached targets
     pos = np.arange(len(chunk))
-    np.bitwise_or.at(bits, (local[chunk], pos // 64), np.left_shift(np.uint64(1), (pos % 64).astype(np.uint64)))
+    np.bitwise_or.at(
+        bits, (local[chunk], pos // 64), np.left_shift(np.uint64(1), (pos % 64).astype(np.uint64))
+    )
     own = bits.copy()
     # edges inside the ancestor subgraph, grouped by the source's height (sinks first)
     sub_dag = dag[sub][:, sub].tocoo()
@@ -121,7 +135,7 @@ def _count_chunk(dag: sparse.csr_matrix, rev: sparse.csr_matrix, height: np.ndar
     s, d = s[order], d[order]
     hs = height[sub][s]
     bounds = np.flatnonzero(np.diff(hs)) + 1
-    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(s)]):
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(s)], strict=False):
         if lo == hi:
             continue
         src, dst = s[lo:hi], d[lo:hi]
@@ -139,7 +153,9 @@ def _column_counts(bits: np.ndarray, weights: np.ndarray, width: int) -> np.ndar
     heavy = rows[weights[rows] > 1]
     as_bytes = bits.view(np.uint8)
     for row0 in range(0, len(rows), 16384):  # unpack in blocks to bound memory
-        block = np.unpackbits(as_bytes[rows[row0:row0 + 16384]], axis=1, bitorder="little")[:, :width]
+        block = np.unpackbits(as_bytes[rows[row0 : row0 + 16384]], axis=1, bitorder="little")[
+            :, :width
+        ]
         counts += block.sum(axis=0, dtype=np.int64)
     if len(heavy):  # cycle components stand for several projects each
         block = np.unpackbits(as_bytes[heavy], axis=1, bitorder="little")[:, :width]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,18 +10,26 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from .build import edges_from_requirements, load_graph  # noqa: E402
-from .downloads import compare_downloads, read_downloads  # noqa: E402
-from .graph import DependencyGraph, from_edge_frame  # noqa: E402
-from .health import cycles, missing_dependencies, self_loops, umbrellas, unknown_dependencies, unsatisfiable_edges  # noqa: E402
-from .metrics import dependents_table  # noqa: E402
-from .roles import assign_roles  # noqa: E402
-from .store_reader import read_nodes, read_requirements, read_versions, require_projects  # noqa: E402
+from .build import edges_from_requirements, load_graph
+from .downloads import compare_downloads, read_downloads
+from .graph import DependencyGraph, from_edge_frame
+from .health import (
+    cycles,
+    missing_dependencies,
+    self_loops,
+    umbrellas,
+    unknown_dependencies,
+    unsatisfiable_edges,
+)
+from .metrics import dependents_table
+from .roles import assign_roles
+from .store_reader import read_nodes, read_requirements, read_versions, require_projects
 
 __all__ = ["ReportTables", "build_tables", "write_report"]
 
@@ -41,11 +50,17 @@ class ReportTables:
     comparison_transitive: dict[str, object] | None = None
 
 
-def build_tables(db: str | Path, downloads: str | Path | None = None, include_extras: bool = False,
-                 environment: dict[str, str] | None = None) -> ReportTables:
+def build_tables(
+    db: str | Path,
+    downloads: str | Path | None = None,
+    include_extras: bool = False,
+    environment: dict[str, str] | None = None,
+) -> ReportTables:
     require_projects(db)
     nodes = read_nodes(db)
-    reqs = read_requirements(db, latest_only=True)  # read once: the graph and the health checks share it
+    reqs = read_requirements(
+        db, latest_only=True
+    )  # read once: the graph and the health checks share it
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     any_version = load_graph(db, latest_only=False, environment=environment)
     table = dependents_table(graph, include_extras=include_extras, any_version=any_version)
@@ -54,9 +69,19 @@ def build_tables(db: str | Path, downloads: str | Path | None = None, include_ex
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
     broken = unsatisfiable_edges(reqs, read_versions(db))
-    table["unsatisfiable_requirements"] = table["name"].map(broken.groupby("source").size()).fillna(0).astype(int)
-    tables = ReportTables(graph, table, umbrella, cyc, self_loops(graph), missing_dependencies(graph), broken,
-                          unknown_dependencies(graph))
+    table["unsatisfiable_requirements"] = (
+        table["name"].map(broken.groupby("source").size()).fillna(0).astype(int)
+    )
+    tables = ReportTables(
+        graph,
+        table,
+        umbrella,
+        cyc,
+        self_loops(graph),
+        missing_dependencies(graph),
+        broken,
+        unknown_dependencies(graph),
+    )
     if downloads is not None:
         dl = read_downloads(downloads)
         tables.comparison = compare_downloads(table, dl, metric="direct_dependents")
@@ -71,26 +96,29 @@ def _summary(tables: ReportTables) -> dict[str, object]:
     table = tables.packages
     on_index = table[~table["missing"]]
     summary: dict[str, object] = {
-        "projects": int(len(on_index)),
+        "projects": len(on_index),
         "missing_projects_required": int(table["missing"].sum()),
-        "edges": int(len(tables.graph.edges)),
+        "edges": len(tables.graph.edges),
         "edges_via_extras_only": int(tables.graph.edges["via_extra"].sum()),
-        "projects_with_unknown_dependencies": int(len(tables.unknown)),
+        "projects_with_unknown_dependencies": len(tables.unknown),
         "cycles": len(tables.cycles),
         "largest_cycle": max((len(c) for c in tables.cycles), default=0),
         "self_loops": len(tables.self_loops),
-        "unsatisfiable_edges": int(len(tables.broken_edges)),
-        "umbrellas": int(len(tables.umbrellas)),
+        "unsatisfiable_edges": len(tables.broken_edges),
+        "umbrellas": len(tables.umbrellas),
         "roles": on_index["role"].value_counts().to_dict(),
         "top_by_direct_dependents": on_index.head(10)["name"].tolist(),
     }
-    for key, comp in (("comparison", tables.comparison), ("comparison_transitive", tables.comparison_transitive)):
+    for key, comp in (
+        ("comparison", tables.comparison),
+        ("comparison_transitive", tables.comparison_transitive),
+    ):
         if comp is not None:
             summary[key] = {k: v for k, v in comp.items() if not isinstance(v, pd.DataFrame)}
     return summary
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -119,21 +147,33 @@ def _plots(tables: ReportTables, out: Path, label: int = 12) -> list[Path]:
         fig, ax = plt.subplots(figsize=(8, 6))
         # +1 so that projects nobody depends on stay on the log axis
         ax.loglog(both["downloads"], both["direct_dependents"] + 1, ".", alpha=0.4)
-        for key, colour in (("depended_not_downloaded", "tab:red"), ("downloaded_not_depended", "tab:green")):
+        for key, colour in (
+            ("depended_not_downloaded", "tab:red"),
+            ("downloaded_not_depended", "tab:green"),
+        ):
             frame = comp.get(key)
             if isinstance(frame, pd.DataFrame):
                 for _, row in frame.head(label // 2).iterrows():
-                    ax.annotate(row["name"], (row["downloads"], row["direct_dependents"] + 1), fontsize=7, color=colour)
+                    ax.annotate(
+                        row["name"],
+                        (row["downloads"], row["direct_dependents"] + 1),
+                        fontsize=7,
+                        color=colour,
+                    )
         ax.set_xlabel("downloads")
         ax.set_ylabel("direct dependents + 1")
-        ax.set_title(f"Dependents vs downloads (Spearman {comp.get('spearman', float('nan')):.2f})\n"
-                     "red: depended on, rarely downloaded - green: downloaded, rarely depended on", fontsize=9)
+        ax.set_title(
+            f"Dependents vs downloads (Spearman {comp.get('spearman', float('nan')):.2f})\n"
+            "red: depended on, rarely downloaded - green: downloaded, rarely depended on",
+            fontsize=9,
+        )
         written.append(_save(fig, out / "dependents_vs_downloads.png"))
     return written
 
 
 def write_graphml(graph: DependencyGraph, path: Path) -> Path:
-    """The graph for Gephi, Cytoscape, igraph ... (GraphML has no null: missing values become "")."""
+    """The graph for Gephi, Cytoscape, igraph ... (GraphML has no null: missing values become
+    "")."""
     g = graph.to_networkx()
     for _, attrs in g.nodes(data=True):
         for key, value in list(attrs.items()):
@@ -145,9 +185,14 @@ def write_graphml(graph: DependencyGraph, path: Path) -> Path:
     return path
 
 
-def write_report(db: str | Path, out: str | Path, downloads: str | Path | None = None,
-                 include_extras: bool = False, environment: dict[str, str] | None = None,
-                 graphml: bool = False) -> dict[str, object]:
+def write_report(
+    db: str | Path,
+    out: str | Path,
+    downloads: str | Path | None = None,
+    include_extras: bool = False,
+    environment: dict[str, str] | None = None,
+    graphml: bool = False,
+) -> dict[str, object]:
     """packages.csv, edges.csv, broken_edges.csv, umbrellas.csv, cycles.csv, missing.csv,
     summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
     request). Returns the summary."""
@@ -157,17 +202,22 @@ def write_report(db: str | Path, out: str | Path, downloads: str | Path | None =
     tables.packages.to_csv(out / "packages.csv", index=False)
     names = tables.graph.names.to_numpy()
     edges = tables.graph.edges
-    pd.DataFrame({"source": names[edges["src"]], "target": names[edges["dst"]], "via_extra": edges["via_extra"]}) \
-        .to_csv(out / "edges.csv", index=False)
+    pd.DataFrame(
+        {
+            "source": names[edges["src"]],
+            "target": names[edges["dst"]],
+            "via_extra": edges["via_extra"],
+        }
+    ).to_csv(out / "edges.csv", index=False)
     tables.broken_edges.to_csv(out / "broken_edges.csv", index=False)
     tables.umbrellas.to_csv(out / "umbrellas.csv", index=False)
     tables.missing.to_csv(out / "missing.csv", index=False)
-    pd.DataFrame([(i, name) for i, members in enumerate(tables.cycles) for name in members],
-                 columns=["cycle", "name"]).to_csv(out / "cycles.csv", index=False)
-    try:
+    pd.DataFrame(
+        [(i, name) for i, members in enumerate(tables.cycles) for name in members],
+        columns=["cycle", "name"],
+    ).to_csv(out / "cycles.csv", index=False)
+    if importlib.util.find_spec("pyarrow") is not None:  # optional: Parquet only with pyarrow
         tables.packages.to_parquet(out / "packages.parquet", index=False)
-    except ImportError:
-        pass  # pyarrow is optional
     if graphml:
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)

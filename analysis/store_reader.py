@@ -44,7 +44,8 @@ def require_projects(db: str | Path) -> None:
 
 
 def read_nodes(db: str | Path) -> pd.DataFrame:
-    """One row per project: latest version, dependency state of that release, wheels/sdist, releases."""
+    """One row per project: latest version, dependency state of that release, wheels/sdist,
+    releases."""
     sql = """
         WITH kinds AS (
             SELECT r.project, max(f.kind = :wheel) AS has_wheels, max(f.kind = :sdist) AS has_sdist
@@ -69,21 +70,36 @@ def read_nodes(db: str | Path) -> pd.DataFrame:
     return nodes
 
 
-_COLUMNS = {"source": "r.project", "target": "q.name", "version": "r.version", "specifier": "q.specifier",
-            "marker": "q.marker", "extra": "q.extra", "extras": "q.extras", "kind": "q.kind", "raw": "q.raw"}
+_COLUMNS = {
+    "source": "r.project",
+    "target": "q.name",
+    "version": "r.version",
+    "specifier": "q.specifier",
+    "marker": "q.marker",
+    "extra": "q.extra",
+    "extras": "q.extras",
+    "kind": "q.kind",
+    "raw": "q.raw",
+}
 
 RUNTIME_KINDS = (RequirementKind.RUN, RequirementKind.EXTRA)
 
 
-def read_requirements(db: str | Path, latest_only: bool = True,
-                      kinds: tuple[str, ...] = RUNTIME_KINDS,
-                      columns: tuple[str, ...] = tuple(_COLUMNS)) -> pd.DataFrame:
-    """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind, raw."""
-    where = "r.deps_state = ? AND q.kind IN (%s)" % ",".join("?" * len(kinds))
+def read_requirements(
+    db: str | Path,
+    latest_only: bool = True,
+    kinds: tuple[str, ...] = RUNTIME_KINDS,
+    columns: tuple[str, ...] = tuple(_COLUMNS),
+) -> pd.DataFrame:
+    """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind,
+    raw."""
+    where = "r.deps_state = ? AND q.kind IN ({})".format(",".join("?" * len(kinds)))
     if latest_only:
         where += " AND r.is_latest = 1"
     select = ", ".join(f"{_COLUMNS[c]} AS {c}" for c in columns)
-    sql = f"SELECT {select} FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}"
+    sql = (
+        f"SELECT {select} FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}"
+    )
     params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
     with closing(open_store(db)) as conn:
         return pd.read_sql_query(sql, conn, params=params)

@@ -7,7 +7,8 @@ sample, and the real-data sanity checks: rank correlation of our dependents with
 dependents table in ../shared/data/pypi-reverse-deps-top/ and with downloads in
 ../shared/data/top-pypi-packages/.
 
-    python benchmarks/analysis.py [--store benchmarks/.cache/pypi-deps-db.sqlite] [--skip-real] [--skip-synthetic]
+    python benchmarks/analysis.py [--store benchmarks/.cache/pypi-deps-db.sqlite] [--skip-real]
+    [--skip-synthetic]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,7 +45,10 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20)
 
 
-def timed(label: str, fn: Callable[[], object]) -> tuple[object, float]:
+T = TypeVar("T")
+
+
+def timed(label: str, fn: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     value = fn()
     secs = time.perf_counter() - started
@@ -52,16 +57,18 @@ def timed(label: str, fn: Callable[[], object]) -> tuple[object, float]:
 
 
 def networkx_baseline(adj, counts: np.ndarray, per_bin: int, seed: int = 0) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    """Estimated seconds of `len(nx.ancestors(g, n))` for every node, on an nx.DiGraph of the same graph.
+    """Estimated seconds of `len(nx.ancestors(g, n))` for every node, on an nx.DiGraph of the same
+    graph.
 
     The cost of one call grows with the node's ancestor set, which is heavy-tailed, so a uniform
     sample would miss the few nodes that dominate: nodes are stratified by log2 of their (known)
-    transitive count, `per_bin` of each stratum are timed, and each stratum's mean is scaled by its size.
+    transitive count, `per_bin` of each stratum are timed, and each stratum's mean is scaled by its
+    size.
     """
     coo = adj.tocoo()
-    g = nx.DiGraph()
+    g: nx.DiGraph[int] = nx.DiGraph()
     g.add_nodes_from(range(adj.shape[0]))
-    g.add_edges_from(zip(coo.row.tolist(), coo.col.tolist()))
+    g.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=False))
     rng = random.Random(seed)
     strata = np.floor(np.log2(counts + 1)).astype(int)
     total, timed_nodes = 0.0, 0
@@ -80,17 +87,23 @@ def run_metrics(adj, label: str, per_bin: int) -> None:  # type: ignore[no-untyp
     total = 0.0
     trans_secs = 0.0
     counts = None
-    for name, fn in (("direct dependents", lambda: direct_dependents(adj)),
-                     ("transitive dependents (exact)", lambda: transitive_dependents(adj)),
-                     ("PageRank", lambda: pagerank(adj))):
+    for name, fn in (
+        ("direct dependents", lambda: direct_dependents(adj)),
+        ("transitive dependents (exact)", lambda: transitive_dependents(adj)),
+        ("PageRank", lambda: pagerank(adj)),
+    ):
         value, secs = timed(name, fn)
         total += secs
         if name.startswith("transitive"):
             trans_secs, counts = secs, value
     assert isinstance(counts, np.ndarray)
     estimate, n = networkx_baseline(adj, counts, per_bin)
-    print(f"  per-node nx.ancestors, stratified by ancestor count ({n} nodes timed): {estimate:,.0f} s estimated "
-          f"for all {adj.shape[0]:,} nodes; ours {trans_secs:.1f} s = {estimate / trans_secs:,.0f}x faster")
+    print(
+        f"  per-node nx.ancestors, stratified by ancestor count ({n} nodes timed): "
+        f"{estimate:,.0f} s estimated "
+        f"for all {adj.shape[0]:,} nodes; ours {trans_secs:.1f} s = "
+        f"{estimate / trans_secs:,.0f}x faster"
+    )
     print(f"  {label}: direct + transitive + PageRank: {total:.1f} s")
 
 
@@ -100,7 +113,9 @@ def real(store: Path, sample: int) -> None:
         from crawler.store import Store
 
         print(f"importing {DATA / 'pypi-deps-db'} into {store} (once; reused afterwards)")
-        timed("import pypi-deps-db", lambda: import_pypi_deps_db(DATA / "pypi-deps-db", Store(store)))
+        timed(
+            "import pypi-deps-db", lambda: import_pypi_deps_db(DATA / "pypi-deps-db", Store(store))
+        )
     print("(a) real graph: pypi-deps-db, latest release of each project, runtime edges")
     g, _ = timed("load graph from the store", lambda: load_graph(store))
     adj = g.adjacency(include_extras=False)
@@ -108,40 +123,70 @@ def real(store: Path, sample: int) -> None:
     run_metrics(adj, "(a)", sample)
     reqs, _ = timed("read requirements (health checks)", lambda: read_requirements(store))
     health = 0.0
-    for name, fn in (("cycles", lambda: cycles(g)), ("umbrellas", lambda: umbrellas(reqs)),
-                     ("unsatisfiable edges (3.4 M known versions)", lambda: unsatisfiable_edges(reqs, read_versions(store)))):
+    for name, fn in (
+        ("cycles", lambda: cycles(g)),
+        ("umbrellas", lambda: umbrellas(reqs)),
+        (
+            "unsatisfiable edges (3.4 M known versions)",
+            lambda: unsatisfiable_edges(reqs, read_versions(store)),
+        ),
+    ):
         health += timed(name, fn)[1]
     print(f"  (a): health checks {health:.1f} s (after reading the requirements)")
-    table = pd.DataFrame({"name": g.names.to_numpy(), "ours": direct_dependents(adj),
-                          "ours_transitive": transitive_dependents(adj)})
-    truth = pd.read_csv(DATA / "pypi-reverse-deps-top" / "top-pypi-dependents-2026-09-02-top1010.csv")
+    table = pd.DataFrame(
+        {
+            "name": g.names.to_numpy(),
+            "ours": direct_dependents(adj),
+            "ours_transitive": transitive_dependents(adj),
+        }
+    )
+    truth = pd.read_csv(
+        DATA / "pypi-reverse-deps-top" / "top-pypi-dependents-2026-09-02-top1010.csv"
+    )
     both = truth.merge(table, left_on="project", right_on="name")
     rho = stats.spearmanr(both["dependents"], both["ours"]).statistic
     tau = stats.kendalltau(both["dependents"], both["ours"]).statistic
-    print(f"  sanity: our direct dependents (2023 data) vs BigQuery dependents (2026) over the {len(both)} of "
-          f"{len(truth)} top projects present: Spearman {rho:.3f}, Kendall {tau:.3f}")
+    print(
+        "  sanity: our direct dependents (2023 data) vs BigQuery dependents (2026) over the "
+        f"{len(both)} of "
+        f"{len(truth)} top projects present: Spearman {rho:.3f}, Kendall {tau:.3f}"
+    )
     dl = read_downloads(DATA / "top-pypi-packages" / "top-pypi-packages.min.json")
     both = dl.merge(table, on="name")
     both = both[both["ours"] > 0]
-    print(f"  sanity: our direct dependents vs March 2026 downloads over {len(both):,} projects: Spearman "
-          f"{stats.spearmanr(both['downloads'], both['ours']).statistic:.3f}; transitive: "
-          f"{stats.spearmanr(both['downloads'], both['ours_transitive']).statistic:.3f}")
+    print(
+        f"  sanity: our direct dependents vs March 2026 downloads over {len(both):,} projects: "
+        "Spearman "
+        f"{stats.spearmanr(both['downloads'], both['ours']).statistic:.3f}; transitive: "
+        f"{stats.spearmanr(both['downloads'], both['ours_transitive']).statistic:.3f}"
+    )
 
 
 def synthetic(sample: int) -> None:
     print("(b) generated graph of today's PyPI size (1,013,630 projects), heavy-tailed in-degree")
     g, _ = timed("generate", lambda: synthetic_graph(1_013_630, 4_000_000))
     adj = g.adjacency(include_extras=True)
-    print(f"  {g.n:,} nodes, {adj.nnz:,} edges; max in-degree {int(direct_dependents(adj).max()):,}")
+    print(
+        f"  {g.n:,} nodes, {adj.nnz:,} edges; max in-degree {int(direct_dependents(adj).max()):,}"
+    )
     run_metrics(adj, "(b)", sample)
-    _, secs = timed("cycles", lambda: cycles(g, include_extras=True))
-    print(f"  (b) peak RSS of the whole run {peak_gib():.2f} GiB (includes the networkx baseline graph)")
+    _, _secs = timed("cycles", lambda: cycles(g, include_extras=True))
+    print(
+        f"  (b) peak RSS of the whole run {peak_gib():.2f} GiB (includes the networkx baseline "
+        "graph)"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--store", type=Path, default=ROOT / "benchmarks" / ".cache" / "pypi-deps-db.sqlite")
-    ap.add_argument("--sample", type=int, default=10, help="nodes timed with nx.ancestors per log2 stratum")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--store", type=Path, default=ROOT / "benchmarks" / ".cache" / "pypi-deps-db.sqlite"
+    )
+    ap.add_argument(
+        "--sample", type=int, default=10, help="nodes timed with nx.ancestors per log2 stratum"
+    )
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
     args = ap.parse_args()

@@ -51,12 +51,16 @@ def bare_seconds(sdist: Path) -> float | None:
         (root,) = [p for p in Path(tmp).iterdir() if p.is_dir()]
         out = Path(tmp) / "meta"
         out.mkdir()
-        proc = subprocess.run([sys.executable, "-c", BARE, str(root), str(out)], capture_output=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", BARE, str(root), str(out)], capture_output=True
+        )
         return time.perf_counter() - started if proc.returncode == 0 else None
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--limit", type=int, default=38)
     args = ap.parse_args()
@@ -74,18 +78,26 @@ def main() -> None:
                 ratios[name].append(t / bare)
     print(f"{'sdist':36} {'bare s':>7} " + " ".join(f"{n + ' s':>9}" for n in backends))
     for name, bare, times in rows:
-        print(f"{name:36} {bare if bare else float('nan'):7.2f} " + " ".join(f"{t:9.2f}" for t in times.values()))
+        print(
+            f"{name:36} {bare if bare else float('nan'):7.2f} "
+            + " ".join(f"{t:9.2f}" for t in times.values())
+        )
     for name, values in ratios.items():
-        print(f"{name}: median ratio to bare host build {statistics.median(values):.2f}x over {len(values)} sdists "
-              f"(bare build possible on the host for {len(values)} of {len(sdists)})")
+        print(
+            f"{name}: median ratio to bare host build {statistics.median(values):.2f}x over "
+            f"{len(values)} sdists "
+            f"(bare build possible on the host for {len(values)} of {len(sdists)})"
+        )
     for name, sb in backends.items():
         started = time.perf_counter()
         with ThreadPoolExecutor(args.workers) as pool:
             results = list(pool.map(sb.extract, sdists))
         secs = time.perf_counter() - started
         ok = sum(r.ok for r in results)
-        print(f"{name}: {len(sdists)} sdists with {args.workers} workers in {secs:.1f} s = "
-              f"{len(sdists) / secs:.2f} sdists/s ({ok} ok)")
+        print(
+            f"{name}: {len(sdists)} sdists with {args.workers} workers in {secs:.1f} s = "
+            f"{len(sdists) / secs:.2f} sdists/s ({ok} ok)"
+        )
 
 
 if __name__ == "__main__":

@@ -18,16 +18,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from depgraph.wiring import crawler_for  # noqa: E402
-from depgraph.demo.distbuild import DistSpec, write_wheel  # noqa: E402
-from tests.servers import ChangelogServer, IndexServer  # noqa: E402
-from tests.mirror import write_static_mirror  # noqa: E402
-from crawler.store import Store  # noqa: E402
-from crawler.update import Changelog, update  # noqa: E402
+from crawler.store import Store
+from crawler.update import Changelog, update
+from depgraph.demo.distbuild import DistSpec, write_wheel
+from depgraph.wiring import crawler_for
+from tests.mirror import write_static_mirror
+from tests.servers import ChangelogServer, IndexServer
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--projects", type=int, default=400)
     ap.add_argument("--releases-per-project", type=int, default=6, help="PyPI averages about 6")
     ap.add_argument("--workers", type=int, default=8)
@@ -39,9 +41,11 @@ def main() -> None:
         for i, name in enumerate(names):
             for r in range(args.releases_per_project):
                 deps = [f"{d}>=1" for d in rng.sample(names[:i], min(i, rng.randint(0, 4)))]
-                write_wheel(DistSpec(name, f"{r}.0", deps, filler=rng.randint(20_000, 300_000)), flat)
+                write_wheel(
+                    DistSpec(name, f"{r}.0", deps, filler=rng.randint(20_000, 300_000)), flat
+                )
         write_static_mirror(flat, mirror)
-        rows = []
+        rows: list[tuple[str, int, int, float, str | int]] = []
         with IndexServer(mirror, "static") as server, ChangelogServer() as log:
             for name in names:
                 log.add(name, "create")
@@ -50,31 +54,54 @@ def main() -> None:
                 db = Path(tmp) / f"{mode}.sqlite"
                 with crawler_for(Store(db), server.url, args.workers, progress=False) as crawler:
                     full = update(Store(db), crawler, changelog).crawl  # first update = full crawl
-                rows.append((f"[{mode}] full crawl", full.requests, full.bytes_fetched, full.seconds, "-"))
+                rows.append(
+                    (f"[{mode}] full crawl", full.requests, full.bytes_fetched, full.seconds, "-")
+                )
                 with crawler_for(Store(db), server.url, args.workers, progress=False) as crawler:
                     same = update(Store(db), crawler, changelog).crawl
-                rows.append((f"[{mode}] update, nothing changed", same.requests, same.bytes_fetched, same.seconds,
-                             same.projects_by_status.get("unchanged", 0)))
+                rows.append(
+                    (
+                        f"[{mode}] update, nothing changed",
+                        same.requests,
+                        same.bytes_fetched,
+                        same.seconds,
+                        same.projects_by_status.get("unchanged", 0),
+                    )
+                )
                 changed = rng.sample(names, max(1, args.projects // 100))
                 for name in changed:
-                    write_wheel(DistSpec(name, f"{99 + len(rows)}.0", ["upd-pkg-0000"], filler=50_000), flat)
+                    write_wheel(
+                        DistSpec(name, f"{99 + len(rows)}.0", ["upd-pkg-0000"], filler=50_000), flat
+                    )
                     log.add(name, "new release")
                 write_static_mirror(flat, mirror)
                 with crawler_for(Store(db), server.url, args.workers, progress=False) as crawler:
                     one = update(Store(db), crawler, changelog).crawl
-                rows.append((f"[{mode}] update, {len(changed)} projects changed (1 %)", one.requests,
-                             one.bytes_fetched, one.seconds, one.projects_by_status.get("unchanged", 0)))
-    print(f"index: {args.projects} projects x {args.releases_per_project} releases (static mirror with PEP 658 "
-          f"metadata files, If-Modified-Since; a loopback XML-RPC changelog for the changelog mode)")
+                rows.append(
+                    (
+                        f"[{mode}] update, {len(changed)} projects changed (1 %)",
+                        one.requests,
+                        one.bytes_fetched,
+                        one.seconds,
+                        one.projects_by_status.get("unchanged", 0),
+                    )
+                )
+    print(
+        f"index: {args.projects} projects x {args.releases_per_project} releases (static mirror "
+        "with PEP 658 "
+        f"metadata files, If-Modified-Since; a loopback XML-RPC changelog for the changelog mode)"
+    )
     print(f"{'run':48} {'requests':>8} {'bytes':>10} {'seconds':>8} {'304s':>6}")
     for name, reqs, nbytes, secs, unchanged in rows:
         print(f"{name:48} {reqs:8d} {nbytes:10,d} {secs:8.2f} {unchanged!s:>6}")
     for base in (0, 3):
         full_reqs, full_secs = rows[base][1], rows[base][3]
-        for name, reqs, _, secs, unchanged in rows[base + 1:base + 3]:
+        for name, reqs, _, secs, unchanged in rows[base + 1 : base + 3]:
             answered = (full_reqs - reqs + int(unchanged)) / full_reqs
-            print(f"{name}: {answered:.1%} of the full crawl's requests avoided or answered 304; "
-                  f"{full_secs / secs:.1f}x faster than the full crawl")
+            print(
+                f"{name}: {answered:.1%} of the full crawl's requests avoided or answered 304; "
+                f"{full_secs / secs:.1f}x faster than the full crawl"
+            )
 
 
 if __name__ == "__main__":

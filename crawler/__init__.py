@@ -1,6 +1,6 @@
 """pypi-depgraph crawler: reads a PyPI-compatible index into a durable store."""
 
-__all__ = ["__version__", "EXTRACTOR_VERSION", "USER_AGENT"]
+__all__ = ["EXTRACTOR_VERSION", "USER_AGENT", "__version__"]
 
 __version__ = "0.1.0"
 # Bumped whenever extraction logic changes what it would record, so old rows can be told apart

@@ -9,7 +9,7 @@ import zlib
 
 from .errors import ArchiveError
 
-__all__ = ["sdist_pkg_info", "SDIST_SUFFIXES"]
+__all__ = ["SDIST_SUFFIXES", "sdist_pkg_info"]
 
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")
 _MAX_PKG_INFO = 4 * 1024 * 1024
@@ -21,7 +21,8 @@ def _is_top_pkg_info(path: str) -> bool:
 
 
 def sdist_pkg_info(filename: str, data: bytes) -> bytes:
-    """The sdist's top-level `{name}-{version}/PKG-INFO`. Raises ArchiveError when absent/unreadable."""
+    """The sdist's top-level `{name}-{version}/PKG-INFO`. Raises ArchiveError when
+    absent/unreadable."""
     try:
         if filename.endswith(".zip"):
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -39,6 +40,13 @@ def sdist_pkg_info(filename: str, data: bytes) -> bytes:
                         extracted = tf.extractfile(member)
                         assert extracted is not None  # isfile() members always extract
                         return extracted.read()
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as exc:
+    except (
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        zlib.error,
+        NotImplementedError,
+    ) as exc:
         raise ArchiveError(filename, f"unreadable archive: {type(exc).__name__}: {exc}") from exc
     raise ArchiveError(filename, "no top-level PKG-INFO")

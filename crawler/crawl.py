@@ -98,8 +98,11 @@ class Crawler:
 
     # --- worker side: network only --------------------------------------------------------------
 
-    def crawl_project(self, name: str, conditional: bool = False, min_serial: int | None = None) -> ProjectRecord:
-        """Fetch one project's page and extract every release that changed. Never raises CrawlerError.
+    def crawl_project(
+        self, name: str, conditional: bool = False, min_serial: int | None = None
+    ) -> ProjectRecord:
+        """Fetch one project's page and extract every release that changed. Never raises
+        CrawlerError.
 
         conditional: send the stored ETag / Last-Modified; a 304 gives status "unchanged".
         min_serial: the changelog says the project changed at this serial; a page whose
@@ -112,18 +115,38 @@ class Crawler:
             answer = self.client.project_page(project, etag, modified)
         except FetchError as exc:
             status = PageOutcome.MISSING if exc.status in (404, 410) else PageOutcome.FAILED
-            return ProjectRecord(project, name, status, [], [Failure(FailureStage.PAGE, exc.code, str(exc))])
+            return ProjectRecord(
+                project, name, status, [], [Failure(FailureStage.PAGE, exc.code, str(exc))]
+            )
         except CrawlerError as exc:
-            return ProjectRecord(project, name, PageOutcome.FAILED, [],
-                                 [Failure(FailureStage.PAGE, exc.reason, str(exc))])
+            return ProjectRecord(
+                project,
+                name,
+                PageOutcome.FAILED,
+                [],
+                [Failure(FailureStage.PAGE, exc.reason, str(exc))],
+            )
         if answer.page is None:
-            return ProjectRecord(project, name, PageOutcome.UNCHANGED, [], [], answer.serial,
-                                 answer.etag, answer.last_modified)
+            return ProjectRecord(
+                project,
+                name,
+                PageOutcome.UNCHANGED,
+                [],
+                [],
+                answer.serial,
+                answer.etag,
+                answer.last_modified,
+            )
         # an index without serials cannot be checked; one whose page is older than its changelog can
         if min_serial is not None and answer.serial is not None and answer.serial < min_serial:
             detail = f"page serial {answer.serial} is older than the changelog's {min_serial}"
-            return ProjectRecord(project, name, PageOutcome.STALE, [],
-                                 [Failure(FailureStage.PAGE, "stale-page", detail)])
+            return ProjectRecord(
+                project,
+                name,
+                PageOutcome.STALE,
+                [],
+                [Failure(FailureStage.PAGE, "stale-page", detail)],
+            )
         known = self.store.release_digests(project, EXTRACTOR_VERSION)
         releases = []
         for version, files in group_releases(project, answer.page).items():
@@ -131,24 +154,48 @@ class Crawler:
             unchanged = known.get(version) == digest
             extraction = None if unchanged else extract_release(self.fetcher, files)
             releases.append(ReleaseRecord(version, files, extraction, digest))
-        return ProjectRecord(project, name, PageOutcome.OK, releases, [], answer.serial, answer.etag,
-                             answer.last_modified)
+        return ProjectRecord(
+            project,
+            name,
+            PageOutcome.OK,
+            releases,
+            [],
+            answer.serial,
+            answer.etag,
+            answer.last_modified,
+        )
 
     # --- calling thread: scheduling and writes ----------------------------------------------------
 
-    def crawl(self, projects: Iterable[str] | None = None, resume: bool = True, conditional: bool = False,
-              min_serials: dict[str, int] | None = None, mode: str = "crawl") -> CrawlSummary:
+    def crawl(
+        self,
+        projects: Iterable[str] | None = None,
+        resume: bool = True,
+        conditional: bool = False,
+        min_serials: dict[str, int] | None = None,
+        mode: str = "crawl",
+    ) -> CrawlSummary:
         """Crawl the named projects, or every project of the index when `projects` is None.
 
-        Stale pages (see crawl_project) are tried again `stale_retries` times, `stale_delay` x attempt
+        Stale pages (see crawl_project) are tried again `stale_retries` times, `stale_delay` x
+        attempt
         seconds apart; what is still stale leaves the run "incomplete", for the next update.
         """
         started = time.monotonic()
         requests0, bytes0 = self.fetcher.counter.requests, self.fetcher.counter.bytes
-        wanted = None if projects is None else list(dict.fromkeys(canonicalize_name(p) for p in projects))
-        options = {"projects": wanted if wanted is not None else "all", "extractor": EXTRACTOR_VERSION, "mode": mode}
+        wanted = (
+            None
+            if projects is None
+            else list(dict.fromkeys(canonicalize_name(p) for p in projects))
+        )
+        options: dict[str, object] = {
+            "projects": wanted if wanted is not None else "all",
+            "extractor": EXTRACTOR_VERSION,
+            "mode": mode,
+        }
         run_id, resumed = self.store.open_run(self.client.index_url, options, wanted, resume)
-        if wanted is None and not self.store.has_queue(run_id):  # --all: the project list is part of the run
+        # --all: the project list is part of the run
+        if wanted is None and not self.store.has_queue(run_id):
             self.store.enqueue(run_id, self.client.list_projects())
         summary = CrawlSummary(run_id=run_id, resumed=resumed)
         self.conditional, self.min_serials = conditional, min_serials or {}
@@ -193,7 +240,9 @@ class Crawler:
                     done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                     records = [future.result() for future in done]
                     # everything that finished together is committed together
-                    self.store.write_projects(records, self.client.index_url, EXTRACTOR_VERSION, run_id)
+                    self.store.write_projects(
+                        records, self.client.index_url, EXTRACTOR_VERSION, run_id
+                    )
                     for record in records:
                         summary.add(record)
                         self.on_project(record)

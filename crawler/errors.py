@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from depgraph_core.errors import DepgraphError
 
-__all__ = ["ArchiveError", "CrawlerError", "FetchError", "HashMismatchError", "ImportFormatError",
-           "IndexPageError"]
+__all__ = [
+    "ArchiveError",
+    "CrawlerError",
+    "FetchError",
+    "HashMismatchError",
+    "ImportFormatError",
+    "IndexPageError",
+]
 
 
 class CrawlerError(DepgraphError):

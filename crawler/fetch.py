@@ -10,7 +10,7 @@ import requests
 from .errors import FetchError, HashMismatchError
 from .http import DEFAULT_TIMEOUT, ByteCounter, RateLimiter
 
-__all__ = ["Fetcher", "MAX_DOWNLOAD_BYTES"]
+__all__ = ["MAX_DOWNLOAD_BYTES", "Fetcher"]
 
 #: Files larger than this are not downloaded whole (an sdist of 200 MB is not worth its PKG-INFO).
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024

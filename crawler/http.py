@@ -1,4 +1,5 @@
-"""The HTTP session every request of the crawler goes through, with its retry policy written down."""
+"""The HTTP session every request of the crawler goes through, with its retry policy written
+down."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
@@ -28,8 +29,13 @@ from .errors import ImportFormatError
 from .metadata import Edge, parse_requirement
 from .store import ImportedRelease, Store
 
-__all__ = ["ImportSummary", "bigquery_releases", "import_bigquery", "import_pypi_deps_db",
-           "pypi_deps_db_releases"]
+__all__ = [
+    "ImportSummary",
+    "bigquery_releases",
+    "import_bigquery",
+    "import_pypi_deps_db",
+    "pypi_deps_db_releases",
+]
 
 PYVERS = ("310", "39", "38", "37", "36", "27")  # newest interpreter first
 
@@ -54,8 +60,14 @@ def _edge(line: str, kind: RequirementKind) -> Edge | str:
 Line = tuple[str, RequirementKind]  # a requirement string as the data set gives it, and its kind
 
 
-def _release(project: str, version: str, source: str, requires_python: str | None,
-             lines: Iterable[Line], other_versions: tuple[str, ...] = ()) -> ImportedRelease:
+def _release(
+    project: str,
+    version: str,
+    source: str,
+    requires_python: str | None,
+    lines: Iterable[Line],
+    other_versions: tuple[str, ...] = (),
+) -> ImportedRelease:
     """Parse a data set's requirement strings; the ones packaging rejects are kept as bad lines."""
     edges, bad = [], []
     for line, kind in dict.fromkeys(lines):
@@ -64,8 +76,9 @@ def _release(project: str, version: str, source: str, requires_python: str | Non
             bad.append(f"{line!r}: {edge}")
         else:
             edges.append(edge)
-    return ImportedRelease(canonicalize_name(project), version, source, requires_python, edges, bad,
-                           other_versions)
+    return ImportedRelease(
+        canonicalize_name(project), version, source, requires_python, edges, bad, other_versions
+    )
 
 
 def _version_key(v: str) -> tuple[int, Version]:
@@ -75,7 +88,7 @@ def _version_key(v: str) -> tuple[int, Version]:
         return (0, Version("0"))
 
 
-def _resolve(mapping: dict, key: str, limit: int = 50) -> object:
+def _resolve(mapping: dict[str, Any], key: str, limit: int = 50) -> object:
     value = mapping.get(key)
     while isinstance(value, str) and limit:
         value, limit = mapping.get(value), limit - 1
@@ -101,30 +114,41 @@ def _sdist_lines(entry: dict[str, object]) -> tuple[list[Line], str | None, str]
     return lines, (",".join(rp) if isinstance(rp, list) and rp else None), pyver
 
 
-def _wheel_meta(tags: dict, version: str) -> dict | None:
+def _wheel_meta(tags: dict[str, Any], version: str) -> dict[str, Any] | None:
     for files in tags.values():
         for meta in (files.get(version) or {}).values():
             hops = 0
             while isinstance(meta, str) and hops < 20:  # "<version>@<filename>"
                 ref_version, _, ref_file = meta.partition("@")
-                meta = next((f[ref_version][ref_file] for f in tags.values()
-                             if ref_version in f and ref_file in f[ref_version]), None)
+                meta = next(
+                    (
+                        f[ref_version][ref_file]
+                        for f in tags.values()
+                        if ref_version in f and ref_file in f[ref_version]
+                    ),
+                    None,
+                )
                 hops += 1
             if isinstance(meta, dict):
                 return meta
     return None
 
 
-def _read_bucket(path: Path) -> dict:
+def _read_bucket(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     with gzip.open(path) as fh:
-        return json.load(fh)
+        bucket = json.load(fh)
+    if not isinstance(bucket, dict):
+        raise ImportFormatError(f"{path}: not a pypi-deps-db bucket (a JSON object)")
+    return bucket
 
 
 def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[ImportedRelease]:
     """Each project's latest release (or every release) in a mach-nix pypi-deps-db checkout."""
-    buckets = sorted({p.name for sub in ("sdist", "wheel") for p in (folder / sub).glob("*.json.gz")})
+    buckets = sorted(
+        {p.name for sub in ("sdist", "wheel") for p in (folder / sub).glob("*.json.gz")}
+    )
     for bucket in buckets:
         sdists = _read_bucket(folder / "sdist" / bucket)
         wheels = _read_bucket(folder / "wheel" / bucket)
@@ -140,14 +164,21 @@ def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[
                 meta = _wheel_meta(w_tags, version)
                 if meta is not None:
                     lines = [(r, RequirementKind.RUN) for r in meta.get("requires_dist") or []]
-                    yield _release(project, version, "import:pypi-deps-db/wheel",
-                                   meta.get("requires_python"), lines, others)
+                    yield _release(
+                        project,
+                        version,
+                        "import:pypi-deps-db/wheel",
+                        meta.get("requires_python"),
+                        lines,
+                        others,
+                    )
                     continue
                 entry = _resolve(s_entry, version)
                 if isinstance(entry, dict):
                     lines, rp, pyver = _sdist_lines(entry)
-                    yield _release(project, version, f"import:pypi-deps-db/sdist-py{pyver}", rp, lines,
-                                   others)
+                    yield _release(
+                        project, version, f"import:pypi-deps-db/sdist-py{pyver}", rp, lines, others
+                    )
 
 
 def _bigquery_rows(path: Path) -> Iterator[dict[str, object]]:
@@ -179,15 +210,24 @@ def bigquery_releases(path: Path, latest_only: bool = True) -> Iterator[Imported
         if isinstance(value, str):
             text = value.strip()
             try:
-                value = json.loads(text) if text.startswith("[") else \
-                    [v for v in text.splitlines() if v.strip()]
+                value = (
+                    json.loads(text)
+                    if text.startswith("[")
+                    else [v for v in text.splitlines() if v.strip()]
+                )
             except json.JSONDecodeError as exc:
-                raise ImportFormatError(f"{path}:{row['_line']}: requires_dist: {exc.msg}") from None
+                raise ImportFormatError(
+                    f"{path}:{row['_line']}: requires_dist: {exc.msg}"
+                ) from None
         if not isinstance(value, list):
             raise ImportFormatError(f"{path}:{row['_line']}: requires_dist is not a list")
         requires_python = row.get("requires_python")
-        entry = (str(name), str(version), str(requires_python) if requires_python else None,
-                 [str(v) for v in value])
+        entry = (
+            str(name),
+            str(version),
+            str(requires_python) if requires_python else None,
+            [str(v) for v in value],
+        )
         if not latest_only:
             yield _bigquery_release(*entry)
             continue
@@ -202,14 +242,21 @@ def bigquery_releases(path: Path, latest_only: bool = True) -> Iterator[Imported
         yield _bigquery_release(*entry)
 
 
-def _bigquery_release(name: str, version: str, requires_python: str | None,
-                      lines: list[str]) -> ImportedRelease:
-    return _release(name, version, "import:bigquery/distribution_metadata", requires_python,
-                    [(line, RequirementKind.RUN) for line in lines])
+def _bigquery_release(
+    name: str, version: str, requires_python: str | None, lines: list[str]
+) -> ImportedRelease:
+    return _release(
+        name,
+        version,
+        "import:bigquery/distribution_metadata",
+        requires_python,
+        [(line, RequirementKind.RUN) for line in lines],
+    )
 
 
-def write_releases(store: Store, releases: Iterable[ImportedRelease], origin: str,
-                   batch_size: int = 20000) -> ImportSummary:
+def write_releases(
+    store: Store, releases: Iterable[ImportedRelease], origin: str, batch_size: int = 20000
+) -> ImportSummary:
     """Hand the releases to the store in batches (one transaction each) and count them."""
     summary = ImportSummary()
     batch: list[ImportedRelease] = []
@@ -234,10 +281,15 @@ def write_releases(store: Store, releases: Iterable[ImportedRelease], origin: st
     return summary
 
 
-def import_pypi_deps_db(folder: str | Path, store: Store, all_versions: bool = False) -> ImportSummary:
-    return write_releases(store, pypi_deps_db_releases(Path(folder), all_versions), "import:pypi-deps-db")
+def import_pypi_deps_db(
+    folder: str | Path, store: Store, all_versions: bool = False
+) -> ImportSummary:
+    return write_releases(
+        store, pypi_deps_db_releases(Path(folder), all_versions), "import:pypi-deps-db"
+    )
 
 
 def import_bigquery(path: str | Path, store: Store, all_versions: bool = False) -> ImportSummary:
-    return write_releases(store, bigquery_releases(Path(path), latest_only=not all_versions),
-                          "import:bigquery")
+    return write_releases(
+        store, bigquery_releases(Path(path), latest_only=not all_versions), "import:bigquery"
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from json import JSONDecodeError
 
+import requests
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -19,7 +20,6 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-import requests
 from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, IndexPage, ProjectPage
 from pypi_simple.errors import UnsupportedContentTypeError, UnsupportedRepoVersionError
 
@@ -28,7 +28,15 @@ from depgraph_core.schema import FileKind
 from .errors import IndexPageError
 from .fetch import Fetcher
 
-__all__ = ["DistFile", "IndexClient", "PageAnswer", "dist_file", "group_releases", "parse_project_page", "release_key"]
+__all__ = [
+    "DistFile",
+    "IndexClient",
+    "PageAnswer",
+    "dist_file",
+    "group_releases",
+    "parse_project_page",
+    "release_key",
+]
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 
@@ -116,6 +124,17 @@ def dist_file(project: NormalizedName, pkg: DistributionPackage) -> DistFile | N
     )
 
 
+#: what pypi-simple raises on a page it cannot read (malformed JSON, missing keys, bad values)
+_PAGE_ERRORS = (
+    UnsupportedContentTypeError,
+    UnsupportedRepoVersionError,
+    JSONDecodeError,
+    KeyError,
+    TypeError,
+    ValueError,
+)
+
+
 class IndexClient:
     def __init__(self, fetcher: Fetcher, index_url: str = PYPI_SIMPLE) -> None:
         self.fetcher = fetcher
@@ -124,17 +143,22 @@ class IndexClient:
     def project_url(self, name: str) -> str:
         return f"{self.index_url}{canonicalize_name(name)}/"
 
-    def _conditional_get(self, url: str, etag: str | None, last_modified: str | None
-                         ) -> tuple[requests.Response, str | None, str | None]:
-        """GET with If-None-Match / If-Modified-Since when validators are known; (response, new validators)."""
+    def _conditional_get(
+        self, url: str, etag: str | None, last_modified: str | None
+    ) -> tuple[requests.Response, str | None, str | None]:
+        """GET with If-None-Match / If-Modified-Since when validators are known; (response, new
+        validators)."""
         headers = {"Accept": ACCEPT_JSON_PREFERRED}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         response = self.fetcher.get(url, headers=headers, ok=(200, 304))
-        return (response, response.headers.get("ETag") or etag,
-                response.headers.get("Last-Modified") or last_modified)
+        return (
+            response,
+            response.headers.get("ETag") or etag,
+            response.headers.get("Last-Modified") or last_modified,
+        )
 
     def list_projects(self) -> list[NormalizedName]:
         """Every project the index root lists, canonicalized and de-duplicated, in index order."""
@@ -142,8 +166,9 @@ class IndexClient:
         assert names is not None  # unconditional: never 304
         return names
 
-    def list_projects_if_changed(self, etag: str | None = None, last_modified: str | None = None
-                                 ) -> tuple[list[NormalizedName] | None, str | None, str | None]:
+    def list_projects_if_changed(
+        self, etag: str | None = None, last_modified: str | None = None
+    ) -> tuple[list[NormalizedName] | None, str | None, str | None]:
         """(names or None when the root answered 304, new ETag, new Last-Modified)."""
         url = self.index_url
         response, new_etag, new_modified = self._conditional_get(url, etag, last_modified)
@@ -151,22 +176,28 @@ class IndexClient:
             return None, new_etag, new_modified
         try:
             page = IndexPage.from_response(response)
-        except (UnsupportedContentTypeError, UnsupportedRepoVersionError, JSONDecodeError,
-                KeyError, TypeError, ValueError) as exc:
+        except _PAGE_ERRORS as exc:
             raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
-        return list(dict.fromkeys(canonicalize_name(p) for p in page.projects)), new_etag, new_modified
+        return (
+            list(dict.fromkeys(canonicalize_name(p) for p in page.projects)),
+            new_etag,
+            new_modified,
+        )
 
     def project_page(
         self, name: str, etag: str | None = None, last_modified: str | None = None
     ) -> PageAnswer:
-        """The project's page; conditional on `etag` / `last_modified` when given. 404 -> FetchError."""
+        """The project's page; conditional on `etag` / `last_modified` when given. 404 ->
+        FetchError."""
         url = self.project_url(name)
         response, new_etag, new_modified = self._conditional_get(url, etag, last_modified)
         serial_header = response.headers.get("X-PyPI-Last-Serial", "")
         serial = int(serial_header) if serial_header.strip().isdigit() else None
         if response.status_code == 304:
             return PageAnswer(None, new_etag, new_modified, serial)
-        page = parse_project_page(name, response.content, response.headers.get("Content-Type", "text/html"), url)
+        page = parse_project_page(
+            name, response.content, response.headers.get("Content-Type", "text/html"), url
+        )
         if serial is None and page.last_serial and str(page.last_serial).isdigit():
             serial = int(page.last_serial)
         return PageAnswer(page, new_etag, new_modified, serial)
@@ -179,8 +210,11 @@ def parse_project_page(project: str, body: bytes, content_type: str, url: str) -
     response.headers["Content-Type"] = content_type
     try:
         return ProjectPage.from_response(response, project)
-    except (UnsupportedContentTypeError, UnsupportedRepoVersionError, JSONDecodeError, KeyError, TypeError,
-            ValueError, AttributeError, AssertionError) as exc:
+    except (
+        *_PAGE_ERRORS,
+        AttributeError,
+        AssertionError,
+    ) as exc:
         raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -195,4 +229,3 @@ def group_releases(project: NormalizedName, page: ProjectPage) -> dict[str, list
     for version in page.versions or []:
         releases.setdefault(release_key(version), [])
     return releases
-

@@ -3,7 +3,7 @@
 1. PEP 658/714 `.metadata` next to a wheel (hash-verified when the index gives a digest);
 2. a wheel's `*.dist-info/METADATA`, read with HTTP ranges (full verified download if no ranges);
 3. an sdist's PKG-INFO when it is metadata >= 2.2 and Requires-Dist is not Dynamic (PEP 643);
-4. otherwise "pending-sandbox": unknown, to be filled in by building the sdist in a sandbox.
+4. otherwise `pending-sandbox`: unknown, to be filled in by building the sdist in a sandbox.
 
 A pure-Python wheel is preferred; a release with platform wheels only has each of them read (up to
 a cap) and their requirements united, with a note when they disagree.
@@ -22,7 +22,7 @@ from .index import DistFile
 from .lazywheel import read_wheel_metadata
 from .metadata import CoreMetadata, Edge, parse_core_metadata
 
-__all__ = ["Extraction", "Failure", "extract_release", "MAX_PLATFORM_WHEELS"]
+__all__ = ["MAX_PLATFORM_WHEELS", "Extraction", "Failure", "extract_release"]
 
 MAX_PLATFORM_WHEELS = 6
 
@@ -60,8 +60,11 @@ def _metadata_problems(meta: CoreMetadata, filename: str) -> list[Failure]:
     return [Failure(FailureStage.METADATA, p.reason, p.detail, filename) for p in meta.problems]
 
 
-def wheel_metadata(fetcher: Fetcher, wheel: DistFile, failures: list[Failure]) -> tuple[bytes, str] | None:
-    """Metadata bytes of one wheel via rung 1, then rung 2; failures are appended, None if both fail."""
+def wheel_metadata(
+    fetcher: Fetcher, wheel: DistFile, failures: list[Failure]
+) -> tuple[bytes, str] | None:
+    """Metadata bytes of one wheel via rung 1, then rung 2; failures are appended, None if both
+    fail."""
     if wheel.core_metadata:
         try:
             return fetcher.download(wheel.metadata_url, wheel.core_metadata_sha256), "pep658"
@@ -82,18 +85,28 @@ def _ordered_wheels(files: list[DistFile]) -> tuple[list[DistFile], list[DistFil
     return [w for w in wheels if w.pure], [w for w in wheels if not w.pure]
 
 
-def _from_wheels(fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]) -> Extraction | None:
+def _from_wheels(
+    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]
+) -> Extraction | None:
     """First wheel that yields readable metadata wins."""
     for wheel in wheels:
         got = wheel_metadata(fetcher, wheel, failures)
         if got is not None:
             meta = parse_core_metadata(got[0])
-            return Extraction(KNOWN, got[1], wheel.filename, meta.requires_python, meta.edges,
-                              failures + _metadata_problems(meta, wheel.filename))
+            return Extraction(
+                KNOWN,
+                got[1],
+                wheel.filename,
+                meta.requires_python,
+                meta.edges,
+                failures + _metadata_problems(meta, wheel.filename),
+            )
     return None
 
 
-def _from_platform_wheels(fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]) -> Extraction | None:
+def _from_platform_wheels(
+    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]
+) -> Extraction | None:
     """Union of the requirements of up to MAX_PLATFORM_WHEELS platform wheels."""
     union: dict[tuple[str, str | None], Edge] = {}
     per_wheel: list[frozenset[tuple[str, str | None]]] = []
@@ -114,11 +127,20 @@ def _from_platform_wheels(fetcher: Fetcher, wheels: list[DistFile], failures: li
         return None
     note = None
     if len(set(per_wheel)) > 1:
-        note = f"platform wheels disagree on Requires-Dist; kept the union of {len(per_wheel)} wheels"
+        note = (
+            f"platform wheels disagree on Requires-Dist; kept the union of {len(per_wheel)} wheels"
+        )
     elif len(wheels) > MAX_PLATFORM_WHEELS:
         note = f"read {MAX_PLATFORM_WHEELS} of {len(wheels)} platform wheels"
-    return Extraction(KNOWN, first[1], first[0].filename, first[2].requires_python,
-                      list(union.values()), failures + problems, note)
+    return Extraction(
+        KNOWN,
+        first[1],
+        first[0].filename,
+        first[2].requires_python,
+        list(union.values()),
+        failures + problems,
+        note,
+    )
 
 
 def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure]) -> Extraction:
@@ -133,19 +155,37 @@ def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure
         except ArchiveError as exc:
             # no readable PKG-INFO says nothing about the dependencies: a build may still tell
             failures.append(_failure(FailureStage.SDIST, sdist.filename, exc))
-            return Extraction(PENDING, None, sdist.filename, None, [], failures, f"PKG-INFO unreadable: {exc.detail}")
+            return Extraction(
+                PENDING,
+                None,
+                sdist.filename,
+                None,
+                [],
+                failures,
+                f"PKG-INFO unreadable: {exc.detail}",
+            )
         if meta.requires_dist_is_static:
-            return Extraction(KNOWN, "sdist-pkg-info", sdist.filename, meta.requires_python,
-                              meta.edges, failures + _metadata_problems(meta, sdist.filename))
-        why = (f"metadata {meta.metadata_version}: Requires-Dist is Dynamic"
-               if "requires-dist" in meta.dynamic else
-               f"metadata {meta.metadata_version} < 2.2: PKG-INFO Requires-Dist is not authoritative")
+            return Extraction(
+                KNOWN,
+                "sdist-pkg-info",
+                sdist.filename,
+                meta.requires_python,
+                meta.edges,
+                failures + _metadata_problems(meta, sdist.filename),
+            )
+        why = (
+            f"metadata {meta.metadata_version}: Requires-Dist is Dynamic"
+            if "requires-dist" in meta.dynamic
+            else f"metadata {meta.metadata_version} < 2.2: PKG-INFO Requires-Dist is not "
+            "authoritative"
+        )
         return Extraction(PENDING, None, sdist.filename, meta.requires_python, [], failures, why)
     return Extraction(FAILED, failures=failures, note="no sdist could be read")
 
 
 def extract_release(fetcher: Fetcher, files: list[DistFile]) -> Extraction:
-    """Walk the ladder for one release's files. Never raises for bad input: failures are returned."""
+    """Walk the ladder for one release's files. Never raises for bad input: failures are
+    returned."""
     failures: list[Failure] = []
     pure, platform = _ordered_wheels(files)
     if pure:
@@ -156,9 +196,13 @@ def extract_release(fetcher: Fetcher, files: list[DistFile]) -> Extraction:
         found = _from_platform_wheels(fetcher, platform, failures)
         if found:
             return found
-    sdists = sorted((f for f in files if f.kind == FileKind.SDIST), key=lambda f: (f.yanked, f.filename))
+    sdists = sorted(
+        (f for f in files if f.kind == FileKind.SDIST), key=lambda f: (f.yanked, f.filename)
+    )
     if sdists:
         return _from_sdist(fetcher, sdists, failures)
     if failures:
-        return Extraction(FAILED, failures=failures, note="no wheel could be read and there is no sdist")
+        return Extraction(
+            FAILED, failures=failures, note="no wheel could be read and there is no sdist"
+        )
     return Extraction(NO_FILES, note="no wheel or sdist (only eggs, installers, or no files)")

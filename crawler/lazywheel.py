@@ -1,7 +1,8 @@
 """Read one member of a remote wheel with HTTP range requests (the idea of pip's lazy_wheel).
 
 `zipfile` reads the end-of-central-directory record, the central directory and one local member;
-`RemoteZipFile` serves those reads from a tail fetched up front plus ranged GETs for what is missing,
+`RemoteZipFile` serves those reads from a tail fetched up front plus ranged GETs for what is
+missing,
 so a wheel's METADATA usually costs one or two small requests instead of the whole file.
 """
 
@@ -11,15 +12,15 @@ import io
 import re
 import zipfile
 import zlib
-from urllib.parse import urlsplit
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
 from .errors import ArchiveError, FetchError
 from .fetch import Fetcher, verify_sha256
 
-__all__ = ["WheelMetadata", "read_wheel_metadata", "metadata_member"]
+__all__ = ["WheelMetadata", "metadata_member", "read_wheel_metadata"]
 
 #: First read: the last TAIL bytes hold the central directory and, in most wheels, METADATA too.
 TAIL = 16 * 1024
@@ -78,7 +79,7 @@ class RemoteZipFile(io.RawIOBase):
         self.pos += len(data)
         return data
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -111,7 +112,8 @@ def _read_member(zf: zipfile.ZipFile, filename: str) -> tuple[str, bytes]:
 
 def _first_range(fetcher: Fetcher, url: str, size: int | None) -> requests.Response:
     """The wheel's tail. An explicit range when the size is known (every range-capable server takes
-    it), else a suffix range, else (servers that reject suffixes) HEAD for the size, then explicit."""
+    it), else a suffix range, else (servers that reject suffixes) HEAD for the size, then
+    explicit."""
     if size:
         return fetcher.get_range(url, max(0, size - TAIL), size - 1)
     host = urlsplit(url).netloc
@@ -131,7 +133,8 @@ def _first_range(fetcher: Fetcher, url: str, size: int | None) -> requests.Respo
 def read_wheel_metadata(
     fetcher: Fetcher, url: str, filename: str, sha256: str | None, size: int | None = None
 ) -> WheelMetadata:
-    """METADATA of the wheel at `url`, by ranges where the server allows, else by a full download."""
+    """METADATA of the wheel at `url`, by ranges where the server allows, else by a full
+    download."""
     first = _first_range(fetcher, url, size)
     try:
         if first.status_code == 206:
@@ -148,5 +151,13 @@ def read_wheel_metadata(
         with zipfile.ZipFile(io.BytesIO(first.content)) as zf:
             member, data = _read_member(zf, filename)
         return WheelMetadata(data, member, "wheel-download")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError, NotImplementedError, zlib.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        ValueError,
+        KeyError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         raise ArchiveError(filename, f"not a readable zip: {exc}") from exc

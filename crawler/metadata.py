@@ -95,7 +95,9 @@ def _decode(data: bytes, problems: list[Problem]) -> str:
     except UnicodeDecodeError as exc:
         # Old tools wrote PKG-INFO in the author's locale; latin-1 never fails and keeps ASCII
         # requirement strings intact, which is what the graph needs.
-        problems.append(Problem("non-utf8", f"not UTF-8 ({exc.reason} at byte {exc.start}); read as latin-1"))
+        problems.append(
+            Problem("non-utf8", f"not UTF-8 ({exc.reason} at byte {exc.start}); read as latin-1")
+        )
         return data.decode("latin-1")
 
 
@@ -115,7 +117,11 @@ def parse_core_metadata(data: bytes) -> CoreMetadata:
     for key, values in unparsed.items():
         # single-use fields given twice (e.g. two Name: lines) land here with all their values
         problems.append(Problem("unreadable-field", f"{key}: {values!r}"))
-        if key.lower() in ("name", "version", "metadata-version") and values and not getattr(meta, key.lower().replace("-", "_")):
+        if (
+            key.lower() in ("name", "version", "metadata-version")
+            and values
+            and not getattr(meta, key.lower().replace("-", "_"))
+        ):
             setattr(meta, key.lower().replace("-", "_"), values[0])
     if meta.metadata_version is None:
         problems.append(Problem("missing-field", "no Metadata-Version header"))
@@ -129,7 +135,9 @@ def parse_core_metadata(data: bytes) -> CoreMetadata:
     return meta
 
 
-def _add_edge(meta: CoreMetadata, line: str, kind: RequirementKind, seen: set[str], legacy: bool = False) -> None:
+def _add_edge(
+    meta: CoreMetadata, line: str, kind: RequirementKind, seen: set[str], legacy: bool = False
+) -> None:
     line = line.strip()
     if not line:
         return

@@ -1,6 +1,7 @@
 """Fill in releases the ladder left `pending-sandbox` by building their sdist in a sandbox.
 
-Sdists are downloaded (hash-verified) to a temporary folder, handed to any `sandbox.Sandbox`, and the
+Sdists are downloaded (hash-verified) to a temporary folder, handed to any `sandbox.Sandbox`, and
+the
 result is written back per release: requirement edges with kind run/extra/setup/test and source
 `sandbox-<backend>:<method>`, or a failure with the sandbox's reason and log tail.
 """
@@ -36,15 +37,22 @@ class SandboxSummary:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {"backend": self.backend, "attempted": self.attempted, "by_outcome": dict(self.by_outcome),
-                "seconds": round(self.seconds, 2)}
+        return {
+            "backend": self.backend,
+            "attempted": self.attempted,
+            "by_outcome": dict(self.by_outcome),
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def edges_from_result(result: SandboxResult) -> tuple[list[Edge], list[str]]:
     """Edges of a successful build, and the requirement strings that could not be parsed."""
     edges, bad = [], []
-    groups = ((RequirementKind.RUN, result.requires_dist), (RequirementKind.SETUP, result.setup_requires),
-              (RequirementKind.TEST, result.tests_require))
+    groups = (
+        (RequirementKind.RUN, result.requires_dist),
+        (RequirementKind.SETUP, result.setup_requires),
+        (RequirementKind.TEST, result.tests_require),
+    )
     for kind, lines in groups:
         for line in dict.fromkeys(lines):
             try:
@@ -54,8 +62,9 @@ def edges_from_result(result: SandboxResult) -> tuple[list[Edge], list[str]]:
     return edges, bad
 
 
-def _build_one(fetcher: Fetcher, sandbox: Sandbox, workdir: Path,
-               todo: SandboxCandidate) -> tuple[SandboxCandidate, SandboxResult]:
+def _build_one(
+    fetcher: Fetcher, sandbox: Sandbox, workdir: Path, todo: SandboxCandidate
+) -> tuple[SandboxCandidate, SandboxResult]:
     try:
         data = fetcher.download(todo.url, todo.sha256)
     except CrawlerError as exc:
@@ -68,15 +77,23 @@ def _build_one(fetcher: Fetcher, sandbox: Sandbox, workdir: Path,
         path.unlink(missing_ok=True)
 
 
-def build_pending(store: Store, fetcher: Fetcher, sandbox: Sandbox, workers: int = 2,
-                  retry_failed: bool = False, projects: list[str] | None = None,
-                  on_release: Callable[[str, str, SandboxResult], None] | None = None) -> SandboxSummary:
+def build_pending(
+    store: Store,
+    fetcher: Fetcher,
+    sandbox: Sandbox,
+    workers: int = 2,
+    retry_failed: bool = False,
+    projects: list[str] | None = None,
+    on_release: Callable[[str, str, SandboxResult], None] | None = None,
+) -> SandboxSummary:
     """Build every pending-sandbox release (and earlier sandbox failures with retry_failed)."""
     started = time.monotonic()
     rows = store.sandbox_candidates(retry_failed, projects)
     summary = SandboxSummary(backend=sandbox.name, attempted=len(rows))
-    with tempfile.TemporaryDirectory(prefix="depgraph-sdists-") as tmp, \
-            ThreadPoolExecutor(max(1, workers), thread_name_prefix="sandbox") as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="depgraph-sdists-") as tmp,
+        ThreadPoolExecutor(max(1, workers), thread_name_prefix="sandbox") as pool,
+    ):
         for todo, result in pool.map(lambda r: _build_one(fetcher, sandbox, Path(tmp), r), rows):
             edges, bad = edges_from_result(result) if result.ok else ([], [])
             store.record_sandbox_result(todo, result, edges, bad, f"sandbox-{SANDBOX_VERSION}")

@@ -14,8 +14,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +42,15 @@ from .metadata import Edge
 if TYPE_CHECKING:
     from sandbox import SandboxResult
 
-__all__ = ["ImportedRelease", "ProjectRecord", "ReleaseRecord", "SCHEMA_VERSION", "SandboxCandidate",
-           "Store", "files_digest"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ImportedRelease",
+    "ProjectRecord",
+    "ReleaseRecord",
+    "SandboxCandidate",
+    "Store",
+    "files_digest",
+]
 
 
 def now() -> str:
@@ -64,7 +71,12 @@ def latest_release(rows: Iterable[tuple[int, str, int]]) -> int | None:
         try:
             parsed = Version(version)
         except InvalidVersion:
-            key = (not yanked, False, False, Version("0"))  # legacy versions rank below every PEP 440 one
+            key = (
+                not yanked,
+                False,
+                False,
+                Version("0"),
+            )  # legacy versions rank below every PEP 440 one
         else:
             key = (not yanked, True, not parsed.is_prerelease, parsed)
         if best_key is None or key > best_key:
@@ -131,7 +143,9 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        migrate(self.db, self.path)
+        # check (and create or migrate) before any pragma writes to a file that may not be ours
+        with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as conn:
+            migrate(conn, self.path)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -139,7 +153,9 @@ class Store:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
+            conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # WAL + NORMAL: durable at each checkpoint, never corrupt
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
@@ -170,44 +186,77 @@ class Store:
             "SELECT version, files_digest FROM releases WHERE project = ? AND extractor_version = ?"
             " AND (deps_state IN (?, ?, ?) OR metadata_source LIKE 'sandbox%')",
             # sandbox failures wait for --retry-failed
-            (project, extractor_version, DepsState.KNOWN, DepsState.PENDING_SANDBOX,
-             DepsState.NO_USABLE_FILES),
+            (
+                project,
+                extractor_version,
+                DepsState.KNOWN,
+                DepsState.PENDING_SANDBOX,
+                DepsState.NO_USABLE_FILES,
+            ),
         )
         return dict(rows.fetchall())
 
     def all_validators(self) -> dict[str, tuple[str | None, str | None]]:
         """project -> (ETag, Last-Modified) of its page at the last crawl."""
-        return {name: (etag, modified) for name, etag, modified in
-                self.db.execute("SELECT name, etag, last_modified FROM projects")}
+        return {
+            name: (etag, modified)
+            for name, etag, modified in self.db.execute(
+                "SELECT name, etag, last_modified FROM projects"
+            )
+        }
 
     # --- the one write path of a crawl ---------------------------------------------------------
 
-    def write_project(self, record: ProjectRecord, index_url: str, extractor_version: str,
-                      run_id: int | None = None) -> None:
+    def write_project(
+        self,
+        record: ProjectRecord,
+        index_url: str,
+        extractor_version: str,
+        run_id: int | None = None,
+    ) -> None:
         """Replace everything stored about one project, atomically (and tick it off `run_id`)."""
         self.write_projects([record], index_url, extractor_version, run_id)
 
-    def write_projects(self, records: list[ProjectRecord], index_url: str, extractor_version: str,
-                       run_id: int | None = None) -> None:
-        """Several projects in one transaction: all of them or none (a commit costs more than a 304)."""
+    def write_projects(
+        self,
+        records: list[ProjectRecord],
+        index_url: str,
+        extractor_version: str,
+        run_id: int | None = None,
+    ) -> None:
+        """Several projects in one transaction: all of them or none (a commit costs more than a
+        304)."""
         unchanged = [r for r in records if r.status == PageOutcome.UNCHANGED]
         with self.transaction() as db:
-            if unchanged:  # 304s: a few statements for the whole batch (each execute costs a GIL hand-off)
+            # 304s: a few statements for the whole batch (each execute costs a GIL hand-off)
+            if unchanged:
                 stamp = now()
                 if run_id is not None:
-                    db.executemany("UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?",
-                                   [(run_id, r.name) for r in unchanged])
-                db.executemany("UPDATE projects SET crawled_at = ?, etag = coalesce(?, etag),"
-                               " last_modified = coalesce(?, last_modified) WHERE name = ?",
-                               [(stamp, r.etag, r.last_modified, r.name) for r in unchanged])
-                db.executemany("DELETE FROM failures WHERE project = ? AND version IS NULL",
-                               [(r.name,) for r in unchanged])
+                    db.executemany(
+                        "UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?",
+                        [(run_id, r.name) for r in unchanged],
+                    )
+                db.executemany(
+                    "UPDATE projects SET crawled_at = ?, etag = coalesce(?, etag),"
+                    " last_modified = coalesce(?, last_modified) WHERE name = ?",
+                    [(stamp, r.etag, r.last_modified, r.name) for r in unchanged],
+                )
+                db.executemany(
+                    "DELETE FROM failures WHERE project = ? AND version IS NULL",
+                    [(r.name,) for r in unchanged],
+                )
             for record in records:
                 if record.status != PageOutcome.UNCHANGED:
                     self._write_project(db, record, index_url, extractor_version, run_id)
 
-    def _write_project(self, db: sqlite3.Connection, record: ProjectRecord, index_url: str,
-                       extractor_version: str, run_id: int | None) -> None:
+    def _write_project(
+        self,
+        db: sqlite3.Connection,
+        record: ProjectRecord,
+        index_url: str,
+        extractor_version: str,
+        run_id: int | None,
+    ) -> None:
         """One project, inside the caller's transaction."""
         if record.status == PageOutcome.STALE:  # keep what we have; the project stays queued
             self._insert_failures(db, record.name, None, record.failures)
@@ -220,94 +269,174 @@ class Store:
             " display_name=excluded.display_name, index_url=excluded.index_url,"
             " serial=excluded.serial, etag=excluded.etag, last_modified=excluded.last_modified,"
             " status=excluded.status, crawled_at=excluded.crawled_at",
-            (record.name, record.display_name, index_url, record.serial, record.etag,
-             record.last_modified, ProjectStatus(record.status.value), now()),
+            (
+                record.name,
+                record.display_name,
+                index_url,
+                record.serial,
+                record.etag,
+                record.last_modified,
+                ProjectStatus(record.status.value),
+                now(),
+            ),
         )
         db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
         self._insert_failures(db, record.name, None, record.failures)
         if record.status != PageOutcome.OK:
             return  # a failed page keeps the releases stored by the last good crawl
         listed = {r.version for r in record.releases}
-        stored = dict(db.execute("SELECT version, id FROM releases WHERE project = ?", (record.name,)).fetchall())
+        stored = dict(
+            db.execute(
+                "SELECT version, id FROM releases WHERE project = ?", (record.name,)
+            ).fetchall()
+        )
         for gone in set(stored) - listed:  # removed from the index
             db.execute("DELETE FROM releases WHERE id = ?", (stored[gone],))
-            db.execute("DELETE FROM failures WHERE project = ? AND version = ?", (record.name, gone))
+            db.execute(
+                "DELETE FROM failures WHERE project = ? AND version = ?", (record.name, gone)
+            )
         for release in record.releases:
-            self._write_release(db, record.name, release, stored.get(release.version), extractor_version)
+            self._write_release(
+                db, record.name, release, stored.get(release.version), extractor_version
+            )
         self.mark_latest(db, record.name)
 
     @staticmethod
     def mark_latest(db: sqlite3.Connection, project: str) -> None:
-        rows = db.execute("SELECT id, version, yanked FROM releases WHERE project = ?", (project,)).fetchall()
+        rows = db.execute(
+            "SELECT id, version, yanked FROM releases WHERE project = ?", (project,)
+        ).fetchall()
         best = latest_release(rows)
         db.execute("UPDATE releases SET is_latest = (id = ?) WHERE project = ?", (best, project))
 
-    def _write_release(self, db: sqlite3.Connection, project: str, rel: ReleaseRecord,
-                       release_id: int | None, extractor_version: str) -> None:
+    def _write_release(
+        self,
+        db: sqlite3.Connection,
+        project: str,
+        rel: ReleaseRecord,
+        release_id: int | None,
+        extractor_version: str,
+    ) -> None:
         yanked = bool(rel.files) and all(f.yanked for f in rel.files)
         ex = rel.extraction
         if ex is None:
             assert release_id is not None, "an unchanged release must already be stored"
             db.execute("UPDATE releases SET yanked = ? WHERE id = ?", (yanked, release_id))
         else:
-            values = (yanked, ex.requires_python, ex.deps_state, ex.source, ex.metadata_file,
-                      rel.digest, extractor_version, ex.note)
+            values = (
+                yanked,
+                ex.requires_python,
+                ex.deps_state,
+                ex.source,
+                ex.metadata_file,
+                rel.digest,
+                extractor_version,
+                ex.note,
+            )
             if release_id is None:
                 release_id = db.execute(
                     "INSERT INTO releases (yanked, requires_python, deps_state, metadata_source,"
                     " metadata_file, files_digest, extractor_version, note, project, version)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)", (*values, project, rel.version)).lastrowid
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (*values, project, rel.version),
+                ).lastrowid
             else:
                 db.execute(
-                    "UPDATE releases SET yanked=?, requires_python=?, deps_state=?, metadata_source=?,"
+                    "UPDATE releases SET yanked=?, requires_python=?, deps_state=?, "
+                    "metadata_source=?,"
                     " metadata_file=?, files_digest=?, extractor_version=?, note=? WHERE id=?",
-                    (*values, release_id))
+                    (*values, release_id),
+                )
+            assert release_id is not None  # lastrowid of the INSERT, or the stored id
             self.replace_requirements(db, release_id, ex.edges, ex.source or "", extractor_version)
-            db.execute("DELETE FROM failures WHERE project = ? AND version = ?", (project, rel.version))
+            db.execute(
+                "DELETE FROM failures WHERE project = ? AND version = ?", (project, rel.version)
+            )
             self._insert_failures(db, project, rel.version, ex.failures)
         db.execute("DELETE FROM files WHERE release_id = ?", (release_id,))
         db.executemany(
-            "INSERT INTO files (release_id, filename, url, sha256, size, kind, yanked, yanked_reason,"
+            "INSERT INTO files (release_id, filename, url, sha256, size, kind, yanked, "
+            "yanked_reason,"
             " requires_python, core_metadata, core_metadata_sha256, upload_time)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(release_id, f.filename, f.url, f.sha256, f.size, f.kind, f.yanked, f.yanked_reason,
-              f.requires_python, f.core_metadata, f.core_metadata_sha256, f.upload_time)
-             for f in rel.files],
+            [
+                (
+                    release_id,
+                    f.filename,
+                    f.url,
+                    f.sha256,
+                    f.size,
+                    f.kind,
+                    f.yanked,
+                    f.yanked_reason,
+                    f.requires_python,
+                    f.core_metadata,
+                    f.core_metadata_sha256,
+                    f.upload_time,
+                )
+                for f in rel.files
+            ],
         )
 
     @staticmethod
-    def replace_requirements(db: sqlite3.Connection, release_id: int, edges: list[Edge],
-                             source: str, extractor_version: str) -> None:
+    def replace_requirements(
+        db: sqlite3.Connection,
+        release_id: int,
+        edges: list[Edge],
+        source: str,
+        extractor_version: str,
+    ) -> None:
         db.execute("DELETE FROM requirements WHERE release_id = ?", (release_id,))
         db.executemany(
-            "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra, extras, kind,"
+            "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra, extras, "
+            "kind,"
             " source, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(release_id, e.raw, e.name, e.specifier, e.marker, e.extra, e.extras, e.kind, source,
-              extractor_version) for e in edges],
+            [
+                (
+                    release_id,
+                    e.raw,
+                    e.name,
+                    e.specifier,
+                    e.marker,
+                    e.extra,
+                    e.extras,
+                    e.kind,
+                    source,
+                    extractor_version,
+                )
+                for e in edges
+            ],
         )
 
     @staticmethod
-    def _insert_failures(db: sqlite3.Connection, project: str, version: str | None,
-                         failures: list[Failure]) -> None:
+    def _insert_failures(
+        db: sqlite3.Connection, project: str, version: str | None, failures: list[Failure]
+    ) -> None:
         stamp = now()
         db.executemany(
             "INSERT INTO failures (project, version, filename, stage, reason, detail, recorded_at)"
             " VALUES (?,?,?,?,?,?,?)",
-            [(project, version, f.filename, f.stage, f.reason, f.detail[:4000], stamp) for f in failures],
+            [
+                (project, version, f.filename, f.stage, f.reason, f.detail[:4000], stamp)
+                for f in failures
+            ],
         )
 
     # --- sandbox builds ---------------------------------------------------------------------------
 
-    def sandbox_candidates(self, retry_failed: bool = False,
-                           projects: list[str] | None = None) -> list[SandboxCandidate]:
+    def sandbox_candidates(
+        self, retry_failed: bool = False, projects: list[str] | None = None
+    ) -> list[SandboxCandidate]:
         """Releases to build in a sandbox, each with its first non-yanked sdist."""
         states = [DepsState.PENDING_SANDBOX] + ([DepsState.FAILED] if retry_failed else [])
-        sql = ("SELECT r.id, r.project, r.version, f.filename, f.url, f.sha256 FROM releases r"
-               " JOIN files f ON f.release_id = r.id AND f.kind = ?"
-               f" WHERE r.deps_state IN ({','.join('?' * len(states))})"
-               # a release that failed before the sandbox (no sdist read) is not the sandbox's
-               " AND (r.deps_state = ? OR r.metadata_source LIKE 'sandbox%')"
-               " ORDER BY r.project, r.version, f.yanked, f.filename")
+        sql = (
+            "SELECT r.id, r.project, r.version, f.filename, f.url, f.sha256 FROM releases r"
+            " JOIN files f ON f.release_id = r.id AND f.kind = ?"
+            f" WHERE r.deps_state IN ({','.join('?' * len(states))})"
+            # a release that failed before the sandbox (no sdist read) is not the sandbox's
+            " AND (r.deps_state = ? OR r.metadata_source LIKE 'sandbox%')"
+            " ORDER BY r.project, r.version, f.yanked, f.filename"
+        )
         rows = self.db.execute(sql, (FileKind.SDIST, *states, DepsState.PENDING_SANDBOX)).fetchall()
         wanted = set(projects) if projects else None
         first: dict[int, SandboxCandidate] = {}
@@ -316,41 +445,59 @@ class Store:
                 first[row[0]] = SandboxCandidate(*row)
         return list(first.values())
 
-    def record_sandbox_result(self, candidate: SandboxCandidate, result: SandboxResult,
-                              edges: list[Edge], bad_lines: list[str], extractor_version: str) -> None:
+    def record_sandbox_result(
+        self,
+        candidate: SandboxCandidate,
+        result: SandboxResult,
+        edges: list[Edge],
+        bad_lines: list[str],
+        extractor_version: str,
+    ) -> None:
         c = candidate
         source = f"sandbox-{result.backend}" + (f":{result.method}" if result.method else "")
         state = DepsState.KNOWN if result.ok else DepsState.FAILED
         note = result.detail if result.ok else None
         stage = FailureStage.SANDBOX
         with self.transaction() as db:
-            db.execute("UPDATE releases SET deps_state = ?, metadata_source = ?, metadata_file = ?,"
-                       " note = ?, requires_python = coalesce(requires_python, ?) WHERE id = ?",
-                       (state, source, c.filename, note, result.requires_python, c.release_id))
+            db.execute(
+                "UPDATE releases SET deps_state = ?, metadata_source = ?, metadata_file = ?,"
+                " note = ?, requires_python = coalesce(requires_python, ?) WHERE id = ?",
+                (state, source, c.filename, note, result.requires_python, c.release_id),
+            )
             self.replace_requirements(db, c.release_id, edges, source, extractor_version)
-            db.execute("DELETE FROM failures WHERE project = ? AND version = ? AND stage = ?",
-                       (c.project, c.version, stage))
+            db.execute(
+                "DELETE FROM failures WHERE project = ? AND version = ? AND stage = ?",
+                (c.project, c.version, stage),
+            )
             failures = [Failure(stage, "bad-requirement", line, c.filename) for line in bad_lines]
             if not result.ok:
                 detail = f"{result.detail or ''}\n--- log tail ---\n{result.log_tail}".strip()
-                failures.append(Failure(stage, result.failure or "build-failed", detail, c.filename))
+                failures.append(
+                    Failure(stage, result.failure or "build-failed", detail, c.filename)
+                )
             elif result.confidence == "low":
-                failures.append(Failure(stage, "low-confidence", result.detail or result.method or "",
-                                        c.filename))
+                failures.append(
+                    Failure(
+                        stage, "low-confidence", result.detail or result.method or "", c.filename
+                    )
+                )
             self._insert_failures(db, c.project, c.version, failures)
 
     # --- imported data sets -----------------------------------------------------------------------
 
     def write_imported(self, batch: list[ImportedRelease], origin: str) -> None:
-        """Releases read from a data set, in one transaction (provenance: `origin`, their source)."""
+        """Releases read from a data set, in one transaction (provenance: `origin`, their
+        source)."""
         stamp = now()
         with self.transaction() as db:
             projects = {r.project for r in batch}
             db.executemany(
                 "INSERT INTO projects (name, display_name, index_url, status, crawled_at)"
-                " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET index_url = excluded.index_url,"
+                " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET index_url = "
+                "excluded.index_url,"
                 " crawled_at = excluded.crawled_at",
-                [(p, p, origin, ProjectStatus.OK, stamp) for p in projects])
+                [(p, p, origin, ProjectStatus.OK, stamp) for p in projects],
+            )
             for rel in batch:
                 rid = db.execute(
                     "INSERT INTO releases (project, version, yanked, requires_python, deps_state,"
@@ -358,68 +505,114 @@ class Store:
                     " ON CONFLICT(project, version) DO UPDATE SET"
                     " requires_python = excluded.requires_python, deps_state = excluded.deps_state,"
                     " metadata_source = excluded.metadata_source RETURNING id",
-                    (rel.project, rel.version, rel.requires_python, DepsState.KNOWN, rel.source,
-                     IMPORT_EXTRACTOR)).fetchone()[0]
+                    (
+                        rel.project,
+                        rel.version,
+                        rel.requires_python,
+                        DepsState.KNOWN,
+                        rel.source,
+                        IMPORT_EXTRACTOR,
+                    ),
+                ).fetchone()[0]
                 self.replace_requirements(db, rid, rel.edges, rel.source, IMPORT_EXTRACTOR)
-                db.execute("DELETE FROM failures WHERE project = ? AND version = ? AND stage = ?",
-                           (rel.project, rel.version, FailureStage.IMPORT))
-                self._insert_failures(db, rel.project, rel.version, [
-                    Failure(FailureStage.IMPORT, "bad-requirement", line) for line in rel.bad_lines])
+                db.execute(
+                    "DELETE FROM failures WHERE project = ? AND version = ? AND stage = ?",
+                    (rel.project, rel.version, FailureStage.IMPORT),
+                )
+                self._insert_failures(
+                    db,
+                    rel.project,
+                    rel.version,
+                    [
+                        Failure(FailureStage.IMPORT, "bad-requirement", line)
+                        for line in rel.bad_lines
+                    ],
+                )
                 db.executemany(
-                    "INSERT OR IGNORE INTO releases (project, version, yanked, deps_state, files_digest,"
+                    "INSERT OR IGNORE INTO releases (project, version, yanked, deps_state, "
+                    "files_digest,"
                     " extractor_version) VALUES (?,?,0,?,'',?)",
-                    [(rel.project, v, DepsState.NOT_IMPORTED, IMPORT_EXTRACTOR)
-                     for v in rel.other_versions])
+                    [
+                        (rel.project, v, DepsState.NOT_IMPORTED, IMPORT_EXTRACTOR)
+                        for v in rel.other_versions
+                    ],
+                )
             for project in projects:
                 self.mark_latest(db, project)
 
     # --- crawl runs and resume -----------------------------------------------------------------
 
-    def open_run(self, index_url: str, options: dict[str, object], projects: list[str] | None,
-                 resume: bool = True) -> tuple[int, bool]:
+    def open_run(
+        self,
+        index_url: str,
+        options: dict[str, object],
+        projects: Sequence[str] | None,
+        resume: bool = True,
+    ) -> tuple[int, bool]:
         """(run id, resumed?). An unfinished run with the same index and options is resumed."""
         opts = json.dumps(options, sort_keys=True)
         if resume:
             row = self.db.execute(
                 "SELECT id FROM crawl_runs WHERE status IN (?, ?) AND index_url = ? AND options = ?"
                 " ORDER BY id DESC LIMIT 1",
-                (RunStatus.RUNNING, RunStatus.INTERRUPTED, index_url, opts)).fetchone()
+                (RunStatus.RUNNING, RunStatus.INTERRUPTED, index_url, opts),
+            ).fetchone()
             if row:
                 return int(row[0]), True
         with self.transaction() as db:
             run_id = db.execute(
                 "INSERT INTO crawl_runs (index_url, started_at, status, options) VALUES (?,?,?,?)",
-                (index_url, now(), RunStatus.RUNNING, opts)).lastrowid
+                (index_url, now(), RunStatus.RUNNING, opts),
+            ).lastrowid
             assert run_id is not None
             if projects is not None:
                 self._enqueue(db, run_id, projects)
         return run_id, False
 
     @staticmethod
-    def _enqueue(db: sqlite3.Connection, run_id: int, projects: list[str]) -> None:
-        db.executemany("INSERT OR IGNORE INTO crawl_queue (run_id, position, project) VALUES (?,?,?)",
-                       [(run_id, i, p) for i, p in enumerate(projects)])
+    def _enqueue(db: sqlite3.Connection, run_id: int, projects: Sequence[str]) -> None:
+        db.executemany(
+            "INSERT OR IGNORE INTO crawl_queue (run_id, position, project) VALUES (?,?,?)",
+            [(run_id, i, p) for i, p in enumerate(projects)],
+        )
 
-    def enqueue(self, run_id: int, projects: list[str]) -> None:
+    def enqueue(self, run_id: int, projects: Sequence[str]) -> None:
         with self.transaction() as db:
             self._enqueue(db, run_id, projects)
 
     def queued(self, run_id: int) -> tuple[list[str], int]:
         """(projects still to do in order, number already done)."""
-        todo = [r[0] for r in self.db.execute(
-            "SELECT project FROM crawl_queue WHERE run_id = ? AND done = 0 ORDER BY position", (run_id,))]
-        done = self.db.execute("SELECT count(*) FROM crawl_queue WHERE run_id = ? AND done = 1", (run_id,)).fetchone()[0]
+        todo = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT project FROM crawl_queue WHERE run_id = ? AND done = 0 ORDER BY position",
+                (run_id,),
+            )
+        ]
+        done = self.db.execute(
+            "SELECT count(*) FROM crawl_queue WHERE run_id = ? AND done = 1", (run_id,)
+        ).fetchone()[0]
         return todo, int(done)
 
     def has_queue(self, run_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM crawl_queue WHERE run_id = ? LIMIT 1", (run_id,)).fetchone() is not None
+        return (
+            self.db.execute(
+                "SELECT 1 FROM crawl_queue WHERE run_id = ? LIMIT 1", (run_id,)
+            ).fetchone()
+            is not None
+        )
 
     def mark_done(self, db: sqlite3.Connection, run_id: int, project: str) -> None:
-        db.execute("UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?", (run_id, project))
+        db.execute(
+            "UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?", (run_id, project)
+        )
 
     def finish_run(self, run_id: int, status: RunStatus) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE crawl_runs SET status = ?, finished_at = ? WHERE id = ?", (status, now(), run_id))
+            db.execute(
+                "UPDATE crawl_runs SET status = ?, finished_at = ? WHERE id = ?",
+                (status, now(), run_id),
+            )
         # fold the WAL back into the database: a large WAL makes every later commit pay for a
         # checkpoint attempt while the next run's readers hold it open
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -428,23 +621,36 @@ class Store:
 
     def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
         """The newest crawl runs: id, status, started_at, finished_at."""
-        rows = self.db.execute("SELECT id, status, started_at, finished_at FROM crawl_runs"
-                               " ORDER BY id DESC LIMIT ?", (limit,))
-        return [dict(zip(("id", "status", "started_at", "finished_at"), r, strict=True)) for r in rows]
+        rows = self.db.execute(
+            "SELECT id, status, started_at, finished_at FROM crawl_runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            dict(zip(("id", "status", "started_at", "finished_at"), r, strict=True)) for r in rows
+        ]
 
     def last_index_url(self) -> str | None:
-        row = self.db.execute("SELECT index_url FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+        row = self.db.execute(
+            "SELECT index_url FROM crawl_runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
         return row[0] if row else None
 
     def project_names(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT name FROM projects WHERE index_url NOT LIKE 'import:%'")}
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT name FROM projects WHERE index_url NOT LIKE 'import:%'"
+            )
+        }
 
     def remove_projects(self, names: Iterable[str]) -> int:
         """Projects the index no longer lists: gone from the store (and so from the graph)."""
         names = list(names)
         with self.transaction() as db:
             for name in names:
-                db.execute("DELETE FROM projects WHERE name = ?", (name,))  # releases, files, requirements cascade
+                db.execute(
+                    "DELETE FROM projects WHERE name = ?", (name,)
+                )  # releases, files, requirements cascade
                 db.execute("DELETE FROM failures WHERE project = ?", (name,))
         return len(names)
 
@@ -454,8 +660,11 @@ class Store:
 
     def set_meta(self, values: dict[str, str]) -> None:
         with self.transaction() as db:
-            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           list(values.items()))
+            db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "value = excluded.value",
+                list(values.items()),
+            )
 
     # --- summaries ------------------------------------------------------------------------------
 
@@ -463,13 +672,24 @@ class Store:
         q = self.db.execute
         return {
             "projects": q("SELECT count(*) FROM projects").fetchone()[0],
-            "projects_by_status": dict(q("SELECT status, count(*) FROM projects GROUP BY status").fetchall()),
+            "projects_by_status": dict(
+                q("SELECT status, count(*) FROM projects GROUP BY status").fetchall()
+            ),
             "releases": q("SELECT count(*) FROM releases").fetchone()[0],
-            "releases_by_state": dict(q("SELECT deps_state, count(*) FROM releases GROUP BY deps_state").fetchall()),
-            "releases_by_source": dict(q("SELECT coalesce(metadata_source, 'none'), count(*) FROM releases"
-                                         " GROUP BY 1").fetchall()),
+            "releases_by_state": dict(
+                q("SELECT deps_state, count(*) FROM releases GROUP BY deps_state").fetchall()
+            ),
+            "releases_by_source": dict(
+                q(
+                    "SELECT coalesce(metadata_source, 'none'), count(*) FROM releases GROUP BY 1"
+                ).fetchall()
+            ),
             "files": q("SELECT count(*) FROM files").fetchone()[0],
             "requirements": q("SELECT count(*) FROM requirements").fetchone()[0],
-            "failures_by_reason": dict(q("SELECT stage || ':' || reason, count(*) FROM failures GROUP BY 1"
-                                         " ORDER BY 2 DESC").fetchall()),
+            "failures_by_reason": dict(
+                q(
+                    "SELECT stage || ':' || reason, count(*) FROM failures GROUP BY 1"
+                    " ORDER BY 2 DESC"
+                ).fetchall()
+            ),
         }

@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 import xmlrpc.client
 from dataclasses import dataclass, field
-from typing import cast
 from datetime import UTC, datetime
+from typing import cast
 
 from packaging.utils import canonicalize_name
 
@@ -54,7 +54,9 @@ class Changelog:
     def changed_since(self, serial: int) -> dict[str, int]:
         """project -> the highest serial at which it changed, for every change after `serial`."""
         try:
-            rows = cast(list[tuple[str, str, int, str, int]], self.proxy.changelog_since_serial(serial))
+            rows = cast(
+                list[tuple[str, str, int, str, int]], self.proxy.changelog_since_serial(serial)
+            )
         except (OSError, xmlrpc.client.Error) as exc:
             raise FetchError(self.url, f"changelog_since_serial: {exc}") from exc
         changed: dict[str, int] = {}
@@ -73,8 +75,13 @@ class UpdateSummary:
     consistent_to: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"mode": self.mode, "new_projects": len(self.new), "removed_projects": len(self.removed),
-                "consistent_to": self.consistent_to, **self.crawl.as_dict()}
+        return {
+            "mode": self.mode,
+            "new_projects": len(self.new),
+            "removed_projects": len(self.removed),
+            "consistent_to": self.consistent_to,
+            **self.crawl.as_dict(),
+        }
 
 
 def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -> UpdateSummary:
@@ -84,7 +91,8 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
     stored = store.project_names()
     # the root page is conditional too: on PyPI it is tens of megabytes and rarely worth re-reading
     names, etag, modified = crawler.client.list_projects_if_changed(
-        store.get_meta("root_etag"), store.get_meta("root_last_modified"))
+        store.get_meta("root_etag"), store.get_meta("root_last_modified")
+    )
     listed = set(names) if names is not None else stored
     new, removed = sorted(listed - stored), sorted(stored - listed)
     store.remove_projects(removed)
@@ -95,7 +103,9 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
         changed = changelog.changed_since(int(last)) if last is not None else {p: 0 for p in listed}
         extra_requests = 2 if last is not None else 1
         todo = sorted((set(changed) & listed) | set(new))
-        summary = crawler.crawl(todo, conditional=False, min_serials=changed, mode="update", resume=False)
+        summary = crawler.crawl(
+            todo, conditional=False, min_serials=changed, mode="update", resume=False
+        )
         mode = "changelog"
     else:
         todo = sorted(listed)
@@ -113,5 +123,7 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
         if serial_now is not None:
             values["consistent_serial"] = str(serial_now)
         store.set_meta(values)
-        result.consistent_to = f"serial {serial_now}" if serial_now is not None else f"time {started_at}"
+        result.consistent_to = (
+            f"serial {serial_now}" if serial_now is not None else f"time {started_at}"
+        )
     return result

@@ -27,26 +27,74 @@ __all__ = ["build_parser", "main"]
 
 
 def _add_crawl_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default="crawl.sqlite", help="SQLite store to write (created if missing; default %(default)s)")
-    p.add_argument("--workers", type=int, default=8, help="concurrent projects, and HTTP connections (default %(default)s)")
-    p.add_argument("--retries", type=int, default=5, help="tries per request on 429/5xx/resets before recording a failure (default %(default)s)")
-    p.add_argument("--max-rps", type=float, default=None, help="politeness: at most this many requests per second (default: no cap)")
-    p.add_argument("--no-resume", action="store_true", help="start a new run even if an unfinished one with the same options exists")
+    p.add_argument(
+        "--db",
+        default="crawl.sqlite",
+        help="SQLite store to write (created if missing; default %(default)s)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=8,
+        help="concurrent projects, and HTTP connections (default %(default)s)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        help="tries per request on 429/5xx/resets before recording a failure (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-rps",
+        type=float,
+        default=None,
+        help="politeness: at most this many requests per second (default: no cap)",
+    )
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start a new run even if an unfinished one with the same options exists",
+    )
     _add_sandbox_options(p)
 
 
 def _add_limit_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--build-timeout", type=float, default=120, help="wall-clock seconds per sdist build (default %(default)s)")
-    p.add_argument("--build-memory", type=int, default=1024, help="MiB of memory per sdist build (default %(default)s)")
-    p.add_argument("--build-pids", type=int, default=256, help="processes+threads per sdist build (default %(default)s)")
+    p.add_argument(
+        "--build-timeout",
+        type=float,
+        default=120,
+        help="wall-clock seconds per sdist build (default %(default)s)",
+    )
+    p.add_argument(
+        "--build-memory",
+        type=int,
+        default=1024,
+        help="MiB of memory per sdist build (default %(default)s)",
+    )
+    p.add_argument(
+        "--build-pids",
+        type=int,
+        default=256,
+        help="processes+threads per sdist build (default %(default)s)",
+    )
 
 
 def _add_sandbox_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sandbox", choices=("auto", "docker", "bwrap", "none"), default="auto",
-                   help="where sdists whose dependencies are not static get built: auto = Docker when a daemon "
-                   "answers, else bwrap, else none (they stay pending-sandbox) (default %(default)s)")
-    p.add_argument("--sandbox-workers", type=int, default=2, help="sdist builds at once (default %(default)s)")
-    p.add_argument("--retry-failed", action="store_true", help="also rebuild releases whose sandbox build failed before")
+    p.add_argument(
+        "--sandbox",
+        choices=("auto", "docker", "bwrap", "none"),
+        default="auto",
+        help="where sdists whose dependencies are not static get built: auto = Docker when a "
+        "daemon answers, else bwrap, else none (they stay pending-sandbox) (default %(default)s)",
+    )
+    p.add_argument(
+        "--sandbox-workers", type=int, default=2, help="sdist builds at once (default %(default)s)"
+    )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also rebuild releases whose sandbox build failed before",
+    )
     _add_limit_options(p)
 
 
@@ -54,10 +102,17 @@ def _common_options() -> argparse.ArgumentParser:
     """Options every command takes."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    common.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress bars and no informational lines on stderr")
-    common.add_argument("--no-progress", action="store_true",
-                        help="no progress bars (they are off anyway when stderr is not a terminal)")
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars and no informational lines on stderr",
+    )
+    common.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are off anyway when stderr is not a terminal)",
+    )
     return common
 
 
@@ -65,91 +120,191 @@ def build_parser() -> argparse.ArgumentParser:
     from .exitcodes import __doc__ as exit_table
 
     parser = argparse.ArgumentParser(
-        prog="depgraph", description="Crawl a PyPI-compatible index into a dependency graph and measure it.",
-        epilog=exit_table, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="depgraph",
+        description="Crawl a PyPI-compatible index into a dependency graph and measure it.",
+        epilog=exit_table,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"pypi-depgraph {__version__}")
     common = _common_options()
     sub = parser.add_subparsers(dest="command", required=True)
 
-    crawl = sub.add_parser("crawl", parents=[common], help="crawl projects of an index into the store",
-                           description="Crawl every release of the chosen projects: files, hashes and "
-                           "requirements, from the cheapest trustworthy metadata source.")
-    crawl.add_argument("--index-url", default=PYPI_SIMPLE, help="simple API root (default %(default)s)")
+    crawl = sub.add_parser(
+        "crawl",
+        parents=[common],
+        help="crawl projects of an index into the store",
+        description="Crawl every release of the chosen projects: files, hashes and "
+        "requirements, from the cheapest trustworthy metadata source.",
+    )
+    crawl.add_argument(
+        "--index-url", default=PYPI_SIMPLE, help="simple API root (default %(default)s)"
+    )
     which = crawl.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every project the index root lists")
-    which.add_argument("--project", action="append", metavar="NAME", help="a project to crawl (repeatable)")
+    which.add_argument(
+        "--project", action="append", metavar="NAME", help="a project to crawl (repeatable)"
+    )
     _add_crawl_options(crawl)
 
-    demo = sub.add_parser("demo", parents=[common], help="build the demo index, serve it on loopback and crawl it end to end",
-                          description="Offline end-to-end run on embedded defaults: writes the demo "
-                          "distributions, serves them with pypiserver on 127.0.0.1, crawls into SQLite.")
-    demo.add_argument("--out", default="demo-output", help="folder for the index, store and reports (default %(default)s)")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="build the demo index, serve it on loopback and crawl it end to end",
+        description="Offline end-to-end run on embedded defaults: writes the demo "
+        "distributions, serves them with pypiserver on 127.0.0.1, crawls into SQLite.",
+    )
+    demo.add_argument(
+        "--out",
+        default="demo-output",
+        help="folder for the index, store and reports (default %(default)s)",
+    )
     _add_sandbox_options(demo)
 
-    sbx = sub.add_parser("sandbox", help="the sdist build sandbox: image, one-off extraction, cleanup",
-                         description="Build sdists in disposable containers (Docker) or bubblewrap, with no "
-                         "network and CPU/memory/pid/time limits, and report the requirements they declare.")
+    sbx = sub.add_parser(
+        "sandbox",
+        help="the sdist build sandbox: image, one-off extraction, cleanup",
+        description="Build sdists in disposable containers (Docker) or bubblewrap, with no "
+        "network and CPU/memory/pid/time limits, and report the requirements they declare.",
+    )
     sbx_sub = sbx.add_subparsers(dest="sandbox_command", required=True)
-    bi = sbx_sub.add_parser("build-image", parents=[common], help="build the sandbox image offline (debootstrap + docker import)")
-    bi.add_argument("--if-missing", action="store_true", help="do nothing when the image and rootfs exist")
+    bi = sbx_sub.add_parser(
+        "build-image",
+        parents=[common],
+        help="build the sandbox image offline (debootstrap + docker import)",
+    )
+    bi.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the image and rootfs exist"
+    )
     bi.add_argument("--tag", default=None, help="image tag (default pypi-depgraph-sandbox:latest)")
-    ex = sbx_sub.add_parser("extract", parents=[common], help="build one sdist in the sandbox and print what it declares as JSON")
+    ex = sbx_sub.add_parser(
+        "extract",
+        parents=[common],
+        help="build one sdist in the sandbox and print what it declares as JSON",
+    )
     ex.add_argument("sdist", type=Path, help="path of a .tar.gz / .zip sdist")
-    ex.add_argument("--backend", choices=("auto", "docker", "bwrap"), default="auto", help="(default %(default)s)")
+    ex.add_argument(
+        "--backend",
+        choices=("auto", "docker", "bwrap"),
+        default="auto",
+        help="(default %(default)s)",
+    )
     _add_limit_options(ex)
-    sbx_sub.add_parser("cleanup", parents=[common], help="remove sandbox containers left behind by a crash")
+    sbx_sub.add_parser(
+        "cleanup", parents=[common], help="remove sandbox containers left behind by a crash"
+    )
 
-    report = sub.add_parser("report", parents=[common], help="metrics and health of the graph as CSV reports and plots",
-                            description="Direct and transitive dependents, dependents via extras only, PageRank, "
-                            "percentile ranks, roles, cycles, missing and unsatisfiable dependencies, umbrellas; "
-                            "compared with download counts when given.")
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="metrics and health of the graph as CSV reports and plots",
+        description="Direct and transitive dependents, dependents via extras only, PageRank, "
+        "percentile ranks, roles, cycles, missing and unsatisfiable dependencies, umbrellas; "
+        "compared with download counts when given.",
+    )
     report.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
     report.add_argument("--out", default="report", help="output folder (default %(default)s)")
-    report.add_argument("--downloads", type=Path, help="download counts: BigQuery CSV (project,downloads[,installer]), "
-                        "top-pypi-packages JSON or pypistats JSON")
-    report.add_argument("--include-extras", action="store_true", help="count requirements reached through extras too")
-    report.add_argument("--python", default=None, help="evaluate markers for this CPython version (e.g. 3.12); "
-                        "default: keep every edge whatever its marker")
-    report.add_argument("--platform", default="linux", choices=("linux", "win32", "darwin"),
-                        help="platform for marker evaluation with --python (default %(default)s)")
-    report.add_argument("--top", type=int, default=15, help="rows of the main table to print (default %(default)s)")
-    report.add_argument("--graphml", action="store_true", help="also write graph.graphml (nodes with their attributes)")
+    report.add_argument(
+        "--downloads",
+        type=Path,
+        help="download counts: BigQuery CSV (project,downloads[,installer]), "
+        "top-pypi-packages JSON or pypistats JSON",
+    )
+    report.add_argument(
+        "--include-extras",
+        action="store_true",
+        help="count requirements reached through extras too",
+    )
+    report.add_argument(
+        "--python",
+        default=None,
+        help="evaluate markers for this CPython version (e.g. 3.12); "
+        "default: keep every edge whatever its marker",
+    )
+    report.add_argument(
+        "--platform",
+        default="linux",
+        choices=("linux", "win32", "darwin"),
+        help="platform for marker evaluation with --python (default %(default)s)",
+    )
+    report.add_argument(
+        "--top", type=int, default=15, help="rows of the main table to print (default %(default)s)"
+    )
+    report.add_argument(
+        "--graphml",
+        action="store_true",
+        help="also write graph.graphml (nodes with their attributes)",
+    )
 
-    imp = sub.add_parser("import", parents=[common], help="load a public dependency data set into the store",
-                         description="Load mach-nix pypi-deps-db buckets or a BigQuery distribution_metadata "
-                         "export into the store (provenance recorded as import:<data set>).")
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="load a public dependency data set into the store",
+        description="Load mach-nix pypi-deps-db buckets or a BigQuery distribution_metadata "
+        "export into the store (provenance recorded as import:<data set>).",
+    )
     imp.add_argument("kind", choices=("pypi-deps-db", "bigquery"))
-    imp.add_argument("path", type=Path, help="pypi-deps-db folder (with sdist/ and wheel/), or a CSV/JSONL export")
+    imp.add_argument(
+        "path",
+        type=Path,
+        help="pypi-deps-db folder (with sdist/ and wheel/), or a CSV/JSONL export",
+    )
     imp.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
-    imp.add_argument("--all-versions", action="store_true", help="import every version's dependencies, not only the latest")
+    imp.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="import every version's dependencies, not only the latest",
+    )
 
-    upd = sub.add_parser("update", parents=[common], help="fetch only what changed since the last crawl",
-                         description="Bring the store up to date with its index: new projects crawled, removed ones "
-                         "dropped, changed ones re-read. Uses the index's changelog serials when --changelog-url is "
-                         "given (PyPI: https://pypi.org/pypi), else conditional requests (ETag / Last-Modified).")
-    upd.add_argument("--index-url", default=None, help="default: the index of the store's last crawl")
-    upd.add_argument("--changelog-url", default=None, help="XML-RPC endpoint with changelog_since_serial "
-                     "(default: https://pypi.org/pypi when the index is PyPI, else none)")
+    upd = sub.add_parser(
+        "update",
+        parents=[common],
+        help="fetch only what changed since the last crawl",
+        description="Bring the store up to date with its index: new projects crawled, removed ones "
+        "dropped, changed ones re-read. Uses the index's changelog serials when --changelog-url is "
+        "given (PyPI: https://pypi.org/pypi), else conditional requests (ETag / Last-Modified).",
+    )
+    upd.add_argument(
+        "--index-url", default=None, help="default: the index of the store's last crawl"
+    )
+    upd.add_argument(
+        "--changelog-url",
+        default=None,
+        help="XML-RPC endpoint with changelog_since_serial "
+        "(default: https://pypi.org/pypi when the index is PyPI, else none)",
+    )
     _add_crawl_options(upd)
 
-    status = sub.add_parser("status", parents=[common], help="what the store holds", description="Counts of the store: projects, "
-                            "releases by dependency state and metadata source, failures by reason, and the serial "
-                            "or time the store is consistent to.")
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="what the store holds",
+        description="Counts of the store: projects, "
+        "releases by dependency state and metadata source, failures by reason, and the serial "
+        "or time the store is consistent to.",
+    )
     status.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
     return parser
 
 
 def progress_wanted(args: argparse.Namespace) -> bool:
     """Progress bars only where someone watches: a terminal on stderr, and not silenced."""
-    return not (args.no_progress or args.quiet or getattr(args, "json", False)) and sys.stderr.isatty()
+    return (
+        not (args.no_progress or args.quiet or getattr(args, "json", False)) and sys.stderr.isatty()
+    )
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
-    return Limits(memory_mb=args.build_memory, pids=args.build_pids, wall_seconds=args.build_timeout)
+    return Limits(
+        memory_mb=args.build_memory, pids=args.build_pids, wall_seconds=args.build_timeout
+    )
 
 
-def build_options(args: argparse.Namespace, kind: str | None = None, workers: int | None = None,
-                  retry_failed: bool | None = None) -> BuildOptions:
+def build_options(
+    args: argparse.Namespace,
+    kind: str | None = None,
+    workers: int | None = None,
+    retry_failed: bool | None = None,
+) -> BuildOptions:
     return BuildOptions(
         kind=kind or args.sandbox,
         workers=workers or args.sandbox_workers,
@@ -170,7 +325,9 @@ def crawl_exit(interrupted: bool, problems: list[str]) -> ExitCode:
     if interrupted:
         return ExitCode.INTERRUPTED
     if problems:
-        shown = ", ".join(problems[:20]) + (f" and {len(problems) - 20} more" if len(problems) > 20 else "")
+        shown = ", ".join(problems[:20]) + (
+            f" and {len(problems) - 20} more" if len(problems) > 20 else ""
+        )
         print(f"depgraph: missing from the index or unreadable: {shown}", file=sys.stderr)
         return ExitCode.PARTIAL
     return ExitCode.OK
@@ -179,9 +336,19 @@ def crawl_exit(interrupted: bool, problems: list[str]) -> ExitCode:
 def cmd_crawl(args: argparse.Namespace) -> int:
     store = Store(args.db)
     projects = None if args.all else args.project
-    summary = run_crawl(store, args.index_url, projects, args.workers, args.retries,
-                        not args.no_resume, progress_wanted(args), args.max_rps)
-    builds = None if summary.interrupted else run_sandbox_builds(store, build_options(args), projects)
+    summary = run_crawl(
+        store,
+        args.index_url,
+        projects,
+        args.workers,
+        args.retries,
+        not args.no_resume,
+        progress_wanted(args),
+        args.max_rps,
+    )
+    builds = (
+        None if summary.interrupted else run_sandbox_builds(store, build_options(args), projects)
+    )
     print_summary(summary, args.json, builds)
     return crawl_exit(summary.interrupted, summary.problem_projects)
 
@@ -198,13 +365,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not (args.json or args.quiet):
             print(f"serving {len(list(folder.iterdir()))} demo files at {server.url}")
         store = Store(db)
-        summary = run_crawl(store, server.url, None, workers=4, progress=progress_wanted(args),
-                            resume=False)
+        summary = run_crawl(
+            store, server.url, None, workers=4, progress=progress_wanted(args), resume=False
+        )
         builds = run_sandbox_builds(store, build_options(args, workers=2, retry_failed=False), None)
     report = write_report(db, out / "report")
     if args.json:
-        print_json({"crawl": summary_dict(summary, builds), "store": str(db),
-                    "report": str(out / "report"), "report_summary": report})
+        print_json(
+            {
+                "crawl": summary_dict(summary, builds),
+                "store": str(db),
+                "report": str(out / "report"),
+                "report_summary": report,
+            }
+        )
     else:
         print_summary(summary, False, builds)
         print(f"store: {db}")
@@ -216,7 +390,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis import target_environment, write_report
 
     env = target_environment(args.python, args.platform) if args.python else None
-    summary = write_report(args.db, args.out, args.downloads, args.include_extras, env, args.graphml)
+    summary = write_report(
+        args.db, args.out, args.downloads, args.include_extras, env, args.graphml
+    )
     if args.json:
         print_json(summary)
     else:
@@ -235,9 +411,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary.__dict__ | {"db": args.db})
     else:
-        print(f"imported {summary.projects} projects, {summary.releases} releases, "
-              f"{summary.requirements} requirements ({summary.bad_requirements} unreadable, "
-              f"recorded as failures) into {args.db}")
+        print(
+            f"imported {summary.projects} projects, {summary.releases} releases, "
+            f"{summary.requirements} requirements ({summary.bad_requirements} unreadable, "
+            f"recorded as failures) into {args.db}"
+        )
     return ExitCode.OK
 
 
@@ -250,8 +428,9 @@ def cmd_update(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.db} has no crawl yet; give --index-url")
     is_pypi = index_url.rstrip("/") == PYPI_SIMPLE.rstrip("/")
     changelog_url = args.changelog_url or ("https://pypi.org/pypi" if is_pypi else None)
-    with crawler_for(store, index_url, args.workers, args.retries, progress_wanted(args),
-                     args.max_rps) as crawler:
+    with crawler_for(
+        store, index_url, args.workers, args.retries, progress_wanted(args), args.max_rps
+    ) as crawler:
         result = update(store, crawler, Changelog(changelog_url) if changelog_url else None)
     interrupted = result.crawl.interrupted
     builds = None if interrupted else run_sandbox_builds(store, build_options(args), None)
@@ -261,9 +440,13 @@ def cmd_update(args: argparse.Namespace) -> int:
             data["sandbox"] = builds.as_dict()
         print_json(data)
     else:
-        print(f"update ({result.mode}): {len(result.new)} new projects, {len(result.removed)} removed")
+        print(
+            f"update ({result.mode}): {len(result.new)} new projects, {len(result.removed)} removed"
+        )
         print_summary(result.crawl, False, builds)
-        print(f"  consistent to: {result.consistent_to or 'not yet (incomplete: run update again)'}")
+        print(
+            f"  consistent to: {result.consistent_to or 'not yet (incomplete: run update again)'}"
+        )
     return crawl_exit(interrupted, result.crawl.problem_projects)
 
 
@@ -277,17 +460,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(status)
         return ExitCode.OK
-    print(f"store {args.db}: {status['projects']} projects, {status['releases']} releases, "
-          f"{status['files']} files, {status['requirements']} requirements")
-    for key in ("projects_by_status", "releases_by_state", "releases_by_source", "failures_by_reason"):
+    print(
+        f"store {args.db}: {status['projects']} projects, {status['releases']} releases, "
+        f"{status['files']} files, {status['requirements']} requirements"
+    )
+    for key in (
+        "projects_by_status",
+        "releases_by_state",
+        "releases_by_source",
+        "failures_by_reason",
+    ):
         counts = status[key]
         assert isinstance(counts, dict)
         if counts:
             print(f"  {key.replace('_', ' ')}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
-    consistent = status["consistent_serial"] or status["consistent_at"] or "never (no complete update)"
+    consistent = (
+        status["consistent_serial"] or status["consistent_at"] or "never (no complete update)"
+    )
     print(f"  index: {status['index_url']}; consistent to: {consistent}")
     for run in status["last_runs"]:  # type: ignore[attr-defined]
-        print(f"  run {run['id']}: {run['status']}, {run['started_at']} .. {run['finished_at'] or ''}")
+        print(
+            f"  run {run['id']}: {run['status']}, {run['started_at']} .. {run['finished_at'] or ''}"
+        )
     return ExitCode.OK
 
 
@@ -295,8 +489,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.sandbox_command == "build-image":
         from sandbox.image import build_image
 
-        tag = build_image(args.tag or "pypi-depgraph-sandbox:latest", if_missing=args.if_missing,
-                          log=(lambda _: None) if args.json else print)
+        tag = build_image(
+            args.tag or "pypi-depgraph-sandbox:latest",
+            if_missing=args.if_missing,
+            log=(lambda _: None) if args.json else print,
+        )
         if args.json:
             print_json({"image": tag})
         return ExitCode.OK
@@ -307,8 +504,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"removed": removed})
         else:
-            print(f"removed {len(removed)} leftover sandbox containers"
-                  + (f": {', '.join(removed)}" if removed else ""))
+            print(
+                f"removed {len(removed)} leftover sandbox containers"
+                + (f": {', '.join(removed)}" if removed else "")
+            )
         return ExitCode.OK
     if not args.sdist.is_file():
         raise UsageError(f"no such sdist: {args.sdist}")
@@ -322,15 +521,23 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _sigterm_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # `kill` stops a crawl as cleanly as Ctrl-C: finished projects stay committed
+    # `kill` stops a crawl as cleanly as Ctrl-C: finished projects stay committed
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    handler = {"crawl": cmd_crawl, "demo": cmd_demo, "status": cmd_status, "sandbox": cmd_sandbox,
-               "report": cmd_report, "import": cmd_import, "update": cmd_update}[args.command]
+    handler = {
+        "crawl": cmd_crawl,
+        "demo": cmd_demo,
+        "status": cmd_status,
+        "sandbox": cmd_sandbox,
+        "report": cmd_report,
+        "import": cmd_import,
+        "update": cmd_update,
+    }[args.command]
     try:
         return int(handler(args))
     except DepgraphError as exc:  # the one place errors become exit codes

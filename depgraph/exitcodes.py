@@ -3,9 +3,12 @@
 | code | meaning |
 | --- | --- |
 | 0 | everything asked for was done |
-| 1 | the run finished, but some of the work failed: a requested project missing from the index or its page unreadable, an sdist that did not build (`sandbox extract`) |
-| 2 | usage or input error: bad arguments, a missing or foreign store, an unreachable index, an unreadable data file, no sandbox where one was demanded |
-| 130 | interrupted (Ctrl-C or SIGTERM); finished work is committed, run the command again to resume |
+| 1 | the run finished, but some of the work failed: a requested project missing from the index or
+its page unreadable, an sdist that did not build (`sandbox extract`) |
+| 2 | usage or input error: bad arguments, a missing or foreign store, an unreachable index, an
+unreadable data file, no sandbox where one was demanded |
+| 130 | interrupted (Ctrl-C or SIGTERM); finished work is committed, run the command again to
+resume |
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
@@ -18,8 +18,7 @@ from crawler.sdist_builds import SandboxSummary, build_pending
 from crawler.store import ProjectRecord, Store
 from sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
 
-__all__ = ["BuildOptions", "crawler_for", "open_chosen_sandbox", "run_crawl",
-           "run_sandbox_builds"]
+__all__ = ["BuildOptions", "crawler_for", "open_chosen_sandbox", "run_crawl", "run_sandbox_builds"]
 
 
 @dataclass(frozen=True)
@@ -29,15 +28,21 @@ class BuildOptions:
     kind: str = "auto"  # auto | docker | bwrap | none
     workers: int = 2
     retry_failed: bool = False
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     progress: bool = True
     quiet: bool = False  # no "building sdists in ..." line (e.g. with --json)
 
 
 @contextmanager
-def crawler_for(store: Store, index_url: str, workers: int = 8, retries: int = 5,
-                progress: bool = True, max_rps: float | None = None,
-                total: int | None = None) -> Iterator[Crawler]:
+def crawler_for(
+    store: Store,
+    index_url: str,
+    workers: int = 8,
+    retries: int = 5,
+    progress: bool = True,
+    max_rps: float | None = None,
+    total: int | None = None,
+) -> Iterator[Crawler]:
     """A Crawler over `index_url` with its own HTTP session and a progress bar on stderr."""
     session = make_session(pool_size=workers, retries=retries)
     fetcher = Fetcher(session, rate=RateLimiter(max_rps) if max_rps else None)
@@ -55,9 +60,16 @@ def crawler_for(store: Store, index_url: str, workers: int = 8, retries: int = 5
         session.close()
 
 
-def run_crawl(store: Store, index_url: str, projects: list[str] | None, workers: int = 8,
-              retries: int = 5, resume: bool = True, progress: bool = True,
-              max_rps: float | None = None) -> CrawlSummary:
+def run_crawl(
+    store: Store,
+    index_url: str,
+    projects: list[str] | None,
+    workers: int = 8,
+    retries: int = 5,
+    resume: bool = True,
+    progress: bool = True,
+    max_rps: float | None = None,
+) -> CrawlSummary:
     """Crawl the named projects (every project with None) into the store."""
     total = len(projects) if projects else None
     with crawler_for(store, index_url, workers, retries, progress, max_rps, total) as crawler:
@@ -81,18 +93,32 @@ def open_chosen_sandbox(options: BuildOptions) -> Sandbox | None:
     return sandbox
 
 
-def run_sandbox_builds(store: Store, options: BuildOptions,
-                       projects: list[str] | None) -> SandboxSummary | None:
+def run_sandbox_builds(
+    store: Store, options: BuildOptions, projects: list[str] | None
+) -> SandboxSummary | None:
     """Build the pending sdists of `projects` (all with None); None when no sandbox is used."""
     sandbox = open_chosen_sandbox(options)
     if sandbox is None:
         return None
     session = make_session(pool_size=options.workers)
+
+    def tick(*_: object) -> None:
+        bar.update(1)
+
     todo = len(store.sandbox_candidates(options.retry_failed, projects))
-    bar = tqdm(total=todo, unit="sdist", desc="sandbox", disable=not options.progress, file=sys.stderr)
+    bar = tqdm(
+        total=todo, unit="sdist", desc="sandbox", disable=not options.progress, file=sys.stderr
+    )
     try:
-        return build_pending(store, Fetcher(session), sandbox, options.workers, options.retry_failed,
-                             projects, on_release=lambda *_: bar.update(1))
+        return build_pending(
+            store,
+            Fetcher(session),
+            sandbox,
+            options.workers,
+            options.retry_failed,
+            projects,
+            on_release=tick,
+        )
     finally:
         bar.close()
         session.close()

@@ -30,4 +30,6 @@ class SchemaVersionError(StoreError):
     def __init__(self, path: str, found: str | None, expected: int, hint: str) -> None:
         self.path, self.found, self.expected = path, found, expected
         what = "no schema version" if found is None else f"schema version {found}"
-        super().__init__(f"{path}: the store has {what}; this pypi-depgraph uses {expected}. {hint}")
+        super().__init__(
+            f"{path}: the store has {what}; this pypi-depgraph uses {expected}. {hint}"
+        )

@@ -35,9 +35,18 @@ import sqlite3
 from enum import StrEnum
 
 __all__ = [
-    "DDL", "SCHEMA_VERSION", "DepsState", "FailureStage", "FileKind", "PageOutcome",
-    "ProjectStatus", "RequirementKind", "RunStatus", "stored_version", "check_version",
+    "DDL",
+    "SCHEMA_VERSION",
+    "DepsState",
+    "FailureStage",
+    "FileKind",
+    "PageOutcome",
+    "ProjectStatus",
+    "RequirementKind",
+    "RunStatus",
+    "check_version",
     "migrate",
+    "stored_version",
 ]
 
 #: bumped whenever the DDL changes; `migrate` brings older stores up to it
@@ -53,7 +62,8 @@ class ProjectStatus(StrEnum):
 
 
 class PageOutcome(StrEnum):
-    """What one crawl of a project page gives: a ProjectStatus, or one of two that are never stored."""
+    """What one crawl of a project page gives: a ProjectStatus, or one of two that are never
+    stored."""
 
     OK = "ok"
     MISSING = "missing"
@@ -212,7 +222,8 @@ def stored_version(conn: sqlite3.Connection) -> str | None:
 
 
 def _is_empty(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    count: int = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    return count == 0
 
 
 def check_version(conn: sqlite3.Connection, path: str, hint: str) -> None:
@@ -234,20 +245,28 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
     try:
         empty = _is_empty(conn)
     except sqlite3.DatabaseError as exc:  # "file is not a database"
-        raise SchemaVersionError(path, None, SCHEMA_VERSION,
-                                 f"It is not an SQLite database ({exc}).") from None
+        raise SchemaVersionError(
+            path, None, SCHEMA_VERSION, f"It is not an SQLite database ({exc})."
+        ) from None
     found = stored_version(conn)
     if empty:
         conn.executescript(DDL)  # executescript manages its own transaction
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
         return
     if found is None or not found.isdigit():
-        raise SchemaVersionError(path, found, SCHEMA_VERSION,
-                                 "It is not a pypi-depgraph store; give another --db.")
+        raise SchemaVersionError(
+            path, found, SCHEMA_VERSION, "It is not a pypi-depgraph store; give another --db."
+        )
     version = int(found)
     if version > SCHEMA_VERSION:
-        raise SchemaVersionError(path, found, SCHEMA_VERSION,
-                                 "It was written by a newer pypi-depgraph: upgrade this one.")
+        raise SchemaVersionError(
+            path,
+            found,
+            SCHEMA_VERSION,
+            "It was written by a newer pypi-depgraph: upgrade this one.",
+        )
     if version == SCHEMA_VERSION:
         conn.executescript(DDL)  # every statement is idempotent: restores dropped indexes
         return
@@ -256,7 +275,9 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
                 conn.execute(statement)
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -1,8 +1,8 @@
 """Build sdists in disposable sandboxes and report what they declare. Knows nothing of the crawler.
 
-    from sandbox import open_sandbox
-    sb = open_sandbox("auto")          # docker when a daemon answers, else bwrap
-    result = sb.extract(Path("some-1.0.tar.gz"))
+from sandbox import open_sandbox
+sb = open_sandbox("auto")          # docker when a daemon answers, else bwrap
+result = sb.extract(Path("some-1.0.tar.gz"))
 """
 
 from __future__ import annotations
@@ -14,16 +14,28 @@ from .errors import SandboxError, SandboxUnavailable
 from .limits import Limits
 from .result import SandboxResult
 
-__all__ = ["Limits", "Sandbox", "SandboxError", "SandboxResult", "SandboxUnavailable", "SANDBOX_VERSION",
-           "open_sandbox"]
+__all__ = [
+    "SANDBOX_VERSION",
+    "Limits",
+    "Sandbox",
+    "SandboxError",
+    "SandboxResult",
+    "SandboxUnavailable",
+    "open_sandbox",
+]
 
 #: bumped when what the in-sandbox extractor reports changes
 SANDBOX_VERSION = "1"
 
 
-def open_sandbox(kind: str = "auto", limits: Limits | None = None, image: str | None = None,
-                 rootfs: Path | None = None) -> Sandbox:
-    """docker | bwrap | auto (docker when a daemon answers, else bwrap). Raises SandboxUnavailable if none."""
+def open_sandbox(
+    kind: str = "auto",
+    limits: Limits | None = None,
+    image: str | None = None,
+    rootfs: Path | None = None,
+) -> Sandbox:
+    """docker | bwrap | auto (docker when a daemon answers, else bwrap). Raises SandboxUnavailable
+    if none."""
     from .bwrap_backend import BwrapSandbox, bwrap_available
     from .docker_backend import DEFAULT_IMAGE, DockerSandbox, docker_available
     from .image import default_rootfs
@@ -34,7 +46,9 @@ def open_sandbox(kind: str = "auto", limits: Limits | None = None, image: str | 
         elif bwrap_available():
             kind = "bwrap"
         else:
-            raise SandboxUnavailable("no sandbox: no Docker daemon answers and bwrap is not installed")
+            raise SandboxUnavailable(
+                "no sandbox: no Docker daemon answers and bwrap is not installed"
+            )
     if kind == "docker":
         return DockerSandbox(image or DEFAULT_IMAGE, limits)
     if kind == "bwrap":

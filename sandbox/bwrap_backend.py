@@ -15,9 +15,16 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .base import EXTRACTOR_IN_IMAGE
-from .errors import SandboxUnavailable
+from .base import (
+    EXTRACTOR_COMMAND,
+    EXTRACTOR_IN_IMAGE,
+    SANDBOX_ENV,
+    SANDBOX_GID,
+    SANDBOX_UID,
+    WORK_DIR,
+)
 from .cgroups import ProcessLimiter
+from .errors import SandboxUnavailable
 from .limits import Limits
 from .result import SandboxResult, from_extractor_output
 
@@ -45,7 +52,7 @@ class _TailReader(threading.Thread):
                 self.size -= len(self.chunks.popleft())
 
     def text(self) -> str:
-        return b"".join(self.chunks)[-self.cap:].decode("utf-8", "replace")
+        return b"".join(self.chunks)[-self.cap :].decode("utf-8", "replace")
 
 
 class BwrapSandbox:
@@ -55,36 +62,80 @@ class BwrapSandbox:
         self.rootfs = Path(rootfs)
         self.limits = limits or Limits()
         if not (self.rootfs / EXTRACTOR_IN_IMAGE.lstrip("/")).exists():
-            raise SandboxUnavailable(f"no sandbox root filesystem at {self.rootfs}: run `depgraph sandbox build-image`")
+            raise SandboxUnavailable(
+                f"no sandbox root filesystem at {self.rootfs}: run `depgraph sandbox build-image`"
+            )
 
     def command(self, sdist: Path) -> list[str]:
         inside = f"/input/{sdist.name}"
         return [
-            "bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
-            # the extractor is PID 1 of its namespace, as in Docker: builds cannot kill it, and every
+            "bwrap",
+            "--unshare-all",
+            "--unshare-user",
+            "--die-with-parent",
+            "--new-session",
+            "--disable-userns",
+            # the extractor is PID 1 of its namespace, as in Docker: builds cannot kill it, and
+            # every
             # process left when it exits dies with the namespace
             "--as-pid-1",
-            "--ro-bind", str(self.rootfs), "/",
-            "--proc", "/proc", "--dev", "/dev",
-            "--size", str(self.limits.tmpfs_mb << 20), "--tmpfs", "/work",
-            "--size", str(64 << 20), "--tmpfs", "/tmp",
-            "--size", str(1 << 20), "--tmpfs", "/input", "--ro-bind", str(sdist.resolve()), inside,
-            "--remount-ro", "/input",
-            "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PIP_NO_INDEX", "1",
-            "--chdir", "/work",
-            "python3", EXTRACTOR_IN_IMAGE, inside, "/work/job",
+            "--ro-bind",
+            str(self.rootfs),
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(self.limits.tmpfs_mb << 20),
+            "--tmpfs",
+            WORK_DIR,
+            "--size",
+            str(64 << 20),
+            "--tmpfs",
+            "/tmp",
+            "--size",
+            str(1 << 20),
+            "--tmpfs",
+            "/input",
+            "--ro-bind",
+            str(sdist.resolve()),
+            inside,
+            "--remount-ro",
+            "/input",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_GID),
+            "--cap-drop",
+            "ALL",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            "/usr/local/bin:/usr/bin:/bin",
+            *(arg for key, value in SANDBOX_ENV.items() for arg in ("--setenv", key, value)),
+            "--chdir",
+            WORK_DIR,
+            *EXTRACTOR_COMMAND,
+            inside,
+            f"{WORK_DIR}/job",
         ]
 
     def extract(self, sdist: Path) -> SandboxResult:
         started = time.monotonic()
         with ProcessLimiter(self.limits) as limiter:
             try:
-                proc = subprocess.Popen(self.command(sdist), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, preexec_fn=limiter.preexec)
+                proc = subprocess.Popen(
+                    self.command(sdist),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    preexec_fn=limiter.preexec,
+                )
             except OSError as exc:
-                return SandboxResult(False, self.name, failure="sandbox-error", detail=f"bwrap: {exc}")
+                return SandboxResult(
+                    False, self.name, failure="sandbox-error", detail=f"bwrap: {exc}"
+                )
             reader = _TailReader(proc.stdout, self.limits.log_bytes)
             reader.start()
             try:
@@ -93,14 +144,19 @@ class BwrapSandbox:
                 limiter.kill_all()
                 proc.wait()
                 reader.join(5)
-                return SandboxResult(False, self.name, failure="timeout", seconds=time.monotonic() - started,
-                                     detail=f"killed after the {self.limits.wall_seconds:g} s wall-clock limit")
+                return SandboxResult.timeout(
+                    self.name, self.limits.wall_seconds, time.monotonic() - started
+                )
             reader.join(5)
             result = from_extractor_output(reader.text(), self.name)
             if result.failure == "no-result":
-                result.detail = f"the extractor ended without a result (exit status {proc.returncode})"
+                result.detail = (
+                    f"the extractor ended without a result (exit status {proc.returncode})"
+                )
             if not result.ok and limiter.oom_killed():
                 result.failure = "out-of-memory"
-                result.detail = f"killed at the {self.limits.memory_mb} MiB memory limit ({limiter.mode})"
+                result.detail = (
+                    f"killed at the {self.limits.memory_mb} MiB memory limit ({limiter.mode})"
+                )
             result.seconds = time.monotonic() - started
             return result

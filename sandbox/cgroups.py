@@ -1,12 +1,14 @@
 """Memory, pids and CPU limits for a process tree without a container engine (bwrap backend).
 
-A fresh cgroup (v2, or the v1 memory/pids/cpu hierarchies) is made beside our own; the child joins it
+A fresh cgroup (v2, or the v1 memory/pids/cpu hierarchies) is made beside our own; the child joins
+it
 before exec, so every descendant is counted. Where no cgroup is writable, rlimits are the fallback
 (RLIMIT_AS for memory, RLIMIT_NPROC for processes, which the kernel does not enforce for root).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -43,7 +45,8 @@ def _write(path: Path, value: str) -> None:
 
 
 class ProcessLimiter:
-    """`with ProcessLimiter(limits) as lim: Popen(..., preexec_fn=lim.preexec)`; then lim.oom_killed()."""
+    """`with ProcessLimiter(limits) as lim: Popen(..., preexec_fn=lim.preexec)`; then
+    lim.oom_killed()."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -101,7 +104,8 @@ class ProcessLimiter:
                     fh.write(str(os.getpid()))
             resource.setrlimit(resource.RLIMIT_FSIZE, (lim.tmpfs_mb << 20, lim.tmpfs_mb << 20))
             if mode == "rlimit":
-                # address space is a blunt proxy for memory: leave room for the interpreter's mappings
+                # address space is a blunt proxy for memory: leave room for the interpreter's
+                # mappings
                 cap = (lim.memory_mb + 256) << 20
                 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
                 resource.setrlimit(resource.RLIMIT_NPROC, (lim.pids, lim.pids))
@@ -116,10 +120,17 @@ class ProcessLimiter:
             return False
         try:
             if self.mode == "cgroup2":
-                events = dict(line.split() for line in (group / "memory.events").read_text().splitlines())
+                events = dict(
+                    line.split() for line in (group / "memory.events").read_text().splitlines()
+                )
                 return int(events.get("oom_kill", 0)) > 0
-            control = dict(line.split() for line in (group / "memory.oom_control").read_text().splitlines())
-            return int(control.get("oom_kill", 0)) > 0 or int((group / "memory.failcnt").read_text()) > 0
+            control = dict(
+                line.split() for line in (group / "memory.oom_control").read_text().splitlines()
+            )
+            return (
+                int(control.get("oom_kill", 0)) > 0
+                or int((group / "memory.failcnt").read_text()) > 0
+            )
         except (OSError, ValueError):
             return False
 
@@ -135,10 +146,8 @@ class ProcessLimiter:
             if not pids:
                 return
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.02)
 
     def _remove(self) -> None:

@@ -15,4 +15,4 @@ def remove_leftovers() -> list[str]:
     found = client.containers.list(all=True, filters={"label": LABEL})
     for container in found:
         container.remove(force=True)
-    return [c.name for c in found]
+    return [c.name or c.id or "?" for c in found]

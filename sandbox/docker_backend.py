@@ -6,6 +6,7 @@ on stdout, whose size the json-file log driver caps. It is removed whatever happ
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -15,12 +16,12 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound
 from docker.types import LogConfig, Ulimit
 
-from .base import EXTRACTOR_IN_IMAGE
+from .base import EXTRACTOR_COMMAND, SANDBOX_ENV, SANDBOX_GID, SANDBOX_UID, WORK_DIR
 from .errors import SandboxUnavailable
 from .limits import Limits
 from .result import SandboxResult, from_extractor_output
 
-__all__ = ["DockerSandbox", "DEFAULT_IMAGE", "LABEL", "docker_available"]
+__all__ = ["DEFAULT_IMAGE", "LABEL", "DockerSandbox", "docker_available"]
 
 DEFAULT_IMAGE = "pypi-depgraph-sandbox:latest"
 LABEL = "pypi-depgraph.sandbox"  # every container we create carries it, so leftovers can be found
@@ -39,42 +40,56 @@ def docker_available() -> bool:
 class DockerSandbox:
     name = "docker"
 
-    def __init__(self, image: str = DEFAULT_IMAGE, limits: Limits | None = None,
-                 client: docker.DockerClient | None = None) -> None:
+    def __init__(
+        self,
+        image: str = DEFAULT_IMAGE,
+        limits: Limits | None = None,
+        client: docker.DockerClient | None = None,
+    ) -> None:
         self.image = image
         self.limits = limits or Limits()
         self.client = client or docker.from_env(timeout=60)
         try:
             self.client.images.get(image)
         except ImageNotFound:
-            raise SandboxUnavailable(f"sandbox image {image!r} is missing: run `depgraph sandbox build-image`") from None
+            raise SandboxUnavailable(
+                f"sandbox image {image!r} is missing: run `depgraph sandbox build-image`"
+            ) from None
 
     def _create(self, sdist: Path):  # type: ignore[no-untyped-def]
         lim = self.limits
         inside = f"/input/{sdist.name}"
         return self.client.containers.create(
             self.image,
-            command=["python3", EXTRACTOR_IN_IMAGE, inside, "/work/job"],
+            entrypoint=list(EXTRACTOR_COMMAND),  # the image's own, stated so no image can swap it
+            command=[inside, f"{WORK_DIR}/job"],
             name=f"depgraph-sandbox-{uuid.uuid4().hex[:12]}",
             labels={LABEL: "1"},
             network_mode="none",
             network_disabled=True,
             read_only=True,
             # uid/gid, not mode: Docker copies the image dir's mode onto a tmpfs mounted over it
-            tmpfs={"/work": f"size={lim.tmpfs_mb}m,uid=65534,gid=65534,exec", "/tmp": "size=64m,mode=1777"},
+            tmpfs={
+                WORK_DIR: f"size={lim.tmpfs_mb}m,uid={SANDBOX_UID},gid={SANDBOX_GID},exec",
+                "/tmp": "size=64m,mode=1777",
+            },
             volumes={str(sdist.resolve()): {"bind": inside, "mode": "ro"}},
-            user="65534:65534",
-            working_dir="/work",
-            environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", "PIP_NO_INDEX": "1"},
+            user=f"{SANDBOX_UID}:{SANDBOX_GID}",
+            working_dir=WORK_DIR,
+            environment=SANDBOX_ENV,
             mem_limit=f"{lim.memory_mb}m",
             memswap_limit=f"{lim.memory_mb}m",  # no swap: memory bombs hit the limit, not the disk
             pids_limit=lim.pids,
             nano_cpus=int(lim.cpus * 1e9),
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            ulimits=[Ulimit(name="nofile", soft=1024, hard=1024),
-                     Ulimit(name="fsize", soft=lim.tmpfs_mb << 20, hard=lim.tmpfs_mb << 20)],
-            log_config=LogConfig(type="json-file", config={"max-size": str(lim.log_bytes), "max-file": "1"}),
+            ulimits=[
+                Ulimit(name="nofile", soft=1024, hard=1024),
+                Ulimit(name="fsize", soft=lim.tmpfs_mb << 20, hard=lim.tmpfs_mb << 20),
+            ],
+            log_config=LogConfig(
+                type="json-file", config={"max-size": str(lim.log_bytes), "max-file": "1"}
+            ),
             stdin_open=False,
         )
 
@@ -88,25 +103,32 @@ class DockerSandbox:
                 status = container.wait(timeout=self.limits.wall_seconds)
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
                 container.kill()
-                return SandboxResult(False, self.name, failure="timeout", seconds=time.monotonic() - started,
-                                     detail=f"killed after the {self.limits.wall_seconds:g} s wall-clock limit")
+                return SandboxResult.timeout(
+                    self.name, self.limits.wall_seconds, time.monotonic() - started
+                )
             container.reload()
             oom = bool(container.attrs["State"].get("OOMKilled"))
             out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
             result = from_extractor_output(out, self.name)
             if result.failure == "no-result":
-                result.detail = f"the extractor ended without a result (exit status {status.get('StatusCode')})"
+                result.detail = (
+                    f"the extractor ended without a result (exit status {status.get('StatusCode')})"
+                )
             if not result.ok and (oom or status.get("StatusCode") == 137):
                 result.failure = "out-of-memory"
                 result.detail = f"killed at the {self.limits.memory_mb} MiB memory limit"
             result.seconds = time.monotonic() - started
             return result
         except (APIError, DockerException, requests.RequestException) as exc:
-            return SandboxResult(False, self.name, failure="sandbox-error", detail=f"{type(exc).__name__}: {exc}",
-                                 seconds=time.monotonic() - started)
+            return SandboxResult(
+                False,
+                self.name,
+                failure="sandbox-error",
+                detail=f"{type(exc).__name__}: {exc}",
+                seconds=time.monotonic() - started,
+            )
         finally:
             if container is not None:
-                try:
+                # already gone is fine; `depgraph sandbox cleanup` finds anything else by label
+                with contextlib.suppress(APIError, requests.RequestException):
                     container.remove(force=True, v=True)
-                except (APIError, requests.RequestException):
-                    pass  # already gone; cleanup_leftovers() catches anything else by label

@@ -15,25 +15,29 @@ import tarfile
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import docker
 from docker.errors import ImageNotFound
 
 from .docker_backend import DEFAULT_IMAGE
 
-__all__ = ["BASE_IMAGE", "IMAGE_DIR", "build_image", "default_rootfs", "export_rootfs"]
+__all__ = [
+    "BASE_IMAGE",
+    "DOCKERFILE",
+    "IMAGE_DIR",
+    "build_image",
+    "build_layer",
+    "default_rootfs",
+    "export_rootfs",
+]
 
 IMAGE_DIR = Path(__file__).resolve().parent / "image"
 BASE_IMAGE = "pypi-depgraph-sandbox-base:latest"
 DIGEST_LABEL = "pypi-depgraph.recipe-digest"
 
-LAYER_DOCKERFILE = f"""\
-FROM {BASE_IMAGE}
-COPY inside /opt/depgraph
-USER 65534:65534
-WORKDIR /work
-ENV HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PIP_NO_INDEX=1
-"""
+#: the extractor layer's recipe, the same file registry users build
+DOCKERFILE = IMAGE_DIR / "Dockerfile"
 
 
 def default_rootfs() -> Path:
@@ -49,24 +53,37 @@ def _digest(paths: list[Path], extra: str = "") -> str:
 
 
 def base_digest() -> str:
-    return _digest([IMAGE_DIR / "build-offline.sh", IMAGE_DIR / "build-backends.txt", IMAGE_DIR / "era-backends.txt"])
+    return _digest(
+        [
+            IMAGE_DIR / "build-offline.sh",
+            IMAGE_DIR / "build-backends.txt",
+            IMAGE_DIR / "era-backends.txt",
+        ]
+    )
 
 
 def layer_digest() -> str:
-    return _digest([p for p in (IMAGE_DIR / "inside").rglob("*") if p.is_file() and "__pycache__" not in p.parts],
-                   LAYER_DOCKERFILE + base_digest())
+    inside = [
+        p for p in (IMAGE_DIR / "inside").rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ]
+    return _digest([*inside, DOCKERFILE], base_digest())
 
 
 def _label(client: docker.DockerClient, tag: str) -> str | None:
     """The recipe digest an image was built from, or None when there is no such image."""
     try:
-        return (client.images.get(tag).labels or {}).get(DIGEST_LABEL, "")
+        labels: dict[str, str] = client.images.get(tag).labels or {}
     except ImageNotFound:
         return None
+    return labels.get(DIGEST_LABEL, "")
 
 
-def build_image(tag: str = DEFAULT_IMAGE, if_missing: bool = False, rootfs: Path | None = None,
-                log: Callable[[str], None] = print) -> str:
+def build_image(
+    tag: str = DEFAULT_IMAGE,
+    if_missing: bool = False,
+    rootfs: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> str:
     """Build (or, with if_missing, only bring up to date) the base, the image and the bwrap rootfs.
 
     Each part carries the digest of the files it was built from, so a changed extractor or backend
@@ -80,15 +97,40 @@ def build_image(tag: str = DEFAULT_IMAGE, if_missing: bool = False, rootfs: Path
         log(f"sandbox image {tag} is up to date")
         return tag
     if _label(client, BASE_IMAGE) != base_digest():
-        log(f"building {BASE_IMAGE} offline (debootstrap + docker import); this takes a few minutes")
-        subprocess.run(["bash", str(IMAGE_DIR / "build-offline.sh"), BASE_IMAGE, base_digest()], check=True)
-    with tempfile.TemporaryDirectory() as ctx:
-        shutil.copytree(IMAGE_DIR / "inside", Path(ctx) / "inside", ignore=shutil.ignore_patterns("__pycache__"))
-        (Path(ctx) / "Dockerfile").write_text(LAYER_DOCKERFILE + f'LABEL {DIGEST_LABEL}="{current}"\n')
-        client.images.build(path=ctx, tag=tag, rm=True, forcerm=True, network_mode="none")
+        log(
+            f"building {BASE_IMAGE} offline (debootstrap + docker import); this takes a few minutes"
+        )
+        subprocess.run(
+            ["bash", str(IMAGE_DIR / "build-offline.sh"), BASE_IMAGE, base_digest()], check=True
+        )
+    build_layer(client, tag, BASE_IMAGE, labels={DIGEST_LABEL: current})
     log(f"built {tag}")
     export_rootfs(client, tag, rootfs)
     marker.write_text(current)
+    return tag
+
+
+def build_layer(
+    client: docker.DockerClient,
+    tag: str,
+    base: str = BASE_IMAGE,
+    labels: dict[str, str] | None = None,
+) -> str:
+    """`docker build` of image/Dockerfile FROM `base` (a local image: no registry, no network)."""
+    with tempfile.TemporaryDirectory() as ctx:
+        shutil.copytree(
+            IMAGE_DIR / "inside", Path(ctx) / "inside", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        shutil.copy2(DOCKERFILE, Path(ctx) / "Dockerfile")
+        client.images.build(
+            path=ctx,
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            network_mode="none",
+            buildargs={"BASE": base},
+            labels=labels or {},
+        )
     return tag
 
 
@@ -101,7 +143,7 @@ def export_rootfs(client: docker.DockerClient, tag: str, dest: Path) -> Path:
     try:
         with tempfile.TemporaryFile() as fh:
             for chunk in container.export():
-                fh.write(chunk)
+                fh.write(cast(bytes, chunk))  # the stubs say str; the SDK streams bytes
             fh.seek(0)
             with tarfile.open(fileobj=fh) as tf:
                 tf.extractall(tmp, filter="tar")  # our own image: keep devices/links as they are

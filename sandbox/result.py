@@ -7,14 +7,33 @@ from dataclasses import asdict, dataclass, field
 
 from packaging.metadata import parse_email
 
-__all__ = ["SandboxResult", "FAILURE_REASONS", "from_extractor_output", "requires_from_setup_kwargs"]
+__all__ = [
+    "FAILURE_REASONS",
+    "SandboxResult",
+    "from_extractor_output",
+    "requires_from_setup_kwargs",
+]
 
 #: every failure reason a SandboxResult can carry
-FAILURE_REASONS = frozenset({
-    "timeout", "out-of-memory", "backend-missing", "missing-build-dependency", "python2-only",
-    "syntax-error", "no-build-recipe", "build-failed", "unsafe-archive", "archive-too-large",
-    "bad-archive", "bad-pyproject", "no-result", "extractor-crashed", "sandbox-error",
-})
+FAILURE_REASONS = frozenset(
+    {
+        "timeout",
+        "out-of-memory",
+        "backend-missing",
+        "missing-build-dependency",
+        "python2-only",
+        "syntax-error",
+        "no-build-recipe",
+        "build-failed",
+        "unsafe-archive",
+        "archive-too-large",
+        "bad-archive",
+        "bad-pyproject",
+        "no-result",
+        "extractor-crashed",
+        "sandbox-error",
+    }
+)
 
 RESULT_MARKER = "DEPGRAPH-RESULT "
 
@@ -38,6 +57,17 @@ class SandboxResult:
     log_tail: str = ""
     seconds: float = 0.0
 
+    @classmethod
+    def timeout(cls, backend: str, wall_seconds: float, seconds: float) -> SandboxResult:
+        """A build killed at the wall-clock limit."""
+        return cls(
+            False,
+            backend,
+            failure="timeout",
+            seconds=seconds,
+            detail=f"killed after the {wall_seconds:g} s wall-clock limit",
+        )
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
@@ -46,16 +76,22 @@ def _as_list(value: object) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
+        return [
+            line.strip()
+            for line in value.splitlines()
+            if line.strip() and not line.strip().startswith("#")
+        ]
     if isinstance(value, list):
         return [str(v).strip() for v in value if str(v).strip()]
     return []
 
 
 def requires_from_setup_kwargs(kwargs: dict[str, object]) -> tuple[list[str], list[str]]:
-    """install_requires + extras_require -> (Requires-Dist strings, extras), as setuptools writes them.
+    """install_requires + extras_require -> (Requires-Dist strings, extras), as setuptools writes
+    them.
 
-    extras_require keys may carry a marker (`"security:python_version<'3'"`, or `":sys_platform=='win32'"`
+    extras_require keys may carry a marker (`"security:python_version<'3'"`, or
+    `":sys_platform=='win32'"`
     for a conditional run-time requirement), the form egg-info `requires.txt` sections use.
     """
     lines = _as_list(kwargs.get("install_requires"))
@@ -83,16 +119,26 @@ def from_extractor_output(stdout: str, backend: str) -> SandboxResult:
     for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
             try:
-                payload = json.loads(line[len(RESULT_MARKER):])
+                payload = json.loads(line[len(RESULT_MARKER) :])
             except ValueError:
                 payload = None
             break
     if not isinstance(payload, dict):
-        return SandboxResult(False, backend, failure="no-result", detail="the extractor printed no result",
-                             log_tail=stdout[-4000:])
-    res = SandboxResult(bool(payload.get("ok")), backend, method=payload.get("method"),
-                        build_backend=payload.get("backend"), detail=payload.get("detail"),
-                        log_tail=str(payload.get("log_tail") or "")[-4000:])
+        return SandboxResult(
+            False,
+            backend,
+            failure="no-result",
+            detail="the extractor printed no result",
+            log_tail=stdout[-4000:],
+        )
+    res = SandboxResult(
+        bool(payload.get("ok")),
+        backend,
+        method=payload.get("method"),
+        build_backend=payload.get("backend"),
+        detail=payload.get("detail"),
+        log_tail=str(payload.get("log_tail") or "")[-4000:],
+    )
     kwargs = payload.get("setup_kwargs") or {}
     if not isinstance(kwargs, dict):
         kwargs = {}

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="demo"
-[[ "${1:-}" == "--test" ]] && extras="test"
+[[ "${1:-}" == "--test" ]] && extras="test,lint"
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"

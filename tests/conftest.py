@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,12 +20,14 @@ SHARED = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "dev"
 
 
-def corpus_entries() -> list[dict]:
-    return json.loads((CORPUS / "expected.json").read_text())
+def corpus_entries() -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text())
+    return entries
 
 
 def extra_fixture_dists(folder: Path) -> None:
-    """Cases the demo does not cover: platform-only wheels that disagree, a yanked-free big wheel."""
+    """Cases the demo does not cover: platform-only wheels that disagree, a yanked-free big
+    wheel."""
     linux = DistSpec("plat-only", "1.0", ["numpyish>=1"])
     write_wheel(linux, folder, tag="cp311-cp311-manylinux_2_17_x86_64")
     windows = DistSpec("plat-only", "1.0", ["numpyish>=1", "pywin32ish"])
@@ -44,14 +47,18 @@ def index_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pypiserver_index(index_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+def pypiserver_index(
+    index_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IndexServer]:
     log = tmp_path_factory.mktemp("logs") / "pypiserver.log"
     with IndexServer(index_folder, "pypiserver", log=log) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def json_index(index_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+def json_index(
+    index_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IndexServer]:
     log = tmp_path_factory.mktemp("logs") / "srs.log"
     with IndexServer(index_folder, "simple-repository-server", log=log) as server:
         yield server

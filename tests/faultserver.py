@@ -12,7 +12,8 @@ import threading
 
 
 class RawFaultServer:
-    """mode "reset": accept and close with RST. mode "truncate": promise 1000 bytes, send 10, close."""
+    """mode "reset": accept and close with RST. mode "truncate": promise 1000 bytes, send 10,
+    close."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -41,10 +42,14 @@ class RawFaultServer:
                 try:
                     conn.recv(65536)
                     if self.mode == "reset":
-                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        conn.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                     else:
-                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                                     b"Content-Length: 1000\r\nConnection: close\r\n\r\n0123456789")
+                        conn.sendall(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                            b"Content-Length: 1000\r\nConnection: close\r\n\r\n0123456789"
+                        )
                 except OSError:
                     pass
 

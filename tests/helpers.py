@@ -17,8 +17,12 @@ def requirement_key(raw: str) -> tuple[str, frozenset[str], frozenset[str], str]
     except InvalidRequirement:
         return (" ".join(raw.lower().split()), frozenset(), frozenset(), "<unparseable>")
     marker = str(Marker(str(req.marker))) if req.marker else ""
-    return (canonicalize_name(req.name), frozenset(canonicalize_name(e) for e in req.extras),
-            frozenset(str(s) for s in req.specifier), marker)
+    return (
+        canonicalize_name(req.name),
+        frozenset(canonicalize_name(e) for e in req.extras),
+        frozenset(str(s) for s in req.specifier),
+        marker,
+    )
 
 
 def requirement_set(raws: list[str]) -> set[tuple[str, frozenset[str], frozenset[str], str]]:
@@ -27,21 +31,26 @@ def requirement_set(raws: list[str]) -> set[tuple[str, frozenset[str], frozenset
 
 def stored_requirements(db: Path, project: str, version: str) -> list[str]:
     with sqlite3.connect(db) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id"
-            " WHERE r.project = ? AND r.version = ?", (canonicalize_name(project), version))]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id"
+                " WHERE r.project = ? AND r.version = ?",
+                (canonicalize_name(project), version),
+            )
+        ]
 
 
-def dump_store(db: Path) -> dict[str, list[tuple]]:
+def dump_store(db: Path) -> dict[str, list[tuple[object, ...]]]:
     """Table contents without surrogate ids or timestamps: equal dumps mean equal stores."""
     queries = {
         "projects": "SELECT name, display_name, status, serial FROM projects",
-        "releases": "SELECT project, version, yanked, is_latest, requires_python, deps_state, metadata_source,"
-                    " metadata_file, files_digest, extractor_version, note FROM releases",
-        "files": "SELECT r.project, f.filename, f.url, f.sha256, f.size, f.kind, f.yanked, f.core_metadata"
-                 " FROM files f JOIN releases r ON r.id = f.release_id",
-        "requirements": "SELECT r.project, r.version, q.raw, q.name, q.specifier, q.marker, q.extra, q.kind,"
-                        " q.source FROM requirements q JOIN releases r ON r.id = q.release_id",
+        "releases": "SELECT project, version, yanked, is_latest, requires_python, deps_state,"
+        " metadata_source, metadata_file, files_digest, extractor_version, note FROM releases",
+        "files": "SELECT r.project, f.filename, f.url, f.sha256, f.size, f.kind, f.yanked,"
+        " f.core_metadata FROM files f JOIN releases r ON r.id = f.release_id",
+        "requirements": "SELECT r.project, r.version, q.raw, q.name, q.specifier, q.marker,"
+        " q.extra, q.kind, q.source FROM requirements q JOIN releases r ON r.id = q.release_id",
         "failures": "SELECT project, version, filename, stage, reason FROM failures",
     }
     with sqlite3.connect(db) as conn:

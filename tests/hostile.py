@@ -7,34 +7,47 @@ import gzip
 import io
 import tarfile
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 PREAMBLE = "import os, sys, socket, subprocess, time, signal\nfrom setuptools import setup\n"
 
 
 def _setup(body: str, requires: str = "[]") -> str:
-    return PREAMBLE + textwrap.dedent(body) + f"\nsetup(name='hostile', version='1.0', install_requires={requires})\n"
+    return (
+        PREAMBLE
+        + textwrap.dedent(body)
+        + f"\nsetup(name='hostile', version='1.0', install_requires={requires})\n"
+    )
 
 
 def attacks(host_port: int, canary: Path, marker: str) -> dict[str, str]:
     """name -> setup.py source."""
     return {
-        "network": _setup(f"""
+        "network": _setup(
+            f"""
             s = socket.socket(); s.settimeout(3)
             try:
                 s.connect(("127.0.0.1", {host_port})); REACHED = ["pwned-network"]
             except OSError as exc:
                 raise SystemExit("network blocked: %s" % exc)
-            """, "REACHED"),
-        "read-canary": _setup(f"""
+            """,
+            "REACHED",
+        ),
+        "read-canary": _setup(
+            f"""
             try:
                 SECRET = open({str(canary)!r}).read().split()
             except OSError as exc:
                 raise SystemExit("canary unreadable: %s" % exc)
-            """, "['pwned-read-' + SECRET[0]]"),
-        "write-outside": _setup(f"""
+            """,
+            "['pwned-read-' + SECRET[0]]",
+        ),
+        "write-outside": _setup(
+            f"""
             wrote = []
-            for path in ({str(canary)!r}, "/etc/pwned", "/opt/depgraph/pwned", "/usr/pwned", "/input/pwned"):
+            for path in ({str(canary)!r}, "/etc/pwned", "/opt/depgraph/pwned", "/usr/pwned",
+                         "/input/pwned"):
                 try:
                     with open(path, "w") as fh:
                         fh.write("pwned")
@@ -43,7 +56,9 @@ def attacks(host_port: int, canary: Path, marker: str) -> dict[str, str]:
                     pass
             if not wrote:
                 raise SystemExit("every write outside the work dir was refused")
-            """, "['pwned-write'] + wrote"),
+            """,
+            "['pwned-write'] + wrote",
+        ),
         "fork-bomb": _setup("""
             while True:
                 try:
@@ -61,7 +76,8 @@ def attacks(host_port: int, canary: Path, marker: str) -> dict[str, str]:
             while True:
                 pass
             """),
-        "gigantic-stdout": _setup("""
+        "gigantic-stdout": _setup(
+            """
             line = ("A" * 1023 + "\\n")
             chunk = line * 1024
             for target in ("/proc/%d/fd/1" % os.getppid(), "/proc/1/fd/1"):
@@ -73,24 +89,32 @@ def attacks(host_port: int, canary: Path, marker: str) -> dict[str, str]:
                     pass
             for _ in range(300):
                 sys.stdout.write(chunk)
-            """, "['after-flood']"),
-        "daemon": _setup(f"""
+            """,
+            "['after-flood']",
+        ),
+        "daemon": _setup(
+            f"""
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}],
                              start_new_session=True, stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
-            """, "['daemon-started']"),
-        "kill-parent": _setup("""
+            """,
+            "['daemon-started']",
+        ),
+        "kill-parent": _setup(
+            """
             for pid in (os.getppid(), 1):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
             time.sleep(1)
-            """, "['survived-kill']"),
+            """,
+            "['survived-kill']",
+        ),
     }
 
 
-def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+def _tar(path: Path, members: Sequence[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
     with tarfile.open(path, "w:gz") as tf:
         for info, data in members:
             tf.addfile(info, io.BytesIO(data) if data is not None else None)
@@ -106,21 +130,31 @@ def _file(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
 def setup_py_sdist(folder: Path, attack: str, source: str) -> Path:
     base = f"hostile_{attack.replace('-', '_')}-1.0"
     pkg_info = b"Metadata-Version: 1.1\nName: hostile\nVersion: 1.0\n"
-    return _tar(folder / f"{base}.tar.gz", [_file(f"{base}/PKG-INFO", pkg_info),
-                                            _file(f"{base}/setup.py", source.encode())])
+    return _tar(
+        folder / f"{base}.tar.gz",
+        [_file(f"{base}/PKG-INFO", pkg_info), _file(f"{base}/setup.py", source.encode())],
+    )
 
 
 def archive_attacks(folder: Path) -> dict[str, Path]:
-    """Sdists whose *archive* is the attack: traversal, absolute paths, links, a decompression bomb."""
+    """Sdists whose *archive* is the attack: traversal, absolute paths, links, a decompression
+    bomb."""
     ok_setup = PREAMBLE + "setup(name='hostile', version='1.0')\n"
     out = {}
-    for name, evil in (("dotdot", "hostile-1.0/../../evil.txt"), ("absolute", "/tmp/depgraph-evil.txt")):
-        out[name] = _tar(folder / f"hostile_{name}-1.0.tar.gz",
-                         [_file("hostile-1.0/setup.py", ok_setup.encode()), _file(evil, b"evil")])
+    for name, evil in (
+        ("dotdot", "hostile-1.0/../../evil.txt"),
+        ("absolute", "/tmp/depgraph-evil.txt"),
+    ):
+        out[name] = _tar(
+            folder / f"hostile_{name}-1.0.tar.gz",
+            [_file("hostile-1.0/setup.py", ok_setup.encode()), _file(evil, b"evil")],
+        )
     link = tarfile.TarInfo("hostile-1.0/passwd")
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
-    out["symlink"] = _tar(folder / "hostile_symlink-1.0.tar.gz",
-                          [_file("hostile-1.0/setup.py", ok_setup.encode()), (link, None)])
+    out["symlink"] = _tar(
+        folder / "hostile_symlink-1.0.tar.gz",
+        [_file("hostile-1.0/setup.py", ok_setup.encode()), (link, None)],
+    )
     # 300 MiB of zeros in a ~300 kB archive; the tar header declares the real size
     bomb = folder / "hostile_bomb-1.0.tar.gz"
     with gzip.open(bomb, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w") as tf:
@@ -149,19 +183,45 @@ def failure_sdists(folder: Path) -> dict[str, Path]:
 
     def sdist(name: str, files: dict[str, str]) -> Path:
         base = f"broken_{name.replace('-', '_')}-1.0"
-        members = [_file(f"{base}/PKG-INFO", pkg_info)] + [_file(f"{base}/{k}", v.encode()) for k, v in files.items()]
+        members = [_file(f"{base}/PKG-INFO", pkg_info)] + [
+            _file(f"{base}/{k}", v.encode()) for k, v in files.items()
+        ]
         return _tar(folder / f"{base}.tar.gz", members)
 
     return {
-        "python2-literal": sdist("python2-literal", {"setup.py": (
-            'print "building"\nfrom setuptools import setup\n'
-            'setup(name="old", version="1.0", install_requires=["six>=1.4", "simplejson"],\n'
-            '      extras_require={"speed": ["ujson"]})\n')}),
-        "python2-computed": sdist("python2-computed", {"setup.py": (
-            'import sys\nprint "building"\nreqs = open("requirements.txt").read().split()\n'
-            'from setuptools import setup\nsetup(name="old", version="1.0", install_requires=reqs)\n')}),
-        "syntax-error": sdist("syntax-error", {"setup.py": "from setuptools import setup\nsetup(name='x',, version='1')\n"}),
-        "backend-missing": sdist("backend-missing", {"pyproject.toml": (
-            '[build-system]\nrequires = ["no-such-backend"]\nbuild-backend = "no_such_backend.api"\n')}),
+        "python2-literal": sdist(
+            "python2-literal",
+            {
+                "setup.py": (
+                    'print "building"\nfrom setuptools import setup\n'
+                    'setup(name="old", version="1.0", install_requires=["six>=1.4", '
+                    '"simplejson"],\n'
+                    '      extras_require={"speed": ["ujson"]})\n'
+                )
+            },
+        ),
+        "python2-computed": sdist(
+            "python2-computed",
+            {
+                "setup.py": (
+                    'import sys\nprint "building"\nreqs = open("requirements.txt").read().split()\n'
+                    'from setuptools import setup\nsetup(name="old", version="1.0", '
+                    "install_requires=reqs)\n"
+                )
+            },
+        ),
+        "syntax-error": sdist(
+            "syntax-error",
+            {"setup.py": "from setuptools import setup\nsetup(name='x',, version='1')\n"},
+        ),
+        "backend-missing": sdist(
+            "backend-missing",
+            {
+                "pyproject.toml": (
+                    '[build-system]\nrequires = ["no-such-backend"]\nbuild-backend = '
+                    '"no_such_backend.api"\n'
+                )
+            },
+        ),
         "no-recipe": sdist("no-recipe", {"README": "nothing to build here\n"}),
     }

@@ -2,7 +2,8 @@
 
     out/simple/index.html                   project list
     out/simple/<project>/index.html         links with #sha256=, data-requires-python, data-yanked,
-                                            data-core-metadata / data-dist-info-metadata (PEP 658/714)
+                                            data-core-metadata / data-dist-info-metadata (PEP
+                                            658/714)
     out/packages/<file>, <wheel>.metadata   the files, and each wheel's METADATA
 
 Served by any static web server (here: RangeHTTPServer, which honours Range and If-Modified-Since),
@@ -41,8 +42,13 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def write_static_mirror(flat: Path, out: Path, yanked: dict[str, str] | None = None,
-                        requires_python: dict[str, str] | None = None, core_metadata: bool = True) -> Path:
+def write_static_mirror(
+    flat: Path,
+    out: Path,
+    yanked: dict[str, str] | None = None,
+    requires_python: dict[str, str] | None = None,
+    core_metadata: bool = True,
+) -> Path:
     """Mirror the files of `flat` into `out` (idempotent; files no longer in `flat` are removed).
 
     yanked: filename -> reason; requires_python: filename -> specifier; core_metadata: publish
@@ -75,17 +81,26 @@ def write_static_mirror(flat: Path, out: Path, yanked: dict[str, str] | None = N
                     meta = zf.read(metadata_member(zf.namelist()))
                 (packages / f"{f.name}.metadata").write_bytes(meta)
                 digest = hashlib.sha256(meta).hexdigest()
-                attrs += f' data-core-metadata="sha256={digest}" data-dist-info-metadata="sha256={digest}"'
+                attrs += (
+                    f' data-core-metadata="sha256={digest}"'
+                    f' data-dist-info-metadata="sha256={digest}"'
+                )
             links.append(f"    <a {attrs}>{html.escape(f.name)}</a><br/>")
-        _write_if_changed(out / "simple" / project / "index.html",
-                          "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\">"
-                          f"<title>Links for {project}</title></head><body>\n<h1>Links for {project}</h1>\n"
-                          + "\n".join(links) + "\n</body></html>\n")
+        _write_if_changed(
+            out / "simple" / project / "index.html",
+            '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.1">'
+            f"<title>Links for {project}</title></head><body>\n<h1>Links for {project}</h1>\n"
+            + "\n".join(links)
+            + "\n</body></html>\n",
+        )
     for stale in (out / "simple").iterdir():
         if stale.is_dir() and stale.name not in by_project:
             shutil.rmtree(stale)
-    _write_if_changed(out / "simple" / "index.html",
-                      "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\">"
-                      "<title>Simple index</title></head><body>\n"
-                      + "\n".join(f'<a href="{p}/">{p}</a>' for p in sorted(by_project)) + "\n</body></html>\n")
+    _write_if_changed(
+        out / "simple" / "index.html",
+        '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.1">'
+        "<title>Simple index</title></head><body>\n"
+        + "\n".join(f'<a href="{p}/">{p}</a>' for p in sorted(by_project))
+        + "\n</body></html>\n",
+    )
     return out

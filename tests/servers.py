@@ -29,7 +29,8 @@ from RangeHTTPServer import RangeRequestHandler
 
 class Handler(RangeRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as any production web server
-    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
+    # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -59,8 +60,13 @@ def layout_per_project(flat: Path, out: Path) -> Path:
 class IndexServer(ChildServer):
     """`with IndexServer(folder, kind) as index: index.url` -> "http://127.0.0.1:PORT/simple/"."""
 
-    def __init__(self, folder: Path, kind: str = "pypiserver", port: int | None = None,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        kind: str = "pypiserver",
+        port: int | None = None,
+        log: Path | None = None,
+    ) -> None:
         super().__init__(folder, port, log)
         self.kind = kind
 
@@ -70,8 +76,16 @@ class IndexServer(ChildServer):
         if self.kind == "simple-repository-server":
             by_project = self.folder.parent / f"{self.folder.name}-by-project"
             root = layout_per_project(self.folder, by_project)
-            return [sys.executable, "-m", "simple_repository_server", "--host", "127.0.0.1",
-                    "--port", str(self.port), str(root)]
+            return [
+                sys.executable,
+                "-m",
+                "simple_repository_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                str(root),
+            ]
         if self.kind == "static":
             # a static mirror tree (tests/mirror.py) behind a static server with Range and
             # If-Modified-Since
@@ -89,9 +103,15 @@ class ChangelogServer:
         class Handler(SimpleXMLRPCRequestHandler):
             rpc_paths = ("/pypi",)  # where PyPI serves it
 
-        self.server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=Handler, logRequests=False, allow_none=True)
-        self.server.register_function(lambda: max((r[4] for r in self.rows), default=0), "changelog_last_serial")
-        self.server.register_function(lambda since: [list(r) for r in self.rows if r[4] > since], "changelog_since_serial")
+        self.server = SimpleXMLRPCServer(
+            ("127.0.0.1", 0), requestHandler=Handler, logRequests=False, allow_none=True
+        )
+        self.server.register_function(
+            lambda: max((r[4] for r in self.rows), default=0), "changelog_last_serial"
+        )
+        self.server.register_function(
+            lambda since: [list(r) for r in self.rows if r[4] > since], "changelog_since_serial"
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -10,8 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import (DownloadsFormatError, compare_downloads, cycles, dependents_table, missing_dependencies,
-                      read_downloads, umbrellas, unsatisfiable_edges)
+from analysis import (
+    DownloadsFormatError,
+    compare_downloads,
+    cycles,
+    dependents_table,
+    missing_dependencies,
+    read_downloads,
+    umbrellas,
+    unsatisfiable_edges,
+)
 from analysis.build import edges_from_requirements, target_environment
 from analysis.centrality import pagerank
 from analysis.graph import DependencyGraph, from_edge_frame
@@ -27,10 +35,20 @@ def graph(edges: list[tuple[str, str, bool]], nodes: list[str] | None = None) ->
     return from_edge_frame(frame, node_frame)
 
 
-# app -> web -> http -> core; cli -> http; a <-> b (cycle) -> core; loop -> loop; tool -[extra]-> web
-HAND = [("app", "web", False), ("web", "http", False), ("http", "core", False), ("cli", "http", False),
-        ("a", "b", False), ("b", "a", False), ("b", "core", False), ("loop", "loop", False),
-        ("tool", "web", True), ("tool", "ghost", False)]
+# app -> web -> http -> core; cli -> http; a <-> b (cycle) -> core; loop -> loop; tool -[extra]->
+# web
+HAND = [
+    ("app", "web", False),
+    ("web", "http", False),
+    ("http", "core", False),
+    ("cli", "http", False),
+    ("a", "b", False),
+    ("b", "a", False),
+    ("b", "core", False),
+    ("loop", "loop", False),
+    ("tool", "web", True),
+    ("tool", "ghost", False),
+]
 NODES = ["app", "web", "http", "core", "cli", "a", "b", "loop", "tool"]  # ghost is not on the index
 
 
@@ -43,7 +61,9 @@ def test_direct_and_transitive_dependents(hand: pd.DataFrame) -> None:
     assert hand.loc["core", "direct_dependents"] == 2  # http, b
     assert hand.loc["core", "transitive_dependents"] == 6  # http, web, app, cli, b, a
     assert hand.loc["http", "transitive_dependents"] == 3  # web, app, cli
-    assert hand.loc["a", "transitive_dependents"] == 1 and hand.loc["b", "transitive_dependents"] == 1
+    assert (
+        hand.loc["a", "transitive_dependents"] == 1 and hand.loc["b", "transitive_dependents"] == 1
+    )
     assert hand.loc["loop", "direct_dependents"] == 0  # a self-loop is not a dependent
     assert hand.loc["app", "transitive_dependents"] == 0
 
@@ -65,7 +85,7 @@ def test_missing_cycles_self_loops() -> None:
 
 def test_percentiles_and_any_version() -> None:
     latest = graph(HAND, NODES)
-    old = graph(HAND + [("app", "core", False), ("tool", "core", False)], NODES)
+    old = graph([*HAND, ("app", "core", False), ("tool", "core", False)], NODES)
     table = dependents_table(latest, any_version=old).set_index("name")
     assert table.loc["core", "direct_dependents_any_version"] == 4
     assert table.loc["core", "direct_dependents_pct"] == 1.0
@@ -96,77 +116,144 @@ def test_synthetic_graph_has_the_requested_shape() -> None:
 
 
 def reqs(rows: list[tuple[str, str, str, str | None, str | None]]) -> pd.DataFrame:
-    return pd.DataFrame([(s, t, "1.0", spec, m, x, "run" if x is None else "extra", f"{t}{spec}")
-                         for s, t, spec, m, x in rows],
-                        columns=["source", "target", "version", "specifier", "marker", "extra", "kind", "raw"])
+    return pd.DataFrame(
+        [
+            (s, t, "1.0", spec, m, x, "run" if x is None else "extra", f"{t}{spec}")
+            for s, t, spec, m, x in rows
+        ],
+        columns=["source", "target", "version", "specifier", "marker", "extra", "kind", "raw"],
+    )
 
 
 def test_unsatisfiable_edges_handle_prereleases_and_yanks() -> None:
-    versions = pd.DataFrame([("lib", "1.0", 0), ("lib", "2.0b1", 0), ("lib", "3.0", 1), ("pre", "1.0a1", 0)],
-                            columns=["project", "version", "yanked"])
-    r = reqs([("a", "lib", ">=1.5", None, None),   # only 2.0b1: pip takes a pre-release when nothing else fits
-              ("b", "lib", ">=3", None, None),     # only a yanked release: not for a range
-              ("c", "lib", "==3.0", None, None),   # yanked but pinned exactly: allowed (PEP 592)
-              ("d", "lib", ">=4", None, None),     # nothing
-              ("e", "pre", ">=1.0a1", None, None),
-              ("f", "elsewhere", ">=1", None, None)])  # not on the index: a missing dep, not unsatisfiable
+    versions = pd.DataFrame(
+        [("lib", "1.0", 0), ("lib", "2.0b1", 0), ("lib", "3.0", 1), ("pre", "1.0a1", 0)],
+        columns=["project", "version", "yanked"],
+    )
+    r = reqs(
+        [
+            (
+                "a",
+                "lib",
+                ">=1.5",
+                None,
+                None,
+            ),  # only 2.0b1: pip takes a pre-release when nothing else fits
+            ("b", "lib", ">=3", None, None),  # only a yanked release: not for a range
+            ("c", "lib", "==3.0", None, None),  # yanked but pinned exactly: allowed (PEP 592)
+            ("d", "lib", ">=4", None, None),  # nothing
+            ("e", "pre", ">=1.0a1", None, None),
+            ("f", "elsewhere", ">=1", None, None),
+        ]
+    )  # not on the index: a missing dep, not unsatisfiable
     broken = unsatisfiable_edges(r, versions)
-    assert broken[["source", "reason"]].values.tolist() == [["b", "no-matching-release"], ["d", "no-matching-release"]]
+    assert broken[["source", "reason"]].values.tolist() == [
+        ["b", "no-matching-release"],
+        ["d", "no-matching-release"],
+    ]
 
 
 def test_umbrellas_need_every_run_requirement_pinned() -> None:
-    r = reqs([("meta", "x", "==1.0", None, None), ("meta", "y", "===2", None, None),
-              ("meta", "docs", ">=1", None, "docs"),  # extras do not break the umbrella
-              ("half", "x", "==1.0", None, None), ("half", "y", ">=2", None, None),
-              ("wild", "x", "==1.*", None, None), ("wild", "y", "==2", None, None),
-              ("single", "x", "==1", None, None)])
+    r = reqs(
+        [
+            ("meta", "x", "==1.0", None, None),
+            ("meta", "y", "===2", None, None),
+            ("meta", "docs", ">=1", None, "docs"),  # extras do not break the umbrella
+            ("half", "x", "==1.0", None, None),
+            ("half", "y", ">=2", None, None),
+            ("wild", "x", "==1.*", None, None),
+            ("wild", "y", "==2", None, None),
+            ("single", "x", "==1", None, None),
+        ]
+    )
     assert umbrellas(r)["name"].tolist() == ["meta"]
 
 
 def test_markers_evaluated_for_a_target_environment() -> None:
-    r = reqs([("a", "win", "", 'sys_platform == "win32"', None), ("a", "old", "", 'python_version < "3.8"', None),
-              ("a", "always", "", None, None), ("a", "test", "", 'extra == "test"', "test")])
+    r = reqs(
+        [
+            ("a", "win", "", 'sys_platform == "win32"', None),
+            ("a", "old", "", 'python_version < "3.8"', None),
+            ("a", "always", "", None, None),
+            ("a", "test", "", 'extra == "test"', "test"),
+        ]
+    )
     kept = edges_from_requirements(r, target_environment("3.12", "linux"))
     assert kept["target"].tolist() == ["always", "test"]
     assert edges_from_requirements(r, None)["target"].tolist() == ["win", "old", "always", "test"]
 
 
 def test_roles() -> None:
-    table = pd.DataFrame({"name": ["lib", "pytest-foo", "meta", "app", "leaf"], "direct_dependents": [3, 1, 0, 0, 0],
-                          "direct_dependencies": [1, 1, 4, 9, 1]})
-    assert assign_roles(table, {"meta"}).tolist() == ["library", "plugin", "umbrella", "application", "leaf"]
+    table = pd.DataFrame(
+        {
+            "name": ["lib", "pytest-foo", "meta", "app", "leaf"],
+            "direct_dependents": [3, 1, 0, 0, 0],
+            "direct_dependencies": [1, 1, 4, 9, 1],
+        }
+    )
+    assert assign_roles(table, {"meta"}).tolist() == [
+        "library",
+        "plugin",
+        "umbrella",
+        "application",
+        "leaf",
+    ]
 
 
 # --- downloads --------------------------------------------------------------------------------
 
+
 def test_downloads_csv_with_installers(tmp_path: Path) -> None:
     path = tmp_path / "bq.csv"
-    path.write_text("project,downloads,installer\nRequests,100,pip\nrequests,40,bandersnatch\nsix,5,uv\n")
+    path.write_text(
+        "project,downloads,installer\nRequests,100,pip\nrequests,40,bandersnatch\nsix,5,uv\n"
+    )
     d = read_downloads(path).set_index("name")
-    assert d.loc["requests", "downloads"] == 140 and d.loc["requests", "downloads_without_mirrors"] == 100
+    assert (
+        d.loc["requests", "downloads"] == 140
+        and d.loc["requests", "downloads_without_mirrors"] == 100
+    )
     assert d.loc["six", "downloads_without_mirrors"] == 5
 
 
 def test_downloads_json_formats(tmp_path: Path) -> None:
     top = tmp_path / "top.json"
     top.write_text(json.dumps({"rows": [{"project": "Foo_Bar", "download_count": 7}]}))
-    assert read_downloads(top).to_dict("records") == [{"name": "foo-bar", "downloads": 7, "downloads_without_mirrors": 7}]
+    assert read_downloads(top).to_dict("records") == [
+        {"name": "foo-bar", "downloads": 7, "downloads_without_mirrors": 7}
+    ]
     stats = tmp_path / "pypistats.json"
-    stats.write_text(json.dumps({"package": "numpy", "type": "overall_downloads", "data": [
-        {"category": "with_mirrors", "date": "2024-01-01", "downloads": 10},
-        {"category": "without_mirrors", "date": "2024-01-01", "downloads": 8}]}))
-    assert read_downloads(stats).to_dict("records") == [{"name": "numpy", "downloads": 10, "downloads_without_mirrors": 8}]
+    stats.write_text(
+        json.dumps(
+            {
+                "package": "numpy",
+                "type": "overall_downloads",
+                "data": [
+                    {"category": "with_mirrors", "date": "2024-01-01", "downloads": 10},
+                    {"category": "without_mirrors", "date": "2024-01-01", "downloads": 8},
+                ],
+            }
+        )
+    )
+    assert read_downloads(stats).to_dict("records") == [
+        {"name": "numpy", "downloads": 10, "downloads_without_mirrors": 8}
+    ]
 
 
-@pytest.mark.parametrize("content, where, message", [
-    ("project,downloads\nfoo,12\nbar,many\n", ":3", "not a whole number"),
-    ("project,downloads\nfoo,-1\n", ":2", "negative"),
-    ("name;count\n", ":1", "lacks a project"),
-    ("project,downloads\n,3\n", ":2", "empty project name"),
-    ('{"rows": [{"project": "x"}]}', "", "rows[0] lacks"),
-    ('{"rows": [', ":1", "not JSON"),
-])
-def test_malformed_downloads_name_file_and_line(tmp_path: Path, content: str, where: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "content, where, message",
+    [
+        ("project,downloads\nfoo,12\nbar,many\n", ":3", "not a whole number"),
+        ("project,downloads\nfoo,-1\n", ":2", "negative"),
+        ("name;count\n", ":1", "lacks a project"),
+        ("project,downloads\n,3\n", ":2", "empty project name"),
+        ('{"rows": [{"project": "x"}]}', "", "rows[0] lacks"),
+        ('{"rows": [', ":1", "not JSON"),
+    ],
+)
+def test_malformed_downloads_name_file_and_line(
+    tmp_path: Path, content: str, where: str, message: str
+) -> None:
     path = tmp_path / "d.csv"
     path.write_text(content)
     with pytest.raises(DownloadsFormatError) as err:
@@ -175,28 +262,39 @@ def test_malformed_downloads_name_file_and_line(tmp_path: Path, content: str, wh
 
 
 def test_compare_downloads_correlation_and_outliers() -> None:
-    table = pd.DataFrame({"name": list("abcdef"), "direct_dependents": [60, 50, 40, 30, 20, 10],
-                          "role": ["library"] * 6})
+    table = pd.DataFrame(
+        {
+            "name": list("abcdef"),
+            "direct_dependents": [60, 50, 40, 30, 20, 10],
+            "role": ["library"] * 6,
+        }
+    )
     downloads = pd.DataFrame({"name": list("abcdef"), "downloads": [600, 500, 400, 300, 1, 1000]})
     comp = compare_downloads(table, downloads, top_k=2, outliers=1)
     assert comp["projects_compared"] == 6
-    assert -1 < comp["spearman"] < 1
-    assert comp["depended_not_downloaded"]["name"].tolist() == ["e"]
-    assert comp["downloaded_not_depended"]["name"].tolist() == ["f"]
+    assert -1 < float(comp["spearman"]) < 1  # type: ignore[arg-type]
+    assert comp["depended_not_downloaded"]["name"].tolist() == ["e"]  # type: ignore[index]
+    assert comp["downloaded_not_depended"]["name"].tolist() == ["f"]  # type: ignore[index]
 
 
 def test_extras_requested_of_a_dependency_bring_its_extra_requirements() -> None:
-    rows = pd.DataFrame([
-        # cli requires http[socks]; http's socks extra requires socks[fast]; socks' fast extra requires speedups
-        ("cli", "http", None, None, "socks"),
-        ("http", "core", None, None, ""),
-        ("http", "socks", 'extra == "socks"', "socks", "fast"),
-        ("socks", "speedups", 'extra == "fast"', "fast", ""),
-        ("docs-user", "http", 'extra == "docs"', "docs", "socks"),  # asks through its own extra
-    ], columns=["source", "target", "marker", "extra", "extras"])
+    rows = pd.DataFrame(
+        [
+            # cli requires http[socks]; http's socks extra requires socks[fast]; socks' fast extra
+            # requires speedups
+            ("cli", "http", None, None, "socks"),
+            ("http", "core", None, None, ""),
+            ("http", "socks", 'extra == "socks"', "socks", "fast"),
+            ("socks", "speedups", 'extra == "fast"', "fast", ""),
+            ("docs-user", "http", 'extra == "docs"', "docs", "socks"),  # asks through its own extra
+        ],
+        columns=["source", "target", "marker", "extra", "extras"],
+    )
     edges = edges_from_requirements(rows)
     got = set(map(tuple, edges[["source", "target", "via_extra"]].values.tolist()))
     assert ("cli", "socks", False) in got and ("cli", "speedups", False) in got
     assert ("docs-user", "socks", True) in got and ("docs-user", "speedups", True) in got
     table = dependents_table(from_edge_frame(edges)).set_index("name")
-    assert table.loc["speedups", "direct_dependents"] == 1  # cli, at run time (socks itself only via an extra)
+    assert (
+        table.loc["speedups", "direct_dependents"] == 1
+    )  # cli, at run time (socks itself only via an extra)

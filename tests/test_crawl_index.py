@@ -7,20 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from crawler.crawl import CrawlSummary
+from crawler.store import Store
 from depgraph.cli import main
 from depgraph.wiring import run_crawl
-from tests.servers import IndexServer
-from crawler.store import Store
 from tests.conftest import corpus_entries
 from tests.helpers import dump_store, requirement_set, stored_requirements
+from tests.servers import IndexServer
 
 
-def crawl_all(db: Path, server: IndexServer, **kw: object) -> object:
-    return run_crawl(Store(db), server.url, None, progress=False, **kw)  # type: ignore[arg-type]
+def crawl_all(db: Path, server: IndexServer, workers: int = 8) -> CrawlSummary:
+    return run_crawl(Store(db), server.url, None, workers=workers, progress=False)
 
 
 @pytest.fixture(scope="module")
-def pypiserver_store(pypiserver_index: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pypiserver_store(
+    pypiserver_index: IndexServer, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     db = tmp_path_factory.mktemp("crawl") / "pypiserver.sqlite"
     crawl_all(db, pypiserver_index)
     return db
@@ -35,17 +38,26 @@ def test_every_corpus_wheel_matches_stored_edges(pypiserver_store: Path) -> None
 
 def test_release_counts_states_and_sources(pypiserver_store: Path, index_folder: Path) -> None:
     with sqlite3.connect(pypiserver_store) as db:
-        rows = {(p, v): (s, src) for p, v, s, src in db.execute(
-            "SELECT project, version, deps_state, metadata_source FROM releases")}
+        rows = {
+            (p, v): (s, src)
+            for p, v, s, src in db.execute(
+                "SELECT project, version, deps_state, metadata_source FROM releases"
+            )
+        }
         corpus = {(e["name"].lower().replace("_", "-"), e["version"]) for e in corpus_entries()}
         assert len(rows) == len(corpus) + 11 + 2  # corpus + demo releases + fixture extras
         for key in corpus:
-            assert rows[key] == ("known", "wheel-range"), key  # pypiserver: HTML, ranges, no PEP 658
+            assert rows[key] == ("known", "wheel-range"), (
+                key
+            )  # pypiserver: HTML, ranges, no PEP 658
         assert rows[("demo-static", "1.0")] == ("known", "sdist-pkg-info")
         assert rows[("demo-socks", "0.5")] == ("pending-sandbox", None)
         assert rows[("demo-dynamic", "0.2")] == ("pending-sandbox", None)
         files = db.execute("SELECT count(*), count(sha256) FROM files").fetchone()
-        assert files == (len(list(index_folder.iterdir())), files[0])  # every file stored, each with its sha256
+        assert files == (
+            len(list(index_folder.iterdir())),
+            files[0],
+        )  # every file stored, each with its sha256
 
 
 def test_celery_bad_requirement_is_recorded(pypiserver_store: Path) -> None:
@@ -56,19 +68,28 @@ def test_celery_bad_requirement_is_recorded(pypiserver_store: Path) -> None:
 
 
 def test_platform_wheels_are_united_with_a_note(pypiserver_store: Path) -> None:
-    assert sorted(stored_requirements(pypiserver_store, "plat-only", "1.0")) == ["numpyish>=1", "pywin32ish"]
+    assert sorted(stored_requirements(pypiserver_store, "plat-only", "1.0")) == [
+        "numpyish>=1",
+        "pywin32ish",
+    ]
     with sqlite3.connect(pypiserver_store) as db:
         note = db.execute("SELECT note FROM releases WHERE project = 'plat-only'").fetchone()[0]
     assert "disagree" in note
 
 
-def test_range_reads_fetch_a_fraction_of_a_big_wheel(pypiserver_index: IndexServer, tmp_path: Path) -> None:
-    summary = run_crawl(Store(tmp_path / "s.sqlite"), pypiserver_index.url, ["big-wheel"], progress=False)
+def test_range_reads_fetch_a_fraction_of_a_big_wheel(
+    pypiserver_index: IndexServer, tmp_path: Path
+) -> None:
+    summary = run_crawl(
+        Store(tmp_path / "s.sqlite"), pypiserver_index.url, ["big-wheel"], progress=False
+    )
     assert summary.releases_by_source == {"wheel-range": 1}
     assert summary.bytes_fetched < 40_000  # the wheel is > 400 kB
 
 
-def test_crawl_twice_same_rows(pypiserver_index: IndexServer, pypiserver_store: Path, tmp_path: Path) -> None:
+def test_crawl_twice_same_rows(
+    pypiserver_index: IndexServer, pypiserver_store: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "twice.sqlite"
     crawl_all(db, pypiserver_index)
     first = dump_store(db)
@@ -77,8 +98,9 @@ def test_crawl_twice_same_rows(pypiserver_index: IndexServer, pypiserver_store: 
     assert second_summary.releases_unchanged == second_summary.releases  # nothing re-extracted
 
 
-def test_interrupted_crawl_resumes_to_the_same_store(pypiserver_index: IndexServer, pypiserver_store: Path,
-                                                     tmp_path: Path) -> None:
+def test_interrupted_crawl_resumes_to_the_same_store(
+    pypiserver_index: IndexServer, pypiserver_store: Path, tmp_path: Path
+) -> None:
     from crawler.crawl import Crawler
     from crawler.fetch import Fetcher
     from crawler.http import make_session
@@ -93,7 +115,9 @@ def test_interrupted_crawl_resumes_to_the_same_store(pypiserver_index: IndexServ
             raise KeyboardInterrupt
 
     fetcher = Fetcher(make_session())
-    crawler = Crawler(Store(db), IndexClient(fetcher, pypiserver_index.url), fetcher, 2, stop_after_five)
+    crawler = Crawler(
+        Store(db), IndexClient(fetcher, pypiserver_index.url), fetcher, 2, stop_after_five
+    )
     first = crawler.crawl(None)
     assert first.interrupted and first.projects == 5
     second = crawl_all(db, pypiserver_index)
@@ -111,11 +135,26 @@ def test_json_index_uses_pep658(json_index: IndexServer, tmp_path: Path) -> None
         assert requirement_set(stored) == requirement_set(expected), entry["name"]
 
 
-def test_cli_named_projects_json_summary(pypiserver_index: IndexServer, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_named_projects_json_summary(
+    pypiserver_index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
-    rc = main(["crawl", "--index-url", pypiserver_index.url, "--db", str(tmp_path / "c.sqlite"),
-               "--project", "Flask", "--project", "no-such-project", "--json", "--no-progress"])
+
+    rc = main(
+        [
+            "crawl",
+            "--index-url",
+            pypiserver_index.url,
+            "--db",
+            str(tmp_path / "c.sqlite"),
+            "--project",
+            "Flask",
+            "--project",
+            "no-such-project",
+            "--json",
+            "--no-progress",
+        ]
+    )
     assert rc == 1  # a requested project the index does not have: named, non-zero
     captured = capsys.readouterr()
     assert "no-such-project" in captured.err

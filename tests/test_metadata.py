@@ -5,20 +5,33 @@ from __future__ import annotations
 import pytest
 
 from crawler.metadata import parse_core_metadata, parse_requirement
+from depgraph_core.schema import RequirementKind
 
 
 def meta(*lines: str, version: str = "2.1") -> bytes:
-    return ("\n".join([f"Metadata-Version: {version}", "Name: sample", "Version: 1.0", *lines]) + "\n\nbody\n").encode()
+    return (
+        "\n".join([f"Metadata-Version: {version}", "Name: sample", "Version: 1.0", *lines])
+        + "\n\nbody\n"
+    ).encode()
 
 
 def test_metadata_1_0_has_no_requirements() -> None:
     m = parse_core_metadata(meta("Summary: old", version="1.0"))
-    assert (m.metadata_version, m.name, m.version, m.edges, m.problems) == ("1.0", "sample", "1.0", [], [])
+    assert (m.metadata_version, m.name, m.version, m.edges, m.problems) == (
+        "1.0",
+        "sample",
+        "1.0",
+        [],
+        [],
+    )
 
 
 def test_metadata_1_1_legacy_requires_become_edges() -> None:
     m = parse_core_metadata(meta("Requires: Foo (>=1.0)", "Requires: bar", version="1.1"))
-    assert [(e.name, e.specifier, e.kind) for e in m.edges] == [("foo", ">=1.0", "run"), ("bar", "", "run")]
+    assert [(e.name, e.specifier, e.kind) for e in m.edges] == [
+        ("foo", ">=1.0", "run"),
+        ("bar", "", "run"),
+    ]
 
 
 def test_requires_is_ignored_when_requires_dist_is_present() -> None:
@@ -28,15 +41,17 @@ def test_requires_is_ignored_when_requires_dist_is_present() -> None:
 
 @pytest.mark.parametrize("version", ["2.1", "2.2", "2.3", "2.4"])
 def test_modern_metadata_extras_and_markers(version: str) -> None:
-    m = parse_core_metadata(meta(
-        "Requires-Python: >=3.8",
-        "Provides-Extra: Socks",
-        "Requires-Dist: urllib3 (<3,>=1.21.1)",
-        'Requires-Dist: PySocks!=1.5.7,>=1.5.6; extra == "Socks"',
-        'Requires-Dist: importlib-metadata; python_version < "3.10" and extra == \'socks\'',
-        "Requires-Dist: certifi[extra1,extra2]>=2017.4.17",
-        version=version,
-    ))
+    m = parse_core_metadata(
+        meta(
+            "Requires-Python: >=3.8",
+            "Provides-Extra: Socks",
+            "Requires-Dist: urllib3 (<3,>=1.21.1)",
+            'Requires-Dist: PySocks!=1.5.7,>=1.5.6; extra == "Socks"',
+            "Requires-Dist: importlib-metadata; python_version < \"3.10\" and extra == 'socks'",
+            "Requires-Dist: certifi[extra1,extra2]>=2017.4.17",
+            version=version,
+        )
+    )
     assert m.requires_python == ">=3.8"
     got = [(e.name, e.specifier, e.extra, e.kind, e.extras) for e in m.edges]
     assert got == [
@@ -51,12 +66,16 @@ def test_modern_metadata_extras_and_markers(version: str) -> None:
 
 def test_pep643_static_vs_dynamic() -> None:
     assert parse_core_metadata(meta("Requires-Dist: a", version="2.2")).requires_dist_is_static
-    assert not parse_core_metadata(meta("Dynamic: Requires-Dist", version="2.2")).requires_dist_is_static
+    assert not parse_core_metadata(
+        meta("Dynamic: Requires-Dist", version="2.2")
+    ).requires_dist_is_static
     assert not parse_core_metadata(meta("Requires-Dist: a", version="2.1")).requires_dist_is_static
 
 
 def test_bad_requirement_is_recorded_and_the_rest_kept() -> None:
-    m = parse_core_metadata(meta("Requires-Dist: pytz (>dev)", "Requires-Dist: good>=1", "Requires-Dist: ???"))
+    m = parse_core_metadata(
+        meta("Requires-Dist: pytz (>dev)", "Requires-Dist: good>=1", "Requires-Dist: ???")
+    )
     assert [e.name for e in m.edges] == ["good"]
     assert [p.reason for p in m.problems] == ["bad-requirement", "bad-requirement"]
     assert "pytz (>dev)" in m.problems[0].detail and "???" in m.problems[1].detail
@@ -86,4 +105,4 @@ def test_missing_metadata_version_and_garbage() -> None:
 
 def test_parse_requirement_kind_follows_extra() -> None:
     assert parse_requirement("x; extra == 'dev'").kind == "extra"
-    assert parse_requirement("x", kind="setup").kind == "setup"
+    assert parse_requirement("x", kind=RequirementKind.SETUP).kind == "setup"

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
+from crawler.store import Store
 from depgraph.cli import main
 from depgraph.wiring import run_crawl
-from tests.servers import IndexServer
-from crawler.store import Store
 from tests.conftest import ROOT
+from tests.servers import IndexServer
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -27,53 +27,108 @@ def crawled_store(pypiserver_index: IndexServer, tmp_path_factory: pytest.TempPa
     return db
 
 
-def test_report_command_writes_every_file(crawled_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_command_writes_every_file(
+    crawled_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     downloads = tmp_path / "downloads.csv"
-    downloads.write_text("project,downloads,installer\nrequests,1000,pip\nrequests,500,bandersnatch\n"
-                         "demo-core,10,pip\nsix,99999,pip\npluggy,700,pip\n")
+    downloads.write_text(
+        "project,downloads,installer\nrequests,1000,pip\nrequests,500,bandersnatch\n"
+        "demo-core,10,pip\nsix,99999,pip\npluggy,700,pip\n"
+    )
     out = tmp_path / "report"
-    assert main(["report", "--db", str(crawled_store), "--out", str(out), "--downloads", str(downloads), "--graphml"]) == 0
-    for name in ("packages.csv", "edges.csv", "broken_edges.csv", "umbrellas.csv", "cycles.csv", "missing.csv",
-                 "summary.json", "packages.parquet", "degree_distribution.png", "top_dependents.png",
-                 "dependents_vs_downloads.png", "graph.graphml"):
+    assert (
+        main(
+            [
+                "report",
+                "--db",
+                str(crawled_store),
+                "--out",
+                str(out),
+                "--downloads",
+                str(downloads),
+                "--graphml",
+            ]
+        )
+        == 0
+    )
+    for name in (
+        "packages.csv",
+        "edges.csv",
+        "broken_edges.csv",
+        "umbrellas.csv",
+        "cycles.csv",
+        "missing.csv",
+        "summary.json",
+        "packages.parquet",
+        "degree_distribution.png",
+        "top_dependents.png",
+        "dependents_vs_downloads.png",
+        "graph.graphml",
+    ):
         assert (out / name).stat().st_size > 0, name
     packages = pd.read_csv(out / "packages.csv").set_index("name")
     edges = pd.read_csv(out / "edges.csv")
-    # demo-socks requires it too, but is pending-sandbox here (no sandbox in this crawl): unknown, not counted
-    assert sorted(edges.loc[edges["target"] == "demo-core", "source"]) == ["big-wheel", "demo-http", "demo-static", "demo-umbrella"]
+    # demo-socks requires it too, but is pending-sandbox here (no sandbox in this crawl): unknown,
+    # not counted
+    assert sorted(edges.loc[edges["target"] == "demo-core", "source"]) == [
+        "big-wheel",
+        "demo-http",
+        "demo-static",
+        "demo-umbrella",
+    ]
     assert packages.loc["demo-core", "direct_dependents"] == 4
     assert packages.loc["demo-missing-plugin", "missing"]
-    assert packages.loc["requests", "downloads"] == 1500 and packages.loc["requests", "downloads_without_mirrors"] == 1000
+    assert (
+        packages.loc["requests", "downloads"] == 1500
+        and packages.loc["requests", "downloads_without_mirrors"] == 1000
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["cycles"] == 1 and summary["umbrellas"] >= 1
-    assert summary["projects_with_unknown_dependencies"] == 3  # pending-sandbox: no sandbox in this crawl
+    assert (
+        summary["projects_with_unknown_dependencies"] == 3
+    )  # pending-sandbox: no sandbox in this crawl
     umbrellas = pd.read_csv(out / "umbrellas.csv")
     assert "demo-umbrella" in set(umbrellas["name"])
     assert "demo-core" in capsys.readouterr().out
     import networkx as nx
+
     g = nx.read_graphml(out / "graph.graphml")
-    assert g.has_edge("demo-http", "demo-core") and g.nodes["demo-missing-plugin"]["missing"] is True
+    assert (
+        g.has_edge("demo-http", "demo-core") and g.nodes["demo-missing-plugin"]["missing"] is True
+    )
 
 
 def test_notebook_runs_against_a_crawled_store(crawled_store: Path) -> None:
-    nb = nbformat.read(ROOT / "notebooks" / "explore.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "notebooks" / "explore.ipynb", as_version=4)  # type: ignore[no-untyped-call]
     os.environ["DEPGRAPH_DB"] = str(crawled_store)
     downloads = SHARED_DATA / "top-pypi-packages" / "top-pypi-packages.min.json"
     os.environ["DEPGRAPH_DOWNLOADS"] = str(downloads)
     try:
-        NotebookClient(nb, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+        NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(ROOT / "notebooks")}},
+        ).execute()
     finally:
         del os.environ["DEPGRAPH_DB"], os.environ["DEPGRAPH_DOWNLOADS"]
-    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    outputs = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
     assert "projects (incl. required-but-missing)" in outputs and "spearman" in outputs
 
 
-def test_report_on_an_empty_store_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_on_an_empty_store_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     Store(tmp_path / "empty.sqlite")
-    assert main(["report", "--db", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(["report", "--db", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "r")]) == 2
+    )
     assert "holds no projects yet" in capsys.readouterr().err
-    assert main(["report", "--db", str(tmp_path / "absent.sqlite"), "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(["report", "--db", str(tmp_path / "absent.sqlite"), "--out", str(tmp_path / "r")]) == 2
+    )
 
 
 def test_report_on_a_graph_without_edges(tmp_path: Path) -> None:
@@ -84,12 +139,30 @@ def test_report_on_a_graph_without_edges(tmp_path: Path) -> None:
     import_bigquery(export, Store(tmp_path / "one.sqlite"))
     assert main(["report", "--db", str(tmp_path / "one.sqlite"), "--out", str(tmp_path / "r")]) == 0
     packages = pd.read_csv(tmp_path / "r" / "packages.csv")
-    assert packages[["name", "direct_dependents", "transitive_dependents", "role"]].values.tolist() == [["lonely", 0, 0, "leaf"]]
+    assert packages[
+        ["name", "direct_dependents", "transitive_dependents", "role"]
+    ].values.tolist() == [["lonely", 0, 0, "leaf"]]
 
 
-def test_report_with_a_malformed_downloads_file(crawled_store: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_with_a_malformed_downloads_file(
+    crawled_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "downloads.csv"
     bad.write_text("project,downloads\nrequests,12\nsix,lots\n")
-    assert main(["report", "--db", str(crawled_store), "--out", str(tmp_path / "r"), "--downloads", str(bad)]) == 2
-    assert f"depgraph: {bad}:3: download count 'lots' is not a whole number" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "report",
+                "--db",
+                str(crawled_store),
+                "--out",
+                str(tmp_path / "r"),
+                "--downloads",
+                str(bad),
+            ]
+        )
+        == 2
+    )
+    assert (
+        f"depgraph: {bad}:3: download count 'lots' is not a whole number" in capsys.readouterr().err
+    )

@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,10 @@ from tests.conftest import CORPUS, corpus_entries
 from tests.helpers import requirement_set
 from tests.hostile import archive_attacks, attacks, failure_sdists, setup_py_sdist
 
-BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), pytest.param("bwrap", marks=pytest.mark.bwrap)]
+BACKENDS = [
+    pytest.param("docker", marks=pytest.mark.docker),
+    pytest.param("bwrap", marks=pytest.mark.bwrap),
+]
 HOSTILE_LIMITS = Limits(wall_seconds=10, memory_mb=512, pids=128)
 
 
@@ -33,13 +37,19 @@ def strict_sandbox(request: pytest.FixtureRequest) -> Sandbox:
 
 
 def leftover_containers() -> list[str]:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=pypi-depgraph.sandbox"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=pypi-depgraph.sandbox"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.split()
 
 
 @pytest.mark.parametrize("entry", corpus_entries(), ids=lambda e: e["sdist"])
-def test_corpus_sdist_yields_the_wheels_requirements(sandbox: Sandbox, entry: dict) -> None:
+def test_corpus_sdist_yields_the_wheels_requirements(
+    sandbox: Sandbox, entry: dict[str, Any]
+) -> None:
     result = sandbox.extract(CORPUS / "sdists" / entry["sdist"])
     assert result.ok, (result.failure, result.detail, result.log_tail[-1500:])
     assert requirement_set(result.requires_dist) == requirement_set(entry["requires_dist"])
@@ -48,8 +58,11 @@ def test_corpus_sdist_yields_the_wheels_requirements(sandbox: Sandbox, entry: di
 
 # --- the hostile suite -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
-def host_bait(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[socket.socket, Path, str]]:
+def host_bait(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[socket.socket, Path, str]]:
     """A listener on the host's loopback, a canary file, and a marker for daemon processes."""
     folder = tmp_path_factory.mktemp("bait")
     canary = folder / "canary.txt"
@@ -63,11 +76,15 @@ def host_bait(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[socket
 
 
 @pytest.fixture(scope="module")
-def hostile_sdists(host_bait: tuple[socket.socket, Path, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def hostile_sdists(
+    host_bait: tuple[socket.socket, Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     listener, canary, marker = host_bait
     folder = tmp_path_factory.mktemp("hostile")
-    out = {name: setup_py_sdist(folder, name, src)
-           for name, src in attacks(listener.getsockname()[1], canary, marker).items()}
+    out = {
+        name: setup_py_sdist(folder, name, src)
+        for name, src in attacks(listener.getsockname()[1], canary, marker).items()
+    }
     out.update(archive_attacks(folder))
     return out
 
@@ -81,8 +98,18 @@ EXPECTED = {
     "memory-bomb": (False, "out-of-memory", [], ""),
     "endless-loop": (False, "timeout", [], ""),
     "gigantic-stdout": (True, None, ["after-flood"], ""),  # flood contained, result still read
-    "daemon": (True, None, ["daemon-started"], ""),  # the daemon dies with the sandbox (checked below)
-    "kill-parent": (True, None, ["survived-kill"], ""),  # the extractor is PID 1: unkillable from inside
+    "daemon": (
+        True,
+        None,
+        ["daemon-started"],
+        "",
+    ),  # the daemon dies with the sandbox (checked below)
+    "kill-parent": (
+        True,
+        None,
+        ["survived-kill"],
+        "",
+    ),  # the extractor is PID 1: unkillable from inside
     "dotdot": (False, "unsafe-archive", [], ""),
     "absolute": (False, "unsafe-archive", [], ""),
     "symlink": (False, "unsafe-archive", [], ""),
@@ -91,12 +118,18 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("attack", sorted(EXPECTED))
-def test_hostile_sdist_is_contained(strict_sandbox: Sandbox, hostile_sdists: dict[str, Path],
-                                    host_bait: tuple[socket.socket, Path, str], attack: str) -> None:
+def test_hostile_sdist_is_contained(
+    strict_sandbox: Sandbox,
+    hostile_sdists: dict[str, Path],
+    host_bait: tuple[socket.socket, Path, str],
+    attack: str,
+) -> None:
     listener, canary, marker = host_bait
     result = strict_sandbox.extract(hostile_sdists[attack])
     ok, reason, requires, log_text = EXPECTED[attack]
-    assert (result.ok, result.failure, result.requires_dist) == (ok, reason, requires), result.detail
+    assert (result.ok, result.failure, result.requires_dist) == (ok, reason, requires), (
+        result.detail
+    )
     assert log_text in result.log_tail
     assert canary.read_text() == "secret-canary\n"
     with pytest.raises(TimeoutError):
@@ -108,7 +141,11 @@ def test_hostile_sdist_is_contained(strict_sandbox: Sandbox, hostile_sdists: dic
 
 # case -> (ok, method or failure reason, requirements)
 TYPED = {
-    "python2-literal": (True, "static-setup-py", ["six>=1.4", "simplejson", 'ujson; extra == "speed"']),
+    "python2-literal": (
+        True,
+        "static-setup-py",
+        ["six>=1.4", "simplejson", 'ujson; extra == "speed"'],
+    ),
     "python2-computed": (False, "python2-only", []),
     "syntax-error": (False, "syntax-error", []),
     "backend-missing": (False, "backend-missing", []),
@@ -125,30 +162,46 @@ def broken_sdists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_typed_failures(strict_sandbox: Sandbox, broken_sdists: dict[str, Path], case: str) -> None:
     result = strict_sandbox.extract(broken_sdists[case])
     ok, kind, requires = TYPED[case]
-    assert (result.ok, result.method if ok else result.failure, result.requires_dist) == (ok, kind, requires), result.detail
+    assert (result.ok, result.method if ok else result.failure, result.requires_dist) == (
+        ok,
+        kind,
+        requires,
+    ), result.detail
     if ok:
         assert result.confidence == "low"
 
 
 def test_setup_kwargs_convert_like_egg_info() -> None:
-    lines, extras = requires_from_setup_kwargs({
-        "install_requires": "six>=1.5\n# comment\nattrs",
-        "extras_require": {"security": ["pyOpenSSL>=0.14"], ":python_version < '3'": ["enum34"],
-                           "socks:sys_platform == 'win32'": ["win-inet-pton"], "test": ["x; os_name == 'nt'"]},
-    })
-    assert lines == ["six>=1.5", "attrs", 'pyOpenSSL>=0.14; extra == "security"',
-                     "enum34; (python_version < '3')",
-                     'win-inet-pton; (sys_platform == \'win32\') and extra == "socks"',
-                     "x; (os_name == 'nt') and extra == \"test\""]
+    lines, extras = requires_from_setup_kwargs(
+        {
+            "install_requires": "six>=1.5\n# comment\nattrs",
+            "extras_require": {
+                "security": ["pyOpenSSL>=0.14"],
+                ":python_version < '3'": ["enum34"],
+                "socks:sys_platform == 'win32'": ["win-inet-pton"],
+                "test": ["x; os_name == 'nt'"],
+            },
+        }
+    )
+    assert lines == [
+        "six>=1.5",
+        "attrs",
+        'pyOpenSSL>=0.14; extra == "security"',
+        "enum34; (python_version < '3')",
+        "win-inet-pton; (sys_platform == 'win32') and extra == \"socks\"",
+        "x; (os_name == 'nt') and extra == \"test\"",
+    ]
     assert extras == ["security", "socks", "test"]
     assert requirement_set(lines)  # every line parses
 
 
 # --- through the crawler ------------------------------------------------------------------------
 
+
 @pytest.mark.docker
 def test_crawl_with_sandbox_fills_pending_and_records_hostile_failures(
-        hostile_sdists: dict[str, Path], tmp_path: Path, index_folder: Path) -> None:
+    hostile_sdists: dict[str, Path], tmp_path: Path, index_folder: Path
+) -> None:
     import shutil
 
     from depgraph.cli import main
@@ -156,22 +209,51 @@ def test_crawl_with_sandbox_fills_pending_and_records_hostile_failures(
 
     folder = tmp_path / "files"
     folder.mkdir()
-    for name in ("demo_socks-0.5.tar.gz", "demo_legacy-0.1.tar.gz", "demo_core-1.0-py3-none-any.whl"):
+    for name in (
+        "demo_socks-0.5.tar.gz",
+        "demo_legacy-0.1.tar.gz",
+        "demo_core-1.0-py3-none-any.whl",
+    ):
         shutil.copy2(index_folder / name, folder)
     for attack in ("endless-loop", "symlink", "network"):
         src = hostile_sdists[attack]
         shutil.copy2(src, folder / src.name.replace("hostile_", "hostile-").replace("_", ""))
     db = tmp_path / "c.sqlite"
     with IndexServer(folder, "pypiserver") as server:
-        rc = main(["crawl", "--index-url", server.url, "--db", str(db), "--all", "--sandbox", "docker",
-                   "--build-timeout", "8", "--no-progress", "--json"])
+        rc = main(
+            [
+                "crawl",
+                "--index-url",
+                server.url,
+                "--db",
+                str(db),
+                "--all",
+                "--sandbox",
+                "docker",
+                "--build-timeout",
+                "8",
+                "--no-progress",
+                "--json",
+            ]
+        )
     assert rc == 0
     with sqlite3.connect(db) as conn:
-        states = dict(((p, v), (s, src)) for p, v, s, src in conn.execute(
-            "SELECT project, version, deps_state, metadata_source FROM releases"))
-        reasons = sorted(r[0] for r in conn.execute("SELECT reason FROM failures WHERE stage = 'sandbox'"))
-        socks = [r[0] for r in conn.execute(
-            "SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id WHERE r.project = 'demo-socks'")]
+        states = dict(
+            ((p, v), (s, src))
+            for p, v, s, src in conn.execute(
+                "SELECT project, version, deps_state, metadata_source FROM releases"
+            )
+        )
+        reasons = sorted(
+            r[0] for r in conn.execute("SELECT reason FROM failures WHERE stage = 'sandbox'")
+        )
+        socks = [
+            r[0]
+            for r in conn.execute(
+                "SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id WHERE "
+                "r.project = 'demo-socks'"
+            )
+        ]
     assert states[("demo-socks", "0.5")] == ("known", "sandbox-docker:pep517-metadata")
     assert states[("demo-legacy", "0.1")] == ("known", "sandbox-docker:pep517-metadata")
     assert socks == ["demo-core"]
@@ -182,16 +264,26 @@ def test_crawl_with_sandbox_fills_pending_and_records_hostile_failures(
 def test_cli_extract_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     from depgraph.cli import main
 
-    rc = main(["sandbox", "extract", str(CORPUS / "sdists" / "pluggy-0.12.0.tar.gz"), "--backend", "bwrap"])
+    rc = main(
+        [
+            "sandbox",
+            "extract",
+            str(CORPUS / "sdists" / "pluggy-0.12.0.tar.gz"),
+            "--backend",
+            "bwrap",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["ok"] and out["backend"] == "bwrap"
     assert requirement_set(out["requires_dist"]) == requirement_set(
-        next(e for e in corpus_entries() if e["sdist"] == "pluggy-0.12.0.tar.gz")["requires_dist"])
+        next(e for e in corpus_entries() if e["sdist"] == "pluggy-0.12.0.tar.gz")["requires_dist"]
+    )
 
 
 @pytest.mark.docker
 def test_retry_failed_rebuilds_after_limits_are_raised(tmp_path: Path, index_folder: Path) -> None:
-    """A legitimate but slow build times out under a tight limit; --retry-failed with a wider one fixes it."""
+    """A legitimate but slow build times out under a tight limit; --retry-failed with a wider one
+    fixes it."""
     import shutil
 
     from depgraph.cli import main
@@ -200,23 +292,46 @@ def test_retry_failed_rebuilds_after_limits_are_raised(tmp_path: Path, index_fol
     folder = tmp_path / "files"
     folder.mkdir()
     shutil.copy2(index_folder / "demo_core-1.0-py3-none-any.whl", folder)
-    slow = ("import time\nfrom setuptools import setup\ntime.sleep(4)\n"
-            "setup(name='slow-build', version='1.0', install_requires=['demo-core>=1.0'])\n")
+    slow = (
+        "import time\nfrom setuptools import setup\ntime.sleep(4)\n"
+        "setup(name='slow-build', version='1.0', install_requires=['demo-core>=1.0'])\n"
+    )
     setup_py_sdist(folder, "slow", slow).rename(folder / "slow_build-1.0.tar.gz")
     db = tmp_path / "c.sqlite"
     with IndexServer(folder, "pypiserver") as server:
-        base = ["crawl", "--index-url", server.url, "--db", str(db), "--all", "--sandbox", "docker", "--no-progress"]
-        assert main(base + ["--build-timeout", "2"]) == 0
+        base = [
+            "crawl",
+            "--index-url",
+            server.url,
+            "--db",
+            str(db),
+            "--all",
+            "--sandbox",
+            "docker",
+            "--no-progress",
+        ]
+        assert main([*base, "--build-timeout", "2"]) == 0
         with sqlite3.connect(db) as conn:
-            assert conn.execute("SELECT deps_state FROM releases WHERE project = 'slow-build'").fetchone() == ("failed",)
-            assert conn.execute("SELECT reason FROM failures WHERE project = 'slow-build'").fetchall() == [("timeout",)]
-        assert main(base + ["--build-timeout", "2"]) == 0  # without --retry-failed: left alone
+            assert conn.execute(
+                "SELECT deps_state FROM releases WHERE project = 'slow-build'"
+            ).fetchone() == ("failed",)
+            assert conn.execute(
+                "SELECT reason FROM failures WHERE project = 'slow-build'"
+            ).fetchall() == [("timeout",)]
+        assert main([*base, "--build-timeout", "2"]) == 0  # without --retry-failed: left alone
         with sqlite3.connect(db) as conn:
-            assert conn.execute("SELECT deps_state FROM releases WHERE project = 'slow-build'").fetchone() == ("failed",)
-        assert main(base + ["--build-timeout", "60", "--retry-failed"]) == 0
+            assert conn.execute(
+                "SELECT deps_state FROM releases WHERE project = 'slow-build'"
+            ).fetchone() == ("failed",)
+        assert main([*base, "--build-timeout", "60", "--retry-failed"]) == 0
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT deps_state, metadata_source FROM releases WHERE project = 'slow-build'").fetchone() \
-            == ("known", "sandbox-docker:pep517-metadata")
-        assert conn.execute("SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id"
-                            " WHERE r.project = 'slow-build'").fetchall() == [("demo-core>=1.0",)]
-        assert conn.execute("SELECT count(*) FROM failures WHERE project = 'slow-build'").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT deps_state, metadata_source FROM releases WHERE project = 'slow-build'"
+        ).fetchone() == ("known", "sandbox-docker:pep517-metadata")
+        assert conn.execute(
+            "SELECT q.raw FROM requirements q JOIN releases r ON r.id = q.release_id"
+            " WHERE r.project = 'slow-build'"
+        ).fetchall() == [("demo-core>=1.0",)]
+        assert conn.execute(
+            "SELECT count(*) FROM failures WHERE project = 'slow-build'"
+        ).fetchone() == (0,)

@@ -10,20 +10,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from depgraph.cli import main
-from depgraph.wiring import crawler_for, run_crawl
-from depgraph.demo import build_demo_index
-from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
-from tests.servers import ChangelogServer, IndexServer
-from tests.mirror import write_static_mirror
 from crawler.store import Store
 from crawler.update import Changelog, update
+from depgraph.cli import main
+from depgraph.demo import build_demo_index
+from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
+from depgraph.wiring import crawler_for, run_crawl
 from tests.conftest import ROOT
 from tests.helpers import dump_store
+from tests.mirror import write_static_mirror
+from tests.servers import ChangelogServer, IndexServer
 
 
 def first_state(flat: Path) -> None:
@@ -37,12 +38,17 @@ def first_state(flat: Path) -> None:
 def change(flat: Path) -> dict[str, str]:
     """Every kind of change an index sees; returns the yanked files for the mirror writer."""
     write_wheel(DistSpec("churn", "1.2", ["demo-core>=1.1", "demo-http"]), flat)  # new release
-    write_sdist(DistSpec("churn", "1.1", ["demo-core>=1.1"]), flat, "static")  # new file, old release
+    write_sdist(
+        DistSpec("churn", "1.1", ["demo-core>=1.1"]), flat, "static"
+    )  # new file, old release
     (flat / "churn-1.0-py3-none-any.whl").unlink()  # removed release
     (flat / "doomed-0.1-py3-none-any.whl").unlink()  # removed project
     write_wheel(DistSpec("replaced", "2.0", ["attrs", "cattrs"]), flat)  # same filename, new bytes
     write_wheel(DistSpec("newcomer", "0.1", ["churn"]), flat)  # new project
-    return {"demo_http-2.0-py3-none-any.whl": "security hole", "demo_http-2.0.tar.gz": "security hole"}  # yanked
+    return {
+        "demo_http-2.0-py3-none-any.whl": "security hole",
+        "demo_http-2.0.tar.gz": "security hole",
+    }  # yanked
 
 
 def test_update_equals_a_fresh_full_crawl(tmp_path: Path) -> None:
@@ -63,7 +69,9 @@ def test_update_equals_a_fresh_full_crawl(tmp_path: Path) -> None:
         fresh = tmp_path / "fresh.sqlite"
         run_crawl(Store(fresh), server.url, None, progress=False)
     assert result.new == ["newcomer"] and result.removed == ["doomed"]
-    assert result.crawl.projects_by_status["ok"] == 4  # churn, replaced, demo-http (yanked), newcomer
+    assert (
+        result.crawl.projects_by_status["ok"] == 4
+    )  # churn, replaced, demo-http (yanked), newcomer
     assert result.consistent_to and result.consistent_to.startswith("time ")
     incremental, full = dump_store(db), dump_store(fresh)
     assert incremental == full
@@ -82,10 +90,18 @@ def changelog_server() -> ChangelogServer:
 JSON = "application/vnd.pypi.simple.v1+json"
 
 
-def serve_page(httpserver: HTTPServer, project: str, serial: int, files: list[dict], oneshot: bool = False) -> None:
+def serve_page(
+    httpserver: HTTPServer,
+    project: str,
+    serial: int,
+    files: list[dict[str, Any]],
+    oneshot: bool = False,
+) -> None:
     body = json.dumps({"meta": {"api-version": "1.1"}, "name": project, "files": files})
     expect = httpserver.expect_oneshot_request if oneshot else httpserver.expect_request
-    expect(f"/simple/{project}/").respond_with_data(body, content_type=JSON, headers={"X-PyPI-Last-Serial": str(serial)})
+    expect(f"/simple/{project}/").respond_with_data(
+        body, content_type=JSON, headers={"X-PyPI-Last-Serial": str(serial)}
+    )
 
 
 def serve_root(httpserver: HTTPServer, names: list[str]) -> None:
@@ -93,9 +109,15 @@ def serve_root(httpserver: HTTPServer, names: list[str]) -> None:
     httpserver.expect_request("/simple/").respond_with_data(json.dumps(root), content_type=JSON)
 
 
-def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(httpserver: HTTPServer, tmp_path: Path) -> None:
+def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
     wheel = write_wheel(DistSpec("alpha", "1.0", ["six"]), tmp_path)
-    entry = {"filename": wheel.name, "url": httpserver.url_for(f"/files/{wheel.name}"), "hashes": {}}
+    entry = {
+        "filename": wheel.name,
+        "url": httpserver.url_for(f"/files/{wheel.name}"),
+        "hashes": {},
+    }
     log = changelog_server()
     try:
         log.rows = [("alpha", "1.0", 0, "new release", 10), ("beta", "", 0, "create", 11)]
@@ -105,7 +127,9 @@ def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(httpserver: 
         serve_page(httpserver, "beta", 11, [])
         store = Store(tmp_path / "s.sqlite")
         with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
-            first = update(store, crawler, Changelog(log.url))  # no serial yet: everything, then serial 11
+            first = update(
+                store, crawler, Changelog(log.url)
+            )  # no serial yet: everything, then serial 11
         assert first.new == ["alpha", "beta"] and first.consistent_to == "serial 11"
         # beta changes at serial 12, but the CDN first serves its old page (serial 11): stale
         log.rows.append(("beta", "0.1", 0, "new release", 12))
@@ -114,8 +138,19 @@ def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(httpserver: 
         beta = write_wheel(DistSpec("beta", "0.1", ["alpha"]), tmp_path)
         httpserver.expect_request(f"/files/{beta.name}").respond_with_data(beta.read_bytes())
         serve_page(httpserver, "beta", 11, [], oneshot=True)
-        serve_page(httpserver, "beta", 12, [{"filename": beta.name, "url": httpserver.url_for(f"/files/{beta.name}"),
-                                             "hashes": {}}], oneshot=True)
+        serve_page(
+            httpserver,
+            "beta",
+            12,
+            [
+                {
+                    "filename": beta.name,
+                    "url": httpserver.url_for(f"/files/{beta.name}"),
+                    "hashes": {},
+                }
+            ],
+            oneshot=True,
+        )
         with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
             second = update(store, crawler, Changelog(log.url))
         asked = [r.path for r, _ in httpserver.log]
@@ -123,14 +158,18 @@ def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(httpserver: 
         assert asked.count("/simple/beta/") == 2  # stale, then fresh
         assert second.consistent_to == "serial 12"
         assert store.get_meta("consistent_serial") == "12"
-        rows = store.db.execute("SELECT q.name FROM requirements q JOIN releases r ON r.id = q.release_id"
-                                " WHERE r.project = 'beta'").fetchall()
+        rows = store.db.execute(
+            "SELECT q.name FROM requirements q JOIN releases r ON r.id = q.release_id"
+            " WHERE r.project = 'beta'"
+        ).fetchall()
         assert rows == [("alpha",)]
     finally:
         log.__exit__()
 
 
-def test_a_page_that_stays_stale_leaves_the_store_unconsistent(httpserver: HTTPServer, tmp_path: Path) -> None:
+def test_a_page_that_stays_stale_leaves_the_store_unconsistent(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
     serve_root(httpserver, ["gamma"])
     serve_page(httpserver, "gamma", 5, [])
     log = changelog_server()
@@ -145,7 +184,9 @@ def test_a_page_that_stays_stale_leaves_the_store_unconsistent(httpserver: HTTPS
             result = update(store, crawler, Changelog(log.url))
         assert result.consistent_to is None and result.crawl.incomplete == 1
         assert store.get_meta("consistent_serial") == "5"
-        reasons = [r[0] for r in store.db.execute("SELECT reason FROM failures WHERE project = 'gamma'")]
+        reasons = [
+            r[0] for r in store.db.execute("SELECT reason FROM failures WHERE project = 'gamma'")
+        ]
         assert reasons and set(reasons) == {"stale-page"}
     finally:
         log.__exit__()
@@ -158,8 +199,24 @@ def test_kill_9_at_random_points_then_resume(pypiserver_index: IndexServer, tmp_
     run_crawl(Store(reference), pypiserver_index.url, None, workers=1, progress=False)
     db = tmp_path / "killed.sqlite"
     # --max-rps stretches the crawl to ~20 s, so that every kill lands mid-crawl
-    cmd = [sys.executable, "-m", "depgraph", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
-           "--all", "--workers", "2", "--no-progress", "--sandbox", "none", "--max-rps", "12"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "depgraph",
+        "crawl",
+        "--index-url",
+        pypiserver_index.url,
+        "--db",
+        str(db),
+        "--all",
+        "--workers",
+        "2",
+        "--no-progress",
+        "--sandbox",
+        "none",
+        "--max-rps",
+        "12",
+    ]
     rng = random.Random(1234)
     kills = 0
     for _ in range(14):
@@ -176,9 +233,27 @@ def test_kill_9_at_random_points_then_resume(pypiserver_index: IndexServer, tmp_
 
 def test_sigterm_stops_cleanly_and_resumes(pypiserver_index: IndexServer, tmp_path: Path) -> None:
     db = tmp_path / "term.sqlite"
-    cmd = [sys.executable, "-m", "depgraph", "crawl", "--index-url", pypiserver_index.url, "--db", str(db),
-           "--all", "--workers", "1", "--no-progress", "--sandbox", "none", "--max-rps", "12"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "depgraph",
+        "crawl",
+        "--index-url",
+        pypiserver_index.url,
+        "--db",
+        str(db),
+        "--all",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--sandbox",
+        "none",
+        "--max-rps",
+        "12",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     time.sleep(2.5)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
@@ -193,14 +268,48 @@ def test_cli_update_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     write_static_mirror(flat, mirror)
     db = str(tmp_path / "c.sqlite")
     with IndexServer(mirror, "static") as server:
-        assert main(["crawl", "--index-url", server.url, "--db", db, "--all", "--no-progress", "--sandbox", "none"]) == 0
+        assert (
+            main(
+                [
+                    "crawl",
+                    "--index-url",
+                    server.url,
+                    "--db",
+                    db,
+                    "--all",
+                    "--no-progress",
+                    "--sandbox",
+                    "none",
+                ]
+            )
+            == 0
+        )
         capsys.readouterr()
-        assert main(["update", "--db", db, "--no-progress", "--sandbox", "none", "--json", "--max-rps", "200"]) == 0
+        assert (
+            main(
+                [
+                    "update",
+                    "--db",
+                    db,
+                    "--no-progress",
+                    "--sandbox",
+                    "none",
+                    "--json",
+                    "--max-rps",
+                    "200",
+                ]
+            )
+            == 0
+        )
         out = json.loads(capsys.readouterr().out)
-    assert out["mode"] == "conditional" and out["projects_by_status"] == {"unchanged": out["projects"]}
+    assert out["mode"] == "conditional" and out["projects_by_status"] == {
+        "unchanged": out["projects"]
+    }
     assert main(["status", "--db", db, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["consistent_at"] and status["index_url"] == server.url and status["releases"] == 15
+    assert (
+        status["consistent_at"] and status["index_url"] == server.url and status["releases"] == 15
+    )
     assert main(["status", "--db", db]) == 0  # the same, as text
     text = capsys.readouterr().out
     assert "15 releases" in text and f"index: {server.url}" in text

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-__all__ = ["DistSpec", "write_wheel", "write_sdist"]
+__all__ = ["DistSpec", "write_sdist", "write_wheel"]
 
 
 @dataclass
@@ -48,8 +48,12 @@ class DistSpec:
         return lines
 
     def core_metadata(self, metadata_version: str = "2.1", requires: bool = True) -> str:
-        lines = [f"Metadata-Version: {metadata_version}", f"Name: {self.name}",
-                 f"Version: {self.version}", f"Summary: {self.summary}"]
+        lines = [
+            f"Metadata-Version: {metadata_version}",
+            f"Name: {self.name}",
+            f"Version: {self.version}",
+            f"Summary: {self.summary}",
+        ]
         if self.requires_python:
             lines.append(f"Requires-Python: {self.requires_python}")
         lines += [f"Provides-Extra: {e}" for e in self.extras]
@@ -68,16 +72,26 @@ def _record_hash(data: bytes) -> str:
 def write_wheel(spec: DistSpec, out_dir: Path, tag: str = "py3-none-any") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     info = f"{spec.dist}-{spec.version}.dist-info"
-    members: dict[str, bytes] = {f"{spec.module}/__init__.py": f'__version__ = "{spec.version}"\n'.encode()}
+    members: dict[str, bytes] = {
+        f"{spec.module}/__init__.py": f'__version__ = "{spec.version}"\n'.encode()
+    }
     if spec.filler:
         # seeded pseudo-random bytes: incompressible, so the wheel really is this large
         seed = hashlib.sha256(spec.name.encode() + spec.version.encode()).digest()
-        blob = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(spec.filler // 32 + 1))
+        blob = b"".join(
+            hashlib.sha256(seed + i.to_bytes(4, "big")).digest()
+            for i in range(spec.filler // 32 + 1)
+        )
         members[f"{spec.module}/_data.bin"] = blob[: spec.filler]
     members[f"{info}/METADATA"] = spec.core_metadata().encode()
-    members[f"{info}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: pypi-depgraph-distbuild\n"
-                                f"Root-Is-Purelib: {'true' if tag.endswith('any') else 'false'}\nTag: {tag}\n").encode()
-    record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in members.items()) + f"{info}/RECORD,,\n"
+    members[f"{info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: pypi-depgraph-distbuild\n"
+        f"Root-Is-Purelib: {'true' if tag.endswith('any') else 'false'}\nTag: {tag}\n"
+    ).encode()
+    record = (
+        "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in members.items())
+        + f"{info}/RECORD,,\n"
+    )
     members[f"{info}/RECORD"] = record.encode()
     path = out_dir / f"{spec.dist}-{spec.version}-{tag}.whl"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -103,20 +117,33 @@ def _setup_py(spec: DistSpec) -> str:
 
 def _pyproject(spec: DistSpec) -> str:
     deps = ", ".join(f'"{r}"' for r in spec.requires)
-    extras = "".join(f"{k} = [{', '.join(repr(r).replace(chr(39), chr(34)) for r in v)}]\n" for k, v in spec.extras.items())
+    extras = "".join(
+        f"{k} = [{', '.join(repr(r).replace(chr(39), chr(34)) for r in v)}]\n"
+        for k, v in spec.extras.items()
+    )
     rp = f'requires-python = "{spec.requires_python}"\n' if spec.requires_python else ""
-    return (f'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
-            f'[project]\nname = "{spec.name}"\nversion = "{spec.version}"\n{rp}dependencies = [{deps}]\n'
-            f"[project.optional-dependencies]\n{extras}")
+    return (
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = '
+        '"setuptools.build_meta"\n\n'
+        f'[project]\nname = "{spec.name}"\nversion = "{spec.version}"\n{rp}dependencies = '
+        f"[{deps}]\n"
+        f"[project.optional-dependencies]\n{extras}"
+    )
 
 
-def write_sdist(spec: DistSpec, out_dir: Path, style: str = "static",
-                extra_files: dict[str, bytes] | None = None) -> Path:
+def write_sdist(
+    spec: DistSpec,
+    out_dir: Path,
+    style: str = "static",
+    extra_files: dict[str, bytes] | None = None,
+) -> Path:
     """style: static (PKG-INFO 2.2, PEP 643 authoritative), legacy (setup.py, PKG-INFO 1.1 without
     requirements), or dynamic (PKG-INFO 2.2 with `Dynamic: Requires-Dist`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     base = f"{spec.dist}-{spec.version}"
-    files: dict[str, bytes] = {f"{spec.module}/__init__.py": f'__version__ = "{spec.version}"\n'.encode()}
+    files: dict[str, bytes] = {
+        f"{spec.module}/__init__.py": f'__version__ = "{spec.version}"\n'.encode()
+    }
     if style == "static":
         files["PKG-INFO"] = spec.core_metadata("2.2").encode()
         files["pyproject.toml"] = _pyproject(spec).encode()
@@ -124,7 +151,9 @@ def write_sdist(spec: DistSpec, out_dir: Path, style: str = "static",
         files["PKG-INFO"] = spec.core_metadata("1.1", requires=False).encode()
         files["setup.py"] = _setup_py(spec).encode()
     elif style == "dynamic":
-        meta = spec.core_metadata("2.2", requires=False).replace("\n\n", "\nDynamic: Requires-Dist\n\n", 1)
+        meta = spec.core_metadata("2.2", requires=False).replace(
+            "\n\n", "\nDynamic: Requires-Dist\n\n", 1
+        )
         files["PKG-INFO"] = meta.encode()
         files["setup.py"] = _setup_py(spec).encode()
     else:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import requests
 
@@ -51,13 +52,20 @@ class ChildServer:
         """Whether the server answers its root page yet."""
         return requests.get(self.url, timeout=1).status_code == 200
 
-    def start(self) -> ChildServer:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+    def start(self) -> Self:
+        if self.log:
+            with open(self.log, "ab") as out:  # the child keeps its own copy of the descriptor
+                self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+        else:
+            self.proc = subprocess.Popen(
+                self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise ServerStartError(f"{self.kind} exited with {self.proc.returncode}; see {self.log}")
+                raise ServerStartError(
+                    f"{self.kind} exited with {self.proc.returncode}; see {self.log}"
+                )
             try:
                 if self.ready():
                     return self
@@ -76,11 +84,12 @@ class ChildServer:
                 self.proc.kill()
                 self.proc.wait()
 
-    def __enter__(self) -> ChildServer:
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -90,6 +99,21 @@ class PypiServer(ChildServer):
     kind = "pypiserver"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "pypiserver", "run", "--host", "127.0.0.1", "--port",
-                str(self.port), "--disable-fallback", "--hash-algo", "sha256",
-                "-a", ".", "-P", ".", str(self.folder)]
+        return [
+            sys.executable,
+            "-m",
+            "pypiserver",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--disable-fallback",
+            "--hash-algo",
+            "sha256",
+            "-a",
+            ".",
+            "-P",
+            ".",
+            str(self.folder),
+        ]

@@ -2,7 +2,7 @@
 # Builds the sandbox image without a registry: debootstrap a minimal Debian with python3 into a
 # folder, add the build backends with the host's pip (pure wheels for the image's Python), then
 # `docker import` the folder. The extractor is layered on top by `depgraph sandbox build-image`
-# (a `docker build` FROM this local base, which needs no registry). Usage: build-offline.sh [TAG]
+# (a `docker build` of sandbox/image/Dockerfile FROM this local base, which needs no registry). Usage: build-offline.sh [TAG]
 set -euo pipefail
 tag="${1:-pypi-depgraph-sandbox-base:latest}"
 digest="${2:-}"  # recipe digest, stored as a label so `build-image --if-missing` can tell a stale base
@@ -28,9 +28,8 @@ PIP_CONSTRAINT= pip install --quiet --disable-pip-version-check --no-compile --t
   --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform any --no-deps \
   -r "$work/era.txt"
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"* "$root/usr/share/doc" "$root/usr/share/man"
+# user, environment and entry are the Dockerfile's (the extractor layer), not set here
 tar -C "$root" -c . | docker import \
-  --change 'USER 65534:65534' --change 'WORKDIR /work' \
-  --change 'ENV HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PIP_NO_INDEX=1' \
   --change "LABEL pypi-depgraph.recipe-digest=$digest" \
   - "$tag" >/dev/null
 echo "built $tag"

@@ -5,12 +5,17 @@ Prints one line `DEPGRAPH-RESULT {json}` on stdout, whatever happens. Everything
 goes to a capped log whose tail is part of the result. Only the standard library, pyproject_hooks
 and the build backends baked into the image are used.
 
+Failures are raised as ExtractFailure and turned into the result once, in `__main__`; the helpers
+(unpacking with its checks, the static setup.py reader) are plain functions the host tests import.
+
 Order of attempts:
   1. PEP 517 `prepare_metadata_for_build_wheel` of the declared backend (setuptools' legacy backend
      when there is none), with `setup()` wrapped to capture its keyword arguments on the way;
   2. if that fails but setup() was reached: the captured install_requires / extras_require;
   3. if setup.py is not Python 3 (SyntaxError): a static read of literal setup() arguments.
 """
+
+from __future__ import annotations
 
 import ast
 import json
@@ -22,49 +27,60 @@ import tarfile
 import tempfile
 import traceback
 import zipfile
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 MAX_UNPACKED = 256 * 1024 * 1024
 MAX_MEMBERS = 20000
 ERA_DIR = "/opt/depgraph-era"
 TAIL = 4000
+RESULT_MARKER = "DEPGRAPH-RESULT "
 
-result = {"ok": False, "method": None, "failure": None, "detail": None}
-
-
-def finish():
-    sys.stdout.write("DEPGRAPH-RESULT " + json.dumps(result) + "\n")
-    sys.stdout.flush()
-    os._exit(0)
+Result = dict[str, Any]
 
 
-def fail(reason, detail, log_tail=None):
-    result.update(ok=False, failure=reason, detail=str(detail)[-TAIL:])
-    if log_tail is not None:
-        result["log_tail"] = log_tail
-    finish()
+class ExtractFailure(Exception):
+    """A typed failure: `reason` is one of sandbox.result.FAILURE_REASONS."""
+
+    def __init__(self, reason: str, detail: object, log_tail: str | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail, self.log_tail = reason, str(detail)[-TAIL:], log_tail
+
+
+def failure_result(exc: ExtractFailure, partial: Result | None = None) -> Result:
+    result: Result = dict(partial or {})
+    result.update(ok=False, method=None, failure=exc.reason, detail=exc.detail)
+    if exc.log_tail is not None:
+        result["log_tail"] = exc.log_tail
+    return result
 
 
 # ---------------------------------------------------------------- safe unpacking
-def _safe_name(name):
+def _safe_name(name: str) -> bool:
     parts = name.replace("\\", "/").split("/")
     return not (name.startswith("/") or ".." in parts or (parts and ":" in parts[0]))
 
 
-def unpack(path, dest):
+def unpack(path: str, dest: str) -> None:
+    """Unpack an sdist into dest, refusing anything that could escape it or fill the disk."""
     total = 0
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_MEMBERS:
-                fail("archive-too-large", f"{len(infos)} members")
+                raise ExtractFailure("archive-too-large", f"{len(infos)} members")
             for info in infos:
                 if not _safe_name(info.filename):
-                    fail("unsafe-archive", f"member {info.filename!r} escapes the work dir")
+                    raise ExtractFailure(
+                        "unsafe-archive", f"member {info.filename!r} escapes the work dir"
+                    )
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    fail("unsafe-archive", f"member {info.filename!r} is a symlink")
+                    raise ExtractFailure("unsafe-archive", f"member {info.filename!r} is a symlink")
                 total += info.file_size
                 if total > MAX_UNPACKED:
-                    fail("archive-too-large", f"unpacks to more than {MAX_UNPACKED} bytes")
+                    raise ExtractFailure(
+                        "archive-too-large", f"unpacks to more than {MAX_UNPACKED} bytes"
+                    )
             for info in infos:
                 target = os.path.join(dest, info.filename)
                 if info.is_dir():
@@ -79,42 +95,54 @@ def unpack(path, dest):
                             break
                         written += len(chunk)
                         if written > MAX_UNPACKED:
-                            fail("archive-too-large", "a member decompresses past the limit")
+                            raise ExtractFailure(
+                                "archive-too-large", "a member decompresses past the limit"
+                            )
                         out.write(chunk)
         return
     try:
-        tf = tarfile.open(path, "r:*")
+        tf = tarfile.open(path, "r:*")  # noqa: SIM115 (closed by the `with` below)
     except (tarfile.TarError, OSError) as exc:
-        fail("bad-archive", f"not a tar or zip archive: {exc}")
+        raise ExtractFailure("bad-archive", f"not a tar or zip archive: {exc}") from exc
     with tf:
         members = []
         for count, m in enumerate(tf):
             if count > MAX_MEMBERS:
-                fail("archive-too-large", f"more than {MAX_MEMBERS} members")
+                raise ExtractFailure("archive-too-large", f"more than {MAX_MEMBERS} members")
             if not _safe_name(m.name):
-                fail("unsafe-archive", f"member {m.name!r} escapes the work dir")
+                raise ExtractFailure("unsafe-archive", f"member {m.name!r} escapes the work dir")
             if m.issym() or m.islnk():
                 link = m.linkname
-                resolved = os.path.normpath(os.path.join(os.path.dirname(m.name), link)) if m.issym() else link
+                resolved = (
+                    os.path.normpath(os.path.join(os.path.dirname(m.name), link))
+                    if m.issym()
+                    else link
+                )
                 if link.startswith("/") or resolved.startswith("..") or not _safe_name(resolved):
-                    fail("unsafe-archive", f"link {m.name!r} -> {link!r} points outside the work dir")
+                    raise ExtractFailure(
+                        "unsafe-archive", f"link {m.name!r} -> {link!r} points outside the work dir"
+                    )
             elif m.isdev() or m.isfifo():
-                fail("unsafe-archive", f"member {m.name!r} is a device or fifo")
+                raise ExtractFailure("unsafe-archive", f"member {m.name!r} is a device or fifo")
             total += max(m.size, 0)
             if total > MAX_UNPACKED:
-                fail("archive-too-large", f"unpacks to more than {MAX_UNPACKED} bytes")
+                raise ExtractFailure(
+                    "archive-too-large", f"unpacks to more than {MAX_UNPACKED} bytes"
+                )
             members.append(m)
         for m in members:
             m.mode = (m.mode | 0o600) & 0o755  # no setuid bits, always readable by us
             m.uid = m.gid = os.getuid()
         try:
-            kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tf.extractall(dest, members=members, **kwargs)
+            if hasattr(tarfile, "data_filter"):  # PEP 706, in 3.11.4+ and Debian's backport
+                tf.extractall(dest, members=members, filter="data")
+            else:
+                tf.extractall(dest, members=members)
         except (tarfile.TarError, OSError, EOFError) as exc:
-            fail("bad-archive", f"{type(exc).__name__}: {exc}")
+            raise ExtractFailure("bad-archive", f"{type(exc).__name__}: {exc}") from exc
 
 
-def project_root(dest):
+def project_root(dest: str) -> str:
     entries = [e for e in os.listdir(dest) if not e.startswith(".")]
     if len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0])):
         return os.path.join(dest, entries[0])
@@ -122,22 +150,25 @@ def project_root(dest):
 
 
 # ---------------------------------------------------------------- build backend
-def read_build_system(root):
+def read_build_system(root: str) -> dict[str, Any] | None:
     path = os.path.join(root, "pyproject.toml")
     if not os.path.exists(path):
         return None
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11 image
-        import tomli as tomllib
+    import tomllib
+
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh).get("build-system", {})
-    except Exception as exc:
-        fail("bad-pyproject", f"pyproject.toml: {type(exc).__name__}: {exc}")
+            table = tomllib.load(fh).get("build-system", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise ExtractFailure(
+            "bad-pyproject", f"pyproject.toml: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(table, dict):
+        raise ExtractFailure("bad-pyproject", "pyproject.toml: [build-system] is not a table")
+    return table
 
 
-CAPTURE_SITE = r'''
+CAPTURE_SITE = r"""
 import json, os, sys
 def _depgraph_wrap(module, attr):
     original = getattr(module, attr)
@@ -150,7 +181,8 @@ def _depgraph_wrap(module, attr):
                 if isinstance(value, (str, bytes)):
                     value = value.decode() if isinstance(value, bytes) else value
                 elif isinstance(value, dict):
-                    value = {str(k): (v if isinstance(v, str) else [str(i) for i in v]) for k, v in value.items()}
+                    value = {str(k): (v if isinstance(v, str) else [str(i) for i in v])
+                             for k, v in value.items()}
                 elif value is not None:
                     value = [str(v) for v in value]
                 keep[key] = value
@@ -168,21 +200,42 @@ try:
     _depgraph_wrap(distutils.core, "setup")
 except Exception:
     pass
-'''
+"""
 
 
-def run_hook(root, backend, backend_path, log_path, capture_path, site_dir, extra_path=""):
-    from pyproject_hooks import BuildBackendHookCaller, BackendUnavailable, HookMissing
+def run_hook(
+    root: str,
+    backend: str,
+    backend_path: list[str] | None,
+    log_path: str,
+    capture_path: str,
+    site_dir: str,
+    extra_path: str = "",
+) -> tuple[str | None, tuple[str, str] | None]:
+    """(METADATA text, None) from the backend's prepare_metadata hook, or (None, (reason,
+    detail))."""
+    from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMissing
 
-    log = open(log_path, "ab")
+    log = open(log_path, "ab")  # noqa: SIM115 (closed in the finally below)
 
-    def runner(cmd, cwd=None, extra_environ=None):
+    def runner(
+        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
+    ) -> None:
         env = dict(os.environ)
         env.update(extra_environ or {})
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (site_dir, extra_path, env.get("PYTHONPATH", "")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (site_dir, extra_path, env.get("PYTHONPATH", "")) if p
+        )
         env["DEPGRAPH_CAPTURE"] = capture_path
-        subprocess.run(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                       check=True)
+        subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=True,
+        )
 
     caller = BuildBackendHookCaller(root, backend, backend_path=backend_path, runner=runner)
     out_dir = tempfile.mkdtemp(prefix="meta-", dir=os.path.dirname(log_path))
@@ -191,7 +244,11 @@ def run_hook(root, backend, backend_path, log_path, capture_path, site_dir, extr
         with open(os.path.join(out_dir, name, "METADATA"), "rb") as fh:
             return fh.read().decode("utf-8", "replace"), None
     except BackendUnavailable as exc:
-        return None, ("backend-missing", f"build backend {backend!r} is not in the image: {getattr(exc, 'message', None) or exc}")
+        return None, (
+            "backend-missing",
+            f"build backend {backend!r} is not in the image: "
+            f"{getattr(exc, 'message', None) or exc}",
+        )
     except HookMissing as exc:
         return None, ("backend-missing", f"backend lacks hook {exc}")
     except subprocess.CalledProcessError as exc:
@@ -200,7 +257,7 @@ def run_hook(root, backend, backend_path, log_path, capture_path, site_dir, extr
         log.close()
 
 
-def log_tail(path):
+def log_tail(path: str) -> str:
     try:
         with open(path, "rb") as fh:
             fh.seek(0, 2)
@@ -212,10 +269,12 @@ def log_tail(path):
 
 
 # ---------------------------------------------------------------- python 2 setup.py: static read
-_LIST_ARG = re.compile(r"\b(install_requires|setup_requires|tests_require|extras_require|python_requires)\s*=\s*")
+_LIST_ARG = re.compile(
+    r"\b(install_requires|setup_requires|tests_require|extras_require|python_requires)\s*=\s*"
+)
 
 
-def _balanced(text, start):
+def _balanced(text: str, start: int) -> str | None:
     opener = text[start]
     closer = {"[": "]", "(": ")", "{": "}", "'": "'", '"': '"'}.get(opener)
     if closer is None:
@@ -231,15 +290,16 @@ def _balanced(text, start):
                 if opener in "'\"" and i == start:
                     i += 1
                     continue
-                return text[start:i + 1]
+                return text[start : i + 1]
         i += 1
     return None
 
 
-def static_setup_args(setup_py):
+def static_setup_args(setup_py: str) -> dict[str, Any]:
+    """Literal install_requires/... arguments of a setup.py read as text, never run."""
     with open(setup_py, "rb") as fh:
         text = fh.read().decode("utf-8", "replace")
-    found = {}
+    found: dict[str, Any] = {}
     for match in _LIST_ARG.finditer(text):
         literal = _balanced(text, match.end())
         if literal is None:
@@ -253,10 +313,12 @@ def static_setup_args(setup_py):
 
 _PY2_IDIOMS = re.compile(
     r"""^\s*print\s+[^\s(=]|^\s*exec\s+["']|except\s+[\w.]+\s*,\s*\w+\s*:|`[^`]+`|\b0[0-7]+\b|\bur["']|"""
-    r"""raise\s+\w+\s*,""", re.M)
+    r"""raise\s+\w+\s*,""",
+    re.M,
+)
 
 
-def syntax_problem(setup_py):
+def syntax_problem(setup_py: str) -> str | None:
     """None if setup.py compiles; "python2" if it fails on Python 2 idioms; else "syntax"."""
     with open(setup_py, "rb") as fh:
         source = fh.read()
@@ -264,14 +326,39 @@ def syntax_problem(setup_py):
         compile(source, setup_py, "exec")
         return None
     except SyntaxError as exc:
-        line = (exc.text or "")
+        line = exc.text or ""
         text = source.decode("utf-8", "replace")
         return "python2" if _PY2_IDIOMS.search(line) or _PY2_IDIOMS.search(text) else "syntax"
 
 
 # ---------------------------------------------------------------- main
-def main():
-    sdist, work = sys.argv[1], sys.argv[2]
+def _read_capture(capture_path: str) -> dict[str, Any] | None:
+    for path in (capture_path, capture_path + ".era"):
+        if os.path.exists(path):
+            try:
+                with open(path) as fh:
+                    captured = json.load(fh)
+            except ValueError:
+                continue
+            if isinstance(captured, dict):
+                return captured
+    return None
+
+
+def _failure_reason(error: tuple[str, str] | None, tail: str) -> tuple[str, str]:
+    reason, detail = error or ("build-failed", "no metadata produced")
+    if "SyntaxError" in tail:
+        reason = "syntax-error"
+    elif "MemoryError" in tail:
+        reason = "out-of-memory"
+    elif ("ModuleNotFoundError" in tail or "ImportError" in tail) and reason == "build-failed":
+        reason = "missing-build-dependency"
+    return reason, detail
+
+
+def extract(sdist: str, work: str, result: Result) -> Result:
+    """Everything the sdist declares, as the result dict; raises ExtractFailure. `result` is filled
+    in as the work goes, so a failure still reports what was learnt before it."""
     os.makedirs(work, exist_ok=True)
     dest = os.path.join(work, "src")
     os.makedirs(dest)
@@ -284,7 +371,9 @@ def main():
     backend_path = (build_system or {}).get("backend-path")
     if backend is None:
         if not os.path.exists(setup_py) and build_system is None:
-            fail("no-build-recipe", "neither setup.py nor pyproject.toml at the top of the sdist")
+            raise ExtractFailure(
+                "no-build-recipe", "neither setup.py nor pyproject.toml at the top of the sdist"
+            )
         backend = "setuptools.build_meta:__legacy__"
     result["backend"] = backend
     site_dir = os.path.join(work, "site")
@@ -298,54 +387,65 @@ def main():
         # today's backends reject some old configurations; the era set accepts them
         with open(log_path, "ab") as fh:
             fh.write(b"\n--- retrying with the era backends in " + ERA_DIR.encode() + b" ---\n")
-        metadata, era_error = run_hook(root, backend, backend_path, log_path, capture_path + ".era",
-                                       site_dir, extra_path=ERA_DIR)
+        metadata, _ = run_hook(
+            root,
+            backend,
+            backend_path,
+            log_path,
+            capture_path + ".era",
+            site_dir,
+            extra_path=ERA_DIR,
+        )
         if metadata is not None:
             result["detail"] = "built with the era backends (" + ERA_DIR + ")"
             result["era"] = True
-    captured = None
-    for path in (capture_path, capture_path + ".era"):
-        if captured is None and os.path.exists(path):
-            try:
-                with open(path) as fh:
-                    captured = json.load(fh)
-            except ValueError:
-                captured = None
+    captured = _read_capture(capture_path)
     result["setup_kwargs"] = captured
     if metadata is not None:
         result.update(ok=True, method="pep517-metadata", metadata=metadata)
-        finish()
+        return result
     tail = log_tail(log_path)
     result["log_tail"] = tail
     if captured is not None and ("install_requires" in captured or "extras_require" in captured):
         result.update(ok=True, method="setup-capture", detail=error[1] if error else None)
-        finish()
+        return result
     problem = syntax_problem(setup_py) if os.path.exists(setup_py) else None
     if problem == "python2":
-        # no Python 2 interpreter in the image: read literal setup() arguments without running anything
+        # no Python 2 interpreter in the image: read literal setup() arguments without running
         static = static_setup_args(setup_py)
         result["python2"] = True
         if static:
-            result.update(ok=True, method="static-setup-py", setup_kwargs=static,
-                          detail="setup.py is Python 2 only; literal setup() arguments read statically")
-            finish()
-        fail("python2-only", "setup.py is Python 2 only and has no literal requirement arguments", tail)
+            result.update(
+                ok=True,
+                method="static-setup-py",
+                setup_kwargs=static,
+                detail="setup.py is Python 2 only; literal setup() arguments read statically",
+            )
+            return result
+        raise ExtractFailure(
+            "python2-only",
+            "setup.py is Python 2 only and has no literal requirement arguments",
+            tail,
+        )
     if problem == "syntax":
-        fail("syntax-error", "setup.py does not compile", tail)
-    reason, detail = error or ("build-failed", "no metadata produced")
-    if "SyntaxError" in tail:
-        reason = "syntax-error"
-    elif "MemoryError" in tail:
-        reason = "out-of-memory"
-    elif "ModuleNotFoundError" in tail or "ImportError" in tail:
-        reason = "missing-build-dependency" if reason == "build-failed" else reason
-    fail(reason, detail, tail)
+        raise ExtractFailure("syntax-error", "setup.py does not compile", tail)
+    raise ExtractFailure(*_failure_reason(error, tail), tail)
+
+
+def main(argv: list[str]) -> Result:
+    """The one result of a run, whatever happens inside."""
+    result: Result = {"ok": False, "method": None, "failure": None, "detail": None}
+    try:
+        return extract(argv[1], argv[2], result)
+    except ExtractFailure as exc:
+        return failure_result(exc, result)
+    except Exception:  # noqa: BLE001 (reported, typed) a bug of ours or a hostile archive we did not foresee
+        return failure_result(ExtractFailure("extractor-crashed", traceback.format_exc()), result)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except SystemExit:
-        raise
-    except BaseException:
-        fail("extractor-crashed", traceback.format_exc())
+    outcome = main(sys.argv)
+    sys.stdout.write(RESULT_MARKER + json.dumps(outcome) + "\n")
+    sys.stdout.flush()
+    # no interpreter shutdown: a build may have left threads or atexit hooks that would hang it
+    os._exit(0)
