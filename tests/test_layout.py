@@ -73,7 +73,7 @@ def test_the_schema_module_imports_nothing_heavy() -> None:
 
 def test_state_strings_live_in_the_schema_module_only() -> None:
     """No package spells a deps_state / status value in SQL or code: they come from the enums."""
-    spelled = {}
+    spelled: dict[str, list[str]] = {}
     for package in ("crawler", "analysis", "depgraph"):
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text()

@@ -1,5 +1,6 @@
 """The one schema: stores of another version are migrated or refused with a clear message, by the
-writer (the crawler's Store) and by the reader (analysis) alike; state values come from its enums."""
+writer (the crawler's Store) and by the reader (analysis) alike; state values come from its
+enums."""
 
 from __future__ import annotations
 
@@ -81,4 +82,4 @@ def test_state_values_are_the_enums(tmp_path: Path) -> None:
         "no-usable-files",
         "not-imported",
     }
-    assert DepsState.KNOWN == "known"  # StrEnum: stored as the plain string
+    assert str(DepsState.KNOWN) == "known"  # StrEnum: stored as the plain string
