@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,14 +30,17 @@ def pypiserver_store(
     return db
 
 
-def test_every_corpus_wheel_matches_stored_edges(pypiserver_store: Path) -> None:
-    for entry in corpus_entries():
+def test_every_corpus_wheel_matches_stored_edges(
+    pypiserver_store: Path, corpus: list[dict[str, Any]]
+) -> None:
+    for entry in corpus:
         stored = stored_requirements(pypiserver_store, entry["name"], entry["version"])
         expected = [r for r in entry["requires_dist"] if r != "pytz (>dev)"]  # invalid PEP 508
         assert requirement_set(stored) == requirement_set(expected), entry["name"]
 
 
 def test_release_counts_states_and_sources(pypiserver_store: Path, index_folder: Path) -> None:
+    # the corpus' releases when ../shared is there, none in a bare clone: counted either way
     with sqlite3.connect(pypiserver_store) as db:
         rows = {
             (p, v): (s, src)
@@ -47,17 +51,14 @@ def test_release_counts_states_and_sources(pypiserver_store: Path, index_folder:
         corpus = {(e["name"].lower().replace("_", "-"), e["version"]) for e in corpus_entries()}
         assert len(rows) == len(corpus) + 11 + 2  # corpus + demo releases + fixture extras
         for key in corpus:
-            assert rows[key] == ("known", "wheel-range"), (
-                key
-            )  # pypiserver: HTML, ranges, no PEP 658
+            # pypiserver: HTML, ranges, no PEP 658
+            assert rows[key] == ("known", "wheel-range"), key
         assert rows[("demo-static", "1.0")] == ("known", "sdist-pkg-info")
         assert rows[("demo-socks", "0.5")] == ("pending-sandbox", None)
         assert rows[("demo-dynamic", "0.2")] == ("pending-sandbox", None)
         files = db.execute("SELECT count(*), count(sha256) FROM files").fetchone()
-        assert files == (
-            len(list(index_folder.iterdir())),
-            files[0],
-        )  # every file stored, each with its sha256
+        # every file stored, each with its sha256
+        assert files == (len(list(index_folder.iterdir())), files[0])
 
 
 def test_celery_bad_requirement_is_recorded(pypiserver_store: Path) -> None:
@@ -125,11 +126,13 @@ def test_interrupted_crawl_resumes_to_the_same_store(
     assert dump_store(db) == dump_store(pypiserver_store)
 
 
-def test_json_index_uses_pep658(json_index: IndexServer, tmp_path: Path) -> None:
+def test_json_index_uses_pep658(
+    json_index: IndexServer, tmp_path: Path, corpus: list[dict[str, Any]]
+) -> None:
     db = tmp_path / "json.sqlite"
     summary = crawl_all(db, json_index)
     assert summary.releases_by_source["pep658"] >= 40
-    for entry in corpus_entries():
+    for entry in corpus:
         stored = stored_requirements(db, entry["name"], entry["version"])
         expected = [r for r in entry["requires_dist"] if r != "pytz (>dev)"]
         assert requirement_set(stored) == requirement_set(expected), entry["name"]

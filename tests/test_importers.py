@@ -14,7 +14,7 @@ from analysis import load_graph
 from crawler.errors import ImportFormatError
 from crawler.importers import import_bigquery, import_pypi_deps_db
 from crawler.store import Store
-from tests.conftest import SHARED
+from tests.conftest import SHARED, need_shared
 
 
 def write_bucket(folder: Path, kind: str, name: str, data: dict[str, Any]) -> None:
@@ -154,7 +154,7 @@ def test_real_pypi_deps_db_bucket(tmp_path: Path) -> None:
     folder = tmp_path / "one-bucket"
     for kind in ("sdist", "wheel"):
         (folder / kind).mkdir(parents=True)
-        src = SHARED / "data" / "pypi-deps-db" / kind / "00.json.gz"
+        src = need_shared(SHARED / "data" / "pypi-deps-db" / kind / "00.json.gz")
         (folder / kind / "00.json.gz").write_bytes(src.read_bytes())
     db = tmp_path / "s.sqlite"
     summary = import_pypi_deps_db(folder, Store(db))
