@@ -61,7 +61,9 @@ def test_release_counts_states_and_sources(pypiserver_store: Path, index_folder:
         assert files == (len(list(index_folder.iterdir())), files[0])
 
 
-def test_celery_bad_requirement_is_recorded(pypiserver_store: Path) -> None:
+def test_celery_bad_requirement_is_recorded(
+    pypiserver_store: Path, corpus: list[dict[str, Any]]
+) -> None:
     with sqlite3.connect(pypiserver_store) as db:
         rows = db.execute("SELECT reason, detail FROM failures WHERE project = 'celery'").fetchall()
     assert [r[0] for r in rows] == ["bad-requirement"]
@@ -151,7 +153,7 @@ def test_cli_named_projects_json_summary(
             "--db",
             str(tmp_path / "c.sqlite"),
             "--project",
-            "Flask",
+            "Demo_Core",  # any spelling: names are canonicalized
             "--project",
             "no-such-project",
             "--json",

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,9 +193,25 @@ def test_a_page_that_stays_stale_leaves_the_store_unconsistent(
         log.__exit__()
 
 
+@pytest.fixture(scope="module")
+def many_projects_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """80 projects of real wheels and static sdists (the kill test needs a crawl of some length,
+    with or without ../shared's corpus)."""
+    folder = tmp_path_factory.mktemp("many")
+    for i in range(80):
+        spec = DistSpec(f"many-{i:02d}", "1.0", [f"many-{(i + 1) % 80:02d}>=1"])
+        write_wheel(spec, folder)
+        write_sdist(spec, folder)
+    with IndexServer(folder, "pypiserver") as server:
+        yield server
+
+
 @pytest.mark.slow
-def test_kill_9_at_random_points_then_resume(pypiserver_index: IndexServer, tmp_path: Path) -> None:
+def test_kill_9_at_random_points_then_resume(
+    many_projects_index: IndexServer, tmp_path: Path
+) -> None:
     """The final store equals an uninterrupted crawl's, whatever instant the crawl was killed at."""
+    pypiserver_index = many_projects_index
     reference = tmp_path / "reference.sqlite"
     run_crawl(Store(reference), pypiserver_index.url, None, workers=1, progress=False)
     db = tmp_path / "killed.sqlite"
@@ -231,7 +248,10 @@ def test_kill_9_at_random_points_then_resume(pypiserver_index: IndexServer, tmp_
     assert dump_store(db) == dump_store(reference)
 
 
-def test_sigterm_stops_cleanly_and_resumes(pypiserver_index: IndexServer, tmp_path: Path) -> None:
+def test_sigterm_stops_cleanly_and_resumes(
+    many_projects_index: IndexServer, tmp_path: Path
+) -> None:
+    pypiserver_index = many_projects_index
     db = tmp_path / "term.sqlite"
     cmd = [
         sys.executable,
