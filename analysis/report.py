@@ -101,6 +101,11 @@ def _summary(tables: ReportTables) -> dict[str, object]:
         "edges": len(tables.graph.edges),
         "edges_via_extras_only": int(tables.graph.edges["via_extra"].sum()),
         "projects_with_unknown_dependencies": len(tables.unknown),
+        # latest releases whose dependencies came from bytes not checked against the index's
+        # sha256 (HTTP range reads): `depgraph crawl --verify-hashes` re-reads them verified
+        "projects_with_unverified_dependencies": int(
+            (on_index.get("deps_verified", pd.Series(dtype=float)) == 0).sum()
+        ),
         "cycles": len(tables.cycles),
         "largest_cycle": max((len(c) for c in tables.cycles), default=0),
         "self_loops": len(tables.self_loops),

@@ -53,6 +53,7 @@ def read_nodes(db: str | Path) -> pd.DataFrame:
         counts AS (SELECT project, count(*) AS releases FROM releases GROUP BY project)
         SELECT p.name, p.status, l.version AS latest_version,
                coalesce(l.deps_state, 'no-release') AS deps_state, l.metadata_source,
+               l.deps_verified,
                coalesce(c.releases, 0) AS releases,
                coalesce(k.has_wheels, 0) AS has_wheels, coalesce(k.has_sdist, 0) AS has_sdist
         FROM projects p

@@ -1,9 +1,13 @@
 """pypi-depgraph crawler: reads a PyPI-compatible index into a durable store."""
 
-__all__ = ["EXTRACTOR_VERSION", "USER_AGENT", "__version__"]
+from depgraph_core import __version__
 
-__version__ = "0.1.0"
+__all__ = ["EXTRACTOR_VERSION", "PROJECT_URL", "USER_AGENT", "__version__"]
+
 # Bumped whenever extraction logic changes what it would record, so old rows can be told apart
 # (and re-extracted with `crawl --retry-failed` / a re-crawl).
 EXTRACTOR_VERSION = "1"
-USER_AGENT = f"pypi-depgraph/{__version__} (+dependency-graph crawler)"
+#: who we are, in every request (overridable with --user-agent): the project and where to read
+#: about it, as PyPI asks of crawlers
+PROJECT_URL = "https://github.com/pypi-depgraph/pypi-depgraph"
+USER_AGENT = f"pypi-depgraph/{__version__} (+{PROJECT_URL})"

@@ -39,6 +39,8 @@ class CrawlSummary:
     releases_unchanged: int = 0
     releases_by_source: Counter[str] = field(default_factory=Counter)
     releases_by_state: Counter[str] = field(default_factory=Counter)
+    #: releases whose dependencies were read now: from hash-verified bytes or not (range reads)
+    releases_by_verification: Counter[str] = field(default_factory=Counter)
     failures_by_reason: Counter[str] = field(default_factory=Counter)
     requests: int = 0
     bytes_fetched: int = 0
@@ -65,6 +67,8 @@ class CrawlSummary:
                 continue
             self.releases_by_source[ex.source or "none"] += 1
             self.releases_by_state[ex.deps_state] += 1
+            if ex.verified is not None:
+                self.releases_by_verification["verified" if ex.verified else "unverified"] += 1
             for f in ex.failures:
                 self.failures_by_reason[f"{f.stage}:{f.reason}"] += 1
 
@@ -87,11 +91,15 @@ class Crawler:
         on_project: Callable[[ProjectRecord], None] | None = None,
         stale_retries: int = 2,
         stale_delay: float = 2.0,
+        verify_hashes: bool = False,
     ) -> None:
         self.store, self.client, self.fetcher = store, client, fetcher
         self.workers = max(1, workers)
         self.on_project = on_project or (lambda record: None)
         self.stale_retries, self.stale_delay = stale_retries, stale_delay
+        #: read dependencies from hash-verified bytes only (no range reads); earlier unverified
+        #: extractions are redone
+        self.verify_hashes = verify_hashes
         self.conditional: bool = False
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.min_serials: dict[str, int] = {}
@@ -147,12 +155,14 @@ class Crawler:
                 [],
                 [Failure(FailureStage.PAGE, "stale-page", detail)],
             )
-        known = self.store.release_digests(project, EXTRACTOR_VERSION)
+        known = self.store.release_digests(project, EXTRACTOR_VERSION, self.verify_hashes)
         releases = []
         for version, files in group_releases(project, answer.page).items():
             digest = files_digest(files)
             unchanged = known.get(version) == digest
-            extraction = None if unchanged else extract_release(self.fetcher, files)
+            extraction = (
+                None if unchanged else extract_release(self.fetcher, files, self.verify_hashes)
+            )
             releases.append(ReleaseRecord(version, files, extraction, digest))
         return ProjectRecord(
             project,
@@ -192,6 +202,7 @@ class Crawler:
             "projects": wanted if wanted is not None else "all",
             "extractor": EXTRACTOR_VERSION,
             "mode": mode,
+            "verify_hashes": self.verify_hashes,
         }
         run_id, resumed = self.store.open_run(self.client.index_url, options, wanted, resume)
         # --all: the project list is part of the run

@@ -45,16 +45,21 @@ class Fetcher:
         try:
             response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
         except requests.exceptions.RetryError as exc:
+            self.counter.add(0)  # every request counts, the ones that got no answer too
             raise FetchError(url, f"gave up after retries: {exc}") from exc
+        except requests.exceptions.SSLError as exc:
+            self.counter.add(0)
+            raise FetchError(url, f"TLS: {exc}") from exc
         except requests.RequestException as exc:
+            self.counter.add(0)
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
+        body = bytearray()
         try:
             if response.status_code not in ok:
                 raise FetchError(url, f"HTTP {response.status_code}", status=response.status_code)
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError(url, f"body of {declared} bytes is over the {max_bytes} limit")
-            body = bytearray()
             for chunk in response.iter_content(chunk_size=1 << 16):
                 body += chunk
                 if len(body) > max_bytes:
@@ -65,7 +70,7 @@ class Fetcher:
             raise FetchError(url, f"{type(exc).__name__} while reading body: {exc}") from exc
         finally:
             response.close()
-        self.counter.add(len(response.content))
+            self.counter.add(len(body))  # 404s and cut bodies included
         return response
 
     def download(self, url: str, sha256: str | None, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
@@ -89,7 +94,8 @@ class Fetcher:
             response = self.session.head(url, timeout=self.timeout, allow_redirects=True)
         except requests.RequestException as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
-        self.counter.add(0)
+        finally:
+            self.counter.add(0)
         value = response.headers.get("Content-Length", "")
         return int(value) if response.status_code == 200 and value.isdigit() else None
 

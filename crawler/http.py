@@ -1,10 +1,13 @@
-"""The HTTP session every request of the crawler goes through, with its retry policy written
-down."""
+"""The HTTP session every request of the crawler goes through, with its retry policy and its trust
+settings written down."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import MutableMapping
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -12,7 +15,15 @@ from urllib3.util.retry import Retry
 
 from . import USER_AGENT
 
-__all__ = ["DEFAULT_TIMEOUT", "ByteCounter", "CappedRetry", "RateLimiter", "make_session"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "PYPI_DEFAULT_RPS",
+    "ByteCounter",
+    "CappedRetry",
+    "RateLimiter",
+    "TrustedSession",
+    "make_session",
+]
 
 #: (connect, read) seconds; a read timeout is per socket read, not for the whole body.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
@@ -24,6 +35,9 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 # 404/410 are answers, not faults: a missing project is recorded, never retried.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
+#: requests per second against pypi.org when --max-rps is not given. PyPI publishes no limit; this
+#: is well under what its CDN serves and what bandersnatch's default 10 workers send
+PYPI_DEFAULT_RPS = 10.0
 
 
 class CappedRetry(Retry):
@@ -43,17 +57,63 @@ def retry_policy(total: int = 5, backoff: float = 0.5) -> Retry:
         backoff_factor=backoff,  # 0.5, 1, 2, 4 ... seconds between tries
         backoff_max=30,
         status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "HEAD"}),
+        # POST too: the only POSTs are XML-RPC changelog reads, idempotent like the GETs
+        allowed_methods=frozenset({"GET", "HEAD", "POST"}),
         respect_retry_after_header=True,
         raise_on_status=False,  # hand the last response back; callers raise FetchError with it
     )
 
 
+class TrustedSession(requests.Session):
+    """Certificates are verified always. Which CAs are trusted, first match wins (as pip does):
+
+    1. `ca_bundle`, the command line's `--cert` (a PEM file or a c_rehash'd folder);
+    2. `REQUESTS_CA_BUNDLE`, then `CURL_CA_BUNDLE` (requests' own environment settings);
+    3. `SSL_CERT_FILE` (OpenSSL's, which plain requests ignores);
+    4. certifi's bundle (requests' default).
+    """
+
+    def __init__(self, ca_bundle: str | None = None) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: MutableMapping[str, str] | None,
+        stream: bool | None,
+        verify: bool | str | None,
+        cert: Any,
+    ) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None or verify is True:  # no per-request choice: the order above decides
+            settings["verify"] = trusted_cas(self.ca_bundle)
+        return settings
+
+
+def trusted_cas(ca_bundle: str | None) -> str | bool:
+    """The CA bundle to verify against (True: requests' default, certifi)."""
+    for value in (
+        ca_bundle,
+        os.environ.get("REQUESTS_CA_BUNDLE"),
+        os.environ.get("CURL_CA_BUNDLE"),
+        os.environ.get("SSL_CERT_FILE"),
+    ):
+        if value:
+            return value
+    return True
+
+
 def make_session(
-    pool_size: int = 16, retries: int = 5, backoff: float = 0.5, user_agent: str = USER_AGENT
+    pool_size: int = 16,
+    retries: int = 5,
+    backoff: float = 0.5,
+    user_agent: str = USER_AGENT,
+    ca_bundle: str | None = None,
 ) -> requests.Session:
-    """A Session with the retry policy above, a connection pool sized for `pool_size` workers."""
-    session = requests.Session()
+    """A Session with the retry policy above, a connection pool sized for `pool_size` workers,
+    certificate verification against the trusted CAs (TrustedSession) and our User-Agent."""
+    session = TrustedSession(ca_bundle)
     adapter = HTTPAdapter(
         max_retries=retry_policy(retries, backoff), pool_connections=4, pool_maxsize=pool_size
     )

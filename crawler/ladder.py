@@ -1,12 +1,18 @@
 """The metadata ladder: for one release, the cheapest trustworthy source of its dependencies.
 
 1. PEP 658/714 `.metadata` next to a wheel (hash-verified when the index gives a digest);
-2. a wheel's `*.dist-info/METADATA`, read with HTTP ranges (full verified download if no ranges);
+2. a wheel's `*.dist-info/METADATA`, read with HTTP ranges; when ranges fail in any way (no range
+   support, a malformed or short 206, an unreadable zip from them) the whole wheel is downloaded,
+   verified against the index's sha256 and read before anything is recorded as failed;
 3. an sdist's PKG-INFO when it is metadata >= 2.2 and Requires-Dist is not Dynamic (PEP 643);
 4. otherwise `pending-sandbox`: unknown, to be filled in by building the sdist in a sandbox.
 
 A pure-Python wheel is preferred; a release with platform wheels only has each of them read (up to
 a cap) and their requirements united, with a note when they disagree.
+
+Each extraction says whether its bytes were hash-verified (`verified`). With `verify_hashes` every
+source must be: no range reads, no metadata file without a digest; a file the index gives no
+digest for is recorded as `no-index-digest` and not read.
 """
 
 from __future__ import annotations
@@ -49,6 +55,25 @@ class Extraction:
     edges: list[Edge] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     note: str | None = None
+    #: the bytes the dependencies came from were checked against the index's sha256
+    verified: bool | None = None
+
+
+@dataclass(frozen=True)
+class MetadataRead:
+    data: bytes
+    method: str  # pep658 | wheel-range | wheel-download
+    verified: bool
+    note: str | None = None  # e.g. why ranges were given up for a whole download
+
+
+def _no_digest(stage: FailureStage, filename: str) -> Failure:
+    return Failure(
+        stage,
+        "no-index-digest",
+        "--verify-hashes: the index gives no sha256 for this file",
+        filename,
+    )
 
 
 def _failure(stage: FailureStage, filename: str, exc: CrawlerError) -> Failure:
@@ -61,21 +86,28 @@ def _metadata_problems(meta: CoreMetadata, filename: str) -> list[Failure]:
 
 
 def wheel_metadata(
-    fetcher: Fetcher, wheel: DistFile, failures: list[Failure]
-) -> tuple[bytes, str] | None:
+    fetcher: Fetcher, wheel: DistFile, failures: list[Failure], verify: bool = False
+) -> MetadataRead | None:
     """Metadata bytes of one wheel via rung 1, then rung 2; failures are appended, None if both
     fail."""
-    if wheel.core_metadata:
+    if wheel.core_metadata and (wheel.core_metadata_sha256 or not verify):
         try:
-            return fetcher.download(wheel.metadata_url, wheel.core_metadata_sha256), "pep658"
+            data = fetcher.download(wheel.metadata_url, wheel.core_metadata_sha256)
+            return MetadataRead(data, "pep658", wheel.core_metadata_sha256 is not None)
         except CrawlerError as exc:
             failures.append(_failure(FailureStage.METADATA_FILE, wheel.filename, exc))
+    if verify and not wheel.sha256:
+        failures.append(_no_digest(FailureStage.WHEEL, wheel.filename))
+        return None
     try:
-        got = read_wheel_metadata(fetcher, wheel.url, wheel.filename, wheel.sha256, wheel.size)
-        return got.data, got.method
+        got = read_wheel_metadata(
+            fetcher, wheel.url, wheel.filename, wheel.sha256, wheel.size, whole=verify
+        )
     except CrawlerError as exc:
         failures.append(_failure(FailureStage.WHEEL, wheel.filename, exc))
-    return None
+        return None
+    verified = got.method == "wheel-download" and bool(wheel.sha256)
+    return MetadataRead(got.data, got.method, verified, got.note)
 
 
 def _ordered_wheels(files: list[DistFile]) -> tuple[list[DistFile], list[DistFile]]:
@@ -86,39 +118,43 @@ def _ordered_wheels(files: list[DistFile]) -> tuple[list[DistFile], list[DistFil
 
 
 def _from_wheels(
-    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]
+    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure], verify: bool
 ) -> Extraction | None:
     """First wheel that yields readable metadata wins."""
     for wheel in wheels:
-        got = wheel_metadata(fetcher, wheel, failures)
+        got = wheel_metadata(fetcher, wheel, failures, verify)
         if got is not None:
-            meta = parse_core_metadata(got[0])
+            meta = parse_core_metadata(got.data)
             return Extraction(
                 KNOWN,
-                got[1],
+                got.method,
                 wheel.filename,
                 meta.requires_python,
                 meta.edges,
                 failures + _metadata_problems(meta, wheel.filename),
+                got.note,
+                verified=got.verified,
             )
     return None
 
 
 def _from_platform_wheels(
-    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure]
+    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure], verify: bool
 ) -> Extraction | None:
     """Union of the requirements of up to MAX_PLATFORM_WHEELS platform wheels."""
     union: dict[tuple[str, str | None], Edge] = {}
     per_wheel: list[frozenset[tuple[str, str | None]]] = []
     first: tuple[DistFile, str, CoreMetadata] | None = None
     problems: list[Failure] = []
+    verified = True  # the union is verified only if every wheel in it was
     for wheel in wheels[:MAX_PLATFORM_WHEELS]:
-        got = wheel_metadata(fetcher, wheel, failures)
+        got = wheel_metadata(fetcher, wheel, failures, verify)
         if got is None:
             continue
-        meta = parse_core_metadata(got[0])
+        meta = parse_core_metadata(got.data)
         problems += _metadata_problems(meta, wheel.filename)
-        first = first or (wheel, got[1], meta)
+        verified = verified and got.verified
+        first = first or (wheel, got.method, meta)
         keys = frozenset((e.raw, e.marker) for e in meta.edges)
         per_wheel.append(keys)
         for edge in meta.edges:
@@ -140,11 +176,17 @@ def _from_platform_wheels(
         list(union.values()),
         failures + problems,
         note,
+        verified=verified,
     )
 
 
-def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure]) -> Extraction:
+def _from_sdist(
+    fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure], verify: bool
+) -> Extraction:
     for sdist in sdists:
+        if verify and not sdist.sha256:
+            failures.append(_no_digest(FailureStage.SDIST, sdist.filename))
+            continue
         try:
             data = fetcher.download(sdist.url, sdist.sha256)
         except CrawlerError as exc:
@@ -172,6 +214,7 @@ def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure
                 meta.requires_python,
                 meta.edges,
                 failures + _metadata_problems(meta, sdist.filename),
+                verified=sdist.sha256 is not None,
             )
         why = (
             f"metadata {meta.metadata_version}: Requires-Dist is Dynamic"
@@ -183,24 +226,26 @@ def _from_sdist(fetcher: Fetcher, sdists: list[DistFile], failures: list[Failure
     return Extraction(FAILED, failures=failures, note="no sdist could be read")
 
 
-def extract_release(fetcher: Fetcher, files: list[DistFile]) -> Extraction:
+def extract_release(
+    fetcher: Fetcher, files: list[DistFile], verify_hashes: bool = False
+) -> Extraction:
     """Walk the ladder for one release's files. Never raises for bad input: failures are
-    returned."""
+    returned. With verify_hashes, only hash-verified bytes are read (see the module's doc)."""
     failures: list[Failure] = []
     pure, platform = _ordered_wheels(files)
     if pure:
-        found = _from_wheels(fetcher, pure, failures)
+        found = _from_wheels(fetcher, pure, failures, verify_hashes)
         if found:
             return found
     if platform:
-        found = _from_platform_wheels(fetcher, platform, failures)
+        found = _from_platform_wheels(fetcher, platform, failures, verify_hashes)
         if found:
             return found
     sdists = sorted(
         (f for f in files if f.kind == FileKind.SDIST), key=lambda f: (f.yanked, f.filename)
     )
     if sdists:
-        return _from_sdist(fetcher, sdists, failures)
+        return _from_sdist(fetcher, sdists, failures, verify_hashes)
     if failures:
         return Extraction(
             FAILED, failures=failures, note="no wheel could be read and there is no sdist"

@@ -20,7 +20,7 @@ import requests
 from .errors import ArchiveError, FetchError
 from .fetch import Fetcher, verify_sha256
 
-__all__ = ["WheelMetadata", "metadata_member", "read_wheel_metadata"]
+__all__ = ["RangeUnusable", "WheelMetadata", "metadata_member", "read_wheel_metadata"]
 
 #: First read: the last TAIL bytes hold the central directory and, in most wheels, METADATA too.
 TAIL = 16 * 1024
@@ -33,8 +33,17 @@ class WheelMetadata:
     data: bytes
     member: str
     #: "wheel-range" when read with ranges (the wheel's digest is not checked: we never hold it
-    #: whole), "wheel-download" when the server sent the whole file and its digest was verified.
+    #: whole), "wheel-download" when the whole file was read and its digest verified.
     method: str
+    #: why ranges were given up for the whole file, when they were
+    note: str | None = None
+
+
+class RangeUnusable(ArchiveError):
+    """A range answer that cannot be used: no or a malformed Content-Range, a short body, a server
+    that stops honouring ranges. Never recorded: the whole file is downloaded instead."""
+
+    reason = "range-unusable"
 
 
 class RemoteZipFile(io.RawIOBase):
@@ -71,11 +80,11 @@ class RemoteZipFile(io.RawIOBase):
             stop = min(self.size, max(end, start + MIN_CHUNK))
             response = self.fetcher.get_range(self.url, start, stop - 1)
             if response.status_code != 206:
-                raise ArchiveError(self.url, "server stopped honouring range requests")
+                raise RangeUnusable(self.url, "server stopped honouring range requests")
             self.spans.append((start, response.content))
             data = self._cached(self.pos, end)
             if data is None:
-                raise ArchiveError(self.url, f"range {start}-{stop - 1} came back short")
+                raise RangeUnusable(self.url, f"range {start}-{stop - 1} came back short")
         self.pos += len(data)
         return data
 
@@ -131,33 +140,72 @@ def _first_range(fetcher: Fetcher, url: str, size: int | None) -> requests.Respo
 
 
 def read_wheel_metadata(
-    fetcher: Fetcher, url: str, filename: str, sha256: str | None, size: int | None = None
+    fetcher: Fetcher,
+    url: str,
+    filename: str,
+    sha256: str | None,
+    size: int | None = None,
+    whole: bool = False,
 ) -> WheelMetadata:
-    """METADATA of the wheel at `url`, by ranges where the server allows, else by a full
-    download."""
-    first = _first_range(fetcher, url, size)
+    """METADATA of the wheel at `url`: by ranges where the server allows and `whole` is not asked;
+    else, and whenever the range path fails, from the whole file, verified against `sha256`."""
+    if whole:
+        return _from_whole(fetcher.download(url, sha256), url, filename, sha256)
     try:
-        if first.status_code == 206:
-            match = _CONTENT_RANGE.fullmatch(first.headers.get("Content-Range", "").strip())
-            if not match:
-                raise ArchiveError(filename, "206 answer without a usable Content-Range")
-            start, size = int(match.group(1)), int(match.group(3))
-            raw = RemoteZipFile(fetcher, url, size, (start, first.content))
-            with zipfile.ZipFile(io.BufferedReader(raw, buffer_size=MIN_CHUNK)) as zf:
-                member, data = _read_member(zf, filename)
-            return WheelMetadata(data, member, "wheel-range")
-        # 200: the server ignored Range and sent everything; we can at least verify it
-        verify_sha256(url, first.content, sha256)
-        with zipfile.ZipFile(io.BytesIO(first.content)) as zf:
+        first = _first_range(fetcher, url, size)
+        if first.status_code != 206:  # the server ignored Range and sent everything
+            return _from_whole(first.content, url, filename, sha256)
+        return _from_ranges(fetcher, first, url, filename, size)
+    except FetchError as exc:
+        if exc.status in (404, 410):  # gone is gone: a full download would say the same
+            raise
+        why = str(exc)
+    except ArchiveError as exc:  # a malformed 206, a short range, a zip torn by a bad range
+        why = exc.detail
+    whole_file = fetcher.download(url, sha256)
+    note = f"range read failed ({why}); read the whole wheel, verified against its sha256"
+    got = _from_whole(whole_file, url, filename, sha256)
+    return WheelMetadata(got.data, got.member, got.method, note)
+
+
+def _from_ranges(
+    fetcher: Fetcher, first: requests.Response, url: str, filename: str, size: int | None
+) -> WheelMetadata:
+    match = _CONTENT_RANGE.fullmatch(first.headers.get("Content-Range", "").strip())
+    if not match:
+        raise RangeUnusable(filename, "206 answer without a usable Content-Range")
+    start, stop, total = (int(g) for g in match.groups())
+    if stop < start or stop >= total or (size and total != size):
+        raise RangeUnusable(filename, f"Content-Range {start}-{stop}/{total} does not fit the file")
+    if len(first.content) != stop - start + 1:
+        raise RangeUnusable(
+            filename, f"206 body of {len(first.content)} bytes for {stop - start + 1} asked"
+        )
+    raw = RemoteZipFile(fetcher, url, total, (start, first.content))
+    try:
+        with zipfile.ZipFile(io.BufferedReader(raw, buffer_size=MIN_CHUNK)) as zf:
             member, data = _read_member(zf, filename)
-        return WheelMetadata(data, member, "wheel-download")
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        EOFError,
-        ValueError,
-        KeyError,
-        NotImplementedError,
-        zlib.error,
-    ) as exc:
+    except _ZIP_ERRORS as exc:
         raise ArchiveError(filename, f"not a readable zip: {exc}") from exc
+    return WheelMetadata(data, member, "wheel-range")
+
+
+def _from_whole(data: bytes, url: str, filename: str, sha256: str | None) -> WheelMetadata:
+    verify_sha256(url, data, sha256)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            member, metadata = _read_member(zf, filename)
+    except _ZIP_ERRORS as exc:
+        raise ArchiveError(filename, f"not a readable zip: {exc}") from exc
+    return WheelMetadata(metadata, member, "wheel-download")
+
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,
+    KeyError,
+    NotImplementedError,
+    zlib.error,
+)

@@ -180,11 +180,15 @@ class Store:
 
     # --- reads used by the crawler -------------------------------------------------------------
 
-    def release_digests(self, project: str, extractor_version: str) -> dict[str, str]:
-        """version -> files_digest of releases whose extraction can be kept as is."""
+    def release_digests(
+        self, project: str, extractor_version: str, verified_only: bool = False
+    ) -> dict[str, str]:
+        """version -> files_digest of releases whose extraction can be kept as is (with
+        verified_only, known dependencies must have been read from hash-verified bytes)."""
         rows = self.db.execute(
             "SELECT version, files_digest FROM releases WHERE project = ? AND extractor_version = ?"
-            " AND (deps_state IN (?, ?, ?) OR metadata_source LIKE 'sandbox%')",
+            " AND (deps_state IN (?, ?, ?) OR metadata_source LIKE 'sandbox%')"
+            + (" AND (deps_state != ? OR deps_verified = 1)" if verified_only else ""),
             # sandbox failures wait for --retry-failed
             (
                 project,
@@ -192,6 +196,7 @@ class Store:
                 DepsState.KNOWN,
                 DepsState.PENDING_SANDBOX,
                 DepsState.NO_USABLE_FILES,
+                *([DepsState.KNOWN] if verified_only else []),
             ),
         )
         return dict(rows.fetchall())
@@ -332,19 +337,20 @@ class Store:
                 rel.digest,
                 extractor_version,
                 ex.note,
+                ex.verified,
             )
             if release_id is None:
                 release_id = db.execute(
                     "INSERT INTO releases (yanked, requires_python, deps_state, metadata_source,"
-                    " metadata_file, files_digest, extractor_version, note, project, version)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " metadata_file, files_digest, extractor_version, note, deps_verified,"
+                    " project, version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (*values, project, rel.version),
                 ).lastrowid
             else:
                 db.execute(
-                    "UPDATE releases SET yanked=?, requires_python=?, deps_state=?, "
-                    "metadata_source=?,"
-                    " metadata_file=?, files_digest=?, extractor_version=?, note=? WHERE id=?",
+                    "UPDATE releases SET yanked=?, requires_python=?, deps_state=?,"
+                    " metadata_source=?, metadata_file=?, files_digest=?, extractor_version=?,"
+                    " note=?, deps_verified=? WHERE id=?",
                     (*values, release_id),
                 )
             assert release_id is not None  # lastrowid of the INSERT, or the stored id
@@ -461,8 +467,18 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "UPDATE releases SET deps_state = ?, metadata_source = ?, metadata_file = ?,"
-                " note = ?, requires_python = coalesce(requires_python, ?) WHERE id = ?",
-                (state, source, c.filename, note, result.requires_python, c.release_id),
+                " note = ?, requires_python = coalesce(requires_python, ?), deps_verified = ?"
+                " WHERE id = ?",
+                # the sdist was downloaded whole and checked when the index gave its sha256
+                (
+                    state,
+                    source,
+                    c.filename,
+                    note,
+                    result.requires_python,
+                    (c.sha256 is not None) if result.ok else None,
+                    c.release_id,
+                ),
             )
             self.replace_requirements(db, c.release_id, edges, source, extractor_version)
             db.execute(
@@ -682,6 +698,14 @@ class Store:
             "releases_by_source": dict(
                 q(
                     "SELECT coalesce(metadata_source, 'none'), count(*) FROM releases GROUP BY 1"
+                ).fetchall()
+            ),
+            "known_releases_by_verification": dict(
+                q(
+                    "SELECT CASE deps_verified WHEN 1 THEN 'verified' WHEN 0 THEN 'unverified'"
+                    " ELSE 'not-recorded' END, count(*) FROM releases WHERE deps_state = ?"
+                    " GROUP BY 1",
+                    (DepsState.KNOWN,),
                 ).fetchall()
             ),
             "files": q("SELECT count(*) FROM files").fetchone()[0],

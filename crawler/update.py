@@ -17,48 +17,62 @@ import xmlrpc.client
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
+from xml.parsers.expat import ExpatError
 
+import requests
 from packaging.utils import canonicalize_name
 
 from .crawl import Crawler, CrawlSummary
 from .errors import FetchError
+from .http import make_session
 from .store import Store
 
 __all__ = ["Changelog", "UpdateSummary", "update"]
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def make_connection(self, host):  # type: ignore[no-untyped-def]
-        conn = super().make_connection(host)
-        conn.timeout = self.timeout
-        return conn
-
-
 class Changelog:
-    """PyPI's XML-RPC changelog (https://pypi.org/pypi), or any server speaking the same methods."""
+    """PyPI's XML-RPC changelog (https://pypi.org/pypi), or any server speaking the same methods.
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self.url = url
-        self.proxy = xmlrpc.client.ServerProxy(url, transport=_TimeoutTransport(timeout))
+    The calls go through a crawler session (requests, not xmlrpc.client's own transport), so they
+    get the same TLS verification and trusted CAs, User-Agent and retries as every other request.
+    """
+
+    def __init__(
+        self, url: str, session: requests.Session | None = None, timeout: float = 30.0
+    ) -> None:
+        self.url, self.timeout = url, timeout
+        self.session = session or make_session(pool_size=1)
+
+    def _call(self, method: str, *params: int) -> object:
+        body = xmlrpc.client.dumps(params, method)
+        try:
+            response = self.session.post(
+                self.url,
+                data=body.encode(),
+                timeout=self.timeout,
+                headers={"Content-Type": "text/xml"},
+            )
+            response.raise_for_status()
+            (result,), _ = xmlrpc.client.loads(response.content)
+        except requests.exceptions.SSLError as exc:
+            raise FetchError(self.url, f"{method}: TLS: {exc}") from exc
+        except (requests.RequestException, xmlrpc.client.Error, ExpatError, ValueError) as exc:
+            raise FetchError(self.url, f"{method}: {type(exc).__name__}: {exc}") from exc
+        return result
 
     def last_serial(self) -> int:
-        try:
-            return int(cast(int, self.proxy.changelog_last_serial()))
-        except (OSError, xmlrpc.client.Error) as exc:
-            raise FetchError(self.url, f"changelog_last_serial: {exc}") from exc
+        value = self._call("changelog_last_serial")
+        if not isinstance(value, int):
+            raise FetchError(self.url, f"changelog_last_serial: not a serial: {value!r}")
+        return value
 
     def changed_since(self, serial: int) -> dict[str, int]:
         """project -> the highest serial at which it changed, for every change after `serial`."""
-        try:
-            rows = cast(
-                list[tuple[str, str, int, str, int]], self.proxy.changelog_since_serial(serial)
-            )
-        except (OSError, xmlrpc.client.Error) as exc:
-            raise FetchError(self.url, f"changelog_since_serial: {exc}") from exc
+        rows = cast(
+            list[tuple[str, str, int, str, int]], self._call("changelog_since_serial", serial)
+        )
+        if not isinstance(rows, list):
+            raise FetchError(self.url, f"changelog_since_serial: not a list: {type(rows).__name__}")
         changed: dict[str, int] = {}
         for name, _version, _when, _action, row_serial in rows:
             key = canonicalize_name(name)

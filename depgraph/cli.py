@@ -12,6 +12,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from crawler import USER_AGENT
+from crawler.http import PYPI_DEFAULT_RPS
 from crawler.index import PYPI_SIMPLE
 from crawler.store import Store
 from depgraph_core.errors import DepgraphError
@@ -21,7 +23,14 @@ from . import __version__
 from .errors import UsageError
 from .exitcodes import ExitCode, exit_code_for
 from .output import print_json, print_report, print_summary, summary_dict
-from .wiring import BuildOptions, crawler_for, open_chosen_sandbox, run_crawl, run_sandbox_builds
+from .wiring import (
+    BuildOptions,
+    NetOptions,
+    crawler_for,
+    open_chosen_sandbox,
+    run_crawl,
+    run_sandbox_builds,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -48,14 +57,42 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
         "--max-rps",
         type=float,
         default=None,
-        help="politeness: at most this many requests per second (default: no cap)",
+        help="politeness: at most this many requests per second (default: no cap, except "
+        f"{PYPI_DEFAULT_RPS:g}/s against pypi.org)",
     )
+    p.add_argument(
+        "--verify-hashes",
+        action="store_true",
+        help="read dependencies only from bytes checked against the index's sha256: whole "
+        "wheels instead of range reads where the index serves no metadata file; a file without "
+        "a digest, or with a wrong one, gives no dependencies and a recorded failure",
+    )
+    _add_net_options(p)
     p.add_argument(
         "--no-resume",
         action="store_true",
         help="start a new run even if an unfinished one with the same options exists",
     )
     _add_sandbox_options(p)
+
+
+def _add_net_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cert",
+        metavar="PATH",
+        default=None,
+        help="CA bundle (PEM) to verify the index's TLS certificate against; without it: "
+        "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE, else the certifi bundle",
+    )
+    p.add_argument(
+        "--user-agent",
+        default=USER_AGENT,
+        help="User-Agent header of every request (default: %(default)s)",
+    )
+
+
+def _net(args: argparse.Namespace) -> NetOptions:
+    return NetOptions(args.cert, args.user_agent, getattr(args, "verify_hashes", False))
 
 
 def _add_limit_options(p: argparse.ArgumentParser) -> None:
@@ -312,6 +349,7 @@ def build_options(
         limits=limits_from(args),
         progress=progress_wanted(args),
         quiet=args.json or args.quiet,
+        net=_net(args) if hasattr(args, "cert") else NetOptions(),
     )
 
 
@@ -345,6 +383,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         not args.no_resume,
         progress_wanted(args),
         args.max_rps,
+        _net(args),
     )
     builds = (
         None if summary.interrupted else run_sandbox_builds(store, build_options(args), projects)
@@ -429,9 +468,17 @@ def cmd_update(args: argparse.Namespace) -> int:
     is_pypi = index_url.rstrip("/") == PYPI_SIMPLE.rstrip("/")
     changelog_url = args.changelog_url or ("https://pypi.org/pypi" if is_pypi else None)
     with crawler_for(
-        store, index_url, args.workers, args.retries, progress_wanted(args), args.max_rps
+        store,
+        index_url,
+        args.workers,
+        args.retries,
+        progress_wanted(args),
+        args.max_rps,
+        net=_net(args),
     ) as crawler:
-        result = update(store, crawler, Changelog(changelog_url) if changelog_url else None)
+        session = crawler.fetcher.session  # the same trust settings, User-Agent and retries
+        changelog = Changelog(changelog_url, session) if changelog_url else None
+        result = update(store, crawler, changelog)
     interrupted = result.crawl.interrupted
     builds = None if interrupted else run_sandbox_builds(store, build_options(args), None)
     if args.json:

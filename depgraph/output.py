@@ -40,6 +40,7 @@ def print_summary(
         ("projects by status", "projects_by_status"),
         ("releases by metadata source", "releases_by_source"),
         ("releases by dependency state", "releases_by_state"),
+        ("dependencies read from bytes (hash-verified or not)", "releases_by_verification"),
         ("failures by stage:reason", "failures_by_reason"),
     )
     for title, key in titles:

@@ -7,18 +7,37 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
+from crawler import USER_AGENT
 from crawler.crawl import Crawler, CrawlSummary
 from crawler.fetch import Fetcher
-from crawler.http import RateLimiter, make_session
+from crawler.http import PYPI_DEFAULT_RPS, RateLimiter, make_session
 from crawler.index import IndexClient
 from crawler.sdist_builds import SandboxSummary, build_pending
 from crawler.store import ProjectRecord, Store
 from sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
 
 __all__ = ["BuildOptions", "crawler_for", "open_chosen_sandbox", "run_crawl", "run_sandbox_builds"]
+
+
+@dataclass(frozen=True)
+class NetOptions:
+    """How every request goes out: the CAs trusted (`--cert`), who we say we are, and whether
+    dependencies may only come from hash-verified bytes (`--verify-hashes`)."""
+
+    ca_bundle: str | None = None
+    user_agent: str = USER_AGENT
+    verify_hashes: bool = False
+
+
+def polite_rate(index_url: str, max_rps: float | None) -> float | None:
+    """--max-rps, or for PyPI itself (which publishes no limit) a documented default."""
+    if max_rps is None and urlsplit(index_url).hostname == "pypi.org":
+        return PYPI_DEFAULT_RPS
+    return max_rps
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,7 @@ class BuildOptions:
     limits: Limits = field(default_factory=Limits)
     progress: bool = True
     quiet: bool = False  # no "building sdists in ..." line (e.g. with --json)
+    net: NetOptions = field(default_factory=NetOptions)
 
 
 @contextmanager
@@ -42,10 +62,15 @@ def crawler_for(
     progress: bool = True,
     max_rps: float | None = None,
     total: int | None = None,
+    net: NetOptions | None = None,
 ) -> Iterator[Crawler]:
     """A Crawler over `index_url` with its own HTTP session and a progress bar on stderr."""
-    session = make_session(pool_size=workers, retries=retries)
-    fetcher = Fetcher(session, rate=RateLimiter(max_rps) if max_rps else None)
+    net = net or NetOptions()
+    session = make_session(
+        pool_size=workers, retries=retries, user_agent=net.user_agent, ca_bundle=net.ca_bundle
+    )
+    rate = polite_rate(index_url, max_rps)
+    fetcher = Fetcher(session, rate=RateLimiter(rate) if rate else None)
     client = IndexClient(fetcher, index_url)
     bar = tqdm(unit="project", desc="crawl", disable=not progress, file=sys.stderr, total=total)
 
@@ -54,7 +79,9 @@ def crawler_for(
         bar.set_postfix(releases=len(record.releases), status=record.status, refresh=False)
 
     try:
-        yield Crawler(store, client, fetcher, workers, on_project=tick)
+        yield Crawler(
+            store, client, fetcher, workers, on_project=tick, verify_hashes=net.verify_hashes
+        )
     finally:
         bar.close()
         session.close()
@@ -69,10 +96,11 @@ def run_crawl(
     resume: bool = True,
     progress: bool = True,
     max_rps: float | None = None,
+    net: NetOptions | None = None,
 ) -> CrawlSummary:
     """Crawl the named projects (every project with None) into the store."""
     total = len(projects) if projects else None
-    with crawler_for(store, index_url, workers, retries, progress, max_rps, total) as crawler:
+    with crawler_for(store, index_url, workers, retries, progress, max_rps, total, net) as crawler:
         return crawler.crawl(projects, resume=resume)
 
 
@@ -100,7 +128,11 @@ def run_sandbox_builds(
     sandbox = open_chosen_sandbox(options)
     if sandbox is None:
         return None
-    session = make_session(pool_size=options.workers)
+    session = make_session(
+        pool_size=options.workers,
+        user_agent=options.net.user_agent,
+        ca_bundle=options.net.ca_bundle,
+    )
 
     def tick(*_: object) -> None:
         bar.update(1)

@@ -9,13 +9,17 @@ Tables (every name column holds a PEP 503 canonical name):
     projects(name, display_name, index_url, serial, etag, last_modified, status, crawled_at)
         status: ProjectStatus; etag / last_modified: the page's validators, sent back by `update`
     releases(id, project, version, yanked, requires_python, deps_state, metadata_source,
-             metadata_file, files_digest, extractor_version, note, is_latest)
+             metadata_file, files_digest, extractor_version, note, is_latest, deps_verified)
         version: PEP 440-normalized where it parses; yanked: every file of the release is yanked
         deps_state: DepsState. Only "known" releases have trustworthy requirement rows;
                     pending/failed mean *unknown*, never "no dependencies".
         files_digest: sha256 over the sorted (filename, sha256) pairs, to skip unchanged releases
         is_latest: 1 on the release pip would pick without constraints: the highest non-yanked final
                    release, else the highest non-yanked pre-release, else the highest release
+        deps_verified: 1 when the bytes the dependencies were read from were checked against the
+                   index's sha256 (a PEP 658 file, a whole wheel or sdist); 0 when they were not
+                   (a wheel read by HTTP ranges, or an index that gives no digest); NULL where it
+                   does not apply (no dependencies read, or an imported data set)
     files(id, release_id, filename, url, sha256, size, kind, yanked, yanked_reason,
           requires_python, core_metadata, core_metadata_sha256, upload_time)
         kind: FileKind
@@ -50,7 +54,7 @@ __all__ = [
 ]
 
 #: bumped whenever the DDL changes; `migrate` brings older stores up to it
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class ProjectStatus(StrEnum):
@@ -146,6 +150,7 @@ CREATE TABLE IF NOT EXISTS releases (
     extractor_version TEXT NOT NULL,
     note TEXT,
     is_latest INTEGER NOT NULL DEFAULT 0,
+    deps_verified INTEGER,
     UNIQUE (project, version)
 );
 CREATE INDEX IF NOT EXISTS releases_latest ON releases(project) WHERE is_latest = 1;
@@ -208,8 +213,11 @@ CREATE TABLE IF NOT EXISTS crawl_queue (
 );
 """
 
-#: statements that take a store of version N to N + 1 (none yet: version 1 is the first)
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+#: statements that take a store of version N to N + 1
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 1 -> 2: whether each release's dependency source was hash-verified (unknown for old rows)
+    1: ("ALTER TABLE releases ADD COLUMN deps_verified INTEGER",),
+}
 
 
 def stored_version(conn: sqlite3.Connection) -> str | None:

@@ -174,8 +174,11 @@ def test_every_fault_is_recorded_and_the_crawl_goes_on(
     page(httpserver, "badhash", [entry])
     httpserver.expect_request(f"/files/{hash_name}").respond_with_data(hash_wheel)
     # a "wheel" that is not a zip
+    # (ranges fail on it, the whole file is fetched and verified, then recorded as bad-archive)
     page(
-        httpserver, "notzip", [file_entry(httpserver, "notzip-1.0-py3-none-any.whl", b"PK garbage")]
+        httpserver,
+        "notzip",
+        [file_entry(httpserver, "notzip-1.0-py3-none-any.whl", b"PK garbage" * 100)],
     )
     httpserver.expect_request("/files/notzip-1.0-py3-none-any.whl").respond_with_handler(
         serve_ranges(b"PK garbage" * 100)
