@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 
 import requests
@@ -25,12 +26,14 @@ class Fetcher:
         counter: ByteCounter | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         rate: RateLimiter | None = None,
+        body_retries: int = 2,
     ) -> None:
         self.session = session
         self.counter = counter or ByteCounter()
         self.timeout = timeout
         self.rate = rate  # politeness: caps requests per second (retries inside urllib3 excepted)
         self.no_suffix_ranges: set[str] = set()  # hosts that refuse `Range: bytes=-N`
+        self.body_retries = body_retries
 
     def get(
         self,
@@ -39,7 +42,24 @@ class Fetcher:
         ok: tuple[int, ...] = (200,),
         max_bytes: int = MAX_DOWNLOAD_BYTES,
     ) -> requests.Response:
-        """GET `url`; the response body is read (up to `max_bytes`) before returning."""
+        """GET `url`; the response body is read (up to `max_bytes`) before returning.
+
+        urllib3's Retry covers everything up to the response headers; a body cut short afterwards
+        (truncated, reset mid-body, a read timeout) is retried here, `body_retries` more times."""
+        for attempt in range(self.body_retries + 1):
+            try:
+                return self._get_once(url, headers, ok, max_bytes)
+            except _BodyCut as cut:
+                if attempt == self.body_retries:
+                    raise FetchError(
+                        url, f"{cut.detail} (tried {attempt + 1} times)"
+                    ) from cut.__cause__
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _get_once(
+        self, url: str, headers: Mapping[str, str] | None, ok: tuple[int, ...], max_bytes: int
+    ) -> requests.Response:
         if self.rate:
             self.rate.wait()
         try:
@@ -67,7 +87,7 @@ class Fetcher:
             response._content = bytes(body)  # later .content / .json() read from memory
         except requests.RequestException as exc:
             # truncated bodies (urllib3 enforces Content-Length), resets mid-body, read timeouts
-            raise FetchError(url, f"{type(exc).__name__} while reading body: {exc}") from exc
+            raise _BodyCut(f"{type(exc).__name__} while reading body: {exc}") from exc
         finally:
             response.close()
             self.counter.add(len(body))  # 404s and cut bodies included
@@ -106,6 +126,14 @@ class Fetcher:
         """
         spec = f"bytes=-{end}" if start is None else f"bytes={start}-{end}"
         return self.get(url, headers={"Range": spec}, ok=(200, 206))
+
+
+class _BodyCut(Exception):
+    """The response began but its body did not arrive whole: worth another try."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 def verify_sha256(url: str, data: bytes, expected: str | None) -> None:

@@ -7,10 +7,14 @@ import os
 import threading
 import time
 from collections.abc import MutableMapping
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import SSLError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from . import USER_AGENT
@@ -41,7 +45,21 @@ PYPI_DEFAULT_RPS = 10.0
 
 
 class CappedRetry(Retry):
-    """urllib3's Retry, but a server cannot park a worker for hours with a huge Retry-After."""
+    """urllib3's Retry, but a server cannot park a worker for hours with a huge Retry-After, and a
+    certificate that fails verification is final (asking again cannot make it trusted)."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        if isinstance(error, SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(error):
+            raise error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_retry_after(self, response):  # type: ignore[no-untyped-def]
         value = super().get_retry_after(response)

@@ -7,8 +7,12 @@ stopped, each connection handled once, in a daemon thread.
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 
 class RawFaultServer:
@@ -61,3 +65,108 @@ class RawFaultServer:
         self._stop.set()
         self.thread.join(5)
         self.sock.close()
+
+
+class FlakyMirror:
+    """A static mirror tree (tests/mirror.py) on loopback that misbehaves the way CDNs and proxies
+    do, below and within HTTP:
+
+    - the first answer on every path is cut: the full Content-Length is promised, half the body
+      sent, the connection closed (pages, range reads, metadata files and downloads alike);
+    - a range request for a file named in `malformed_206` gets a 206 whose Content-Range lies
+      outside the file;
+    - otherwise Range (explicit and suffix) is honoured, as any static web server does.
+
+    Every request's path and User-Agent is recorded. `cut_once=False` serves cleanly."""
+
+    def __init__(
+        self,
+        root: Path,
+        malformed_206: set[str] | None = None,
+        cut_once: bool = True,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.root, self.malformed_206 = root, malformed_206 or set()
+        self.cut_once = cut_once
+        self.cut: set[str] = set()
+        #: (method, path, User-Agent, Range header or "")
+        self.requests: list[tuple[str, str, str, str]] = []
+        self._lock = threading.Lock()
+        mirror = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                mirror.answer(self, head=True)
+
+            def do_GET(self) -> None:
+                mirror.answer(self, head=False)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/simple/"
+
+    def answer(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+        path = unquote(urlsplit(h.path).path)
+        with self._lock:
+            self.requests.append(
+                (h.command, path, h.headers.get("User-Agent", ""), h.headers.get("Range", ""))
+            )
+            cut = self.cut_once and not head and path not in self.cut
+            if cut:
+                self.cut.add(path)
+        local = self.root / path.lstrip("/")
+        if local.is_dir():
+            local = local / "index.html"
+        if not local.is_file() or ".." in Path(path).parts:
+            h.send_response(404)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        data = local.read_bytes()
+        status, body, headers = 200, data, {}
+        spec = h.headers.get("Range")
+        if spec and spec.startswith("bytes="):
+            first, _, last = spec[len("bytes=") :].partition("-")
+            if not first:
+                start, stop = max(0, len(data) - int(last)), len(data) - 1
+            else:
+                start, stop = int(first), min(len(data) - 1, int(last) if last else len(data) - 1)
+            status, body = 206, data[start : stop + 1]
+            headers["Content-Range"] = f"bytes {start}-{stop}/{len(data)}"
+            if local.name in self.malformed_206:
+                headers["Content-Range"] = f"bytes {len(data) + 10}-{len(data) + 20}/{len(data)}"
+        h.send_response(status)
+        h.send_header("Content-Length", str(len(body)))
+        h.send_header("Accept-Ranges", "bytes")
+        for key, value in headers.items():
+            h.send_header(key, value)
+        h.end_headers()
+        if head:
+            return
+        if cut:
+            h.wfile.write(body[: len(body) // 2])
+            h.wfile.flush()
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return
+        h.wfile.write(body)
+
+    def __enter__(self) -> FlakyMirror:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -9,12 +9,14 @@ child process bound to 127.0.0.1 with no fallback to any outside index.
 from __future__ import annotations
 
 import shutil
+import ssl
 import sys
 import threading
 import time
 from pathlib import Path
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
+import requests
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from depgraph.demo.server import ChildServer, PypiServer, free_port
@@ -23,7 +25,7 @@ __all__ = ["ChangelogServer", "IndexServer", "free_port", "layout_per_project"]
 
 
 STATIC_SERVER = """
-import functools, sys
+import functools, ssl, sys
 from http.server import ThreadingHTTPServer
 from RangeHTTPServer import RangeRequestHandler
 
@@ -36,7 +38,12 @@ class Handler(RangeRequestHandler):
         pass
 
 handler = functools.partial(Handler, directory=sys.argv[1])
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler).serve_forever()
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler)
+if len(sys.argv) > 3:  # TLS: certificate chain and key (PEM)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
 """
 
 
@@ -66,9 +73,17 @@ class IndexServer(ChildServer):
         kind: str = "pypiserver",
         port: int | None = None,
         log: Path | None = None,
+        tls: tuple[Path, Path, Path] | None = None,
     ) -> None:
+        """tls: (certificate chain, key, the CA that signed it), PEM: HTTPS (static only)."""
         super().__init__(folder, port, log)
-        self.kind = kind
+        self.kind, self.tls = kind, tls
+        if tls is not None:
+            self.scheme = "https"
+
+    def ready(self) -> bool:
+        verify: str | bool = str(self.tls[2]) if self.tls else True
+        return requests.get(self.url, timeout=1, verify=verify).status_code == 200
 
     def command(self) -> list[str]:
         if self.kind == "pypiserver":
@@ -89,7 +104,8 @@ class IndexServer(ChildServer):
         if self.kind == "static":
             # a static mirror tree (tests/mirror.py) behind a static server with Range and
             # If-Modified-Since
-            return [sys.executable, "-c", STATIC_SERVER, str(self.folder), str(self.port)]
+            tls = [str(self.tls[0]), str(self.tls[1])] if self.tls else []
+            return [sys.executable, "-c", STATIC_SERVER, str(self.folder), str(self.port), *tls]
         raise ValueError(f"unknown index server {self.kind!r}")
 
 
@@ -97,15 +113,26 @@ class ChangelogServer:
     """PyPI's XML-RPC changelog methods (changelog_last_serial, changelog_since_serial) on loopback,
     over `rows` of (name, version, timestamp, action, serial) that the caller edits."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """tls: a server-side context: serve the changelog over HTTPS."""
         self.rows: list[tuple[str, str, int, str, int]] = []
+        self.user_agents: list[str] = []
+        agents = self.user_agents
 
         class Handler(SimpleXMLRPCRequestHandler):
             rpc_paths = ("/pypi",)  # where PyPI serves it
 
+            def do_POST(self) -> None:
+                agents.append(self.headers.get("User-Agent", ""))
+                super().do_POST()
+
         self.server = SimpleXMLRPCServer(
             ("127.0.0.1", 0), requestHandler=Handler, logRequests=False, allow_none=True
         )
+        self.scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.server.register_function(
             lambda: max((r[4] for r in self.rows), default=0), "changelog_last_serial"
         )
@@ -116,7 +143,7 @@ class ChangelogServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/pypi"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/pypi"
 
     def add(self, name: str, action: str) -> int:
         serial = max((r[4] for r in self.rows), default=0) + 1
