@@ -55,9 +55,11 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
     """Edges that `A requires B[x]` implies: A -> every C that B requires through its extra x.
 
     Extras requested inside those requirements are followed too, up to `rounds` levels. The new
-    edges are through an extra only if A's own requirement on B was."""
+    edges are through an extra only if A's own requirement on B was. They are `implied`: A's own
+    metadata does not list C, so they count toward what A reaches (as pip installs B[x]), never
+    toward C's direct dependents."""
     if "extras" not in reqs or not len(reqs):
-        return pd.DataFrame(columns=["source", "target", "via_extra"])
+        return pd.DataFrame(columns=["source", "target", "via_extra", "implied"])
     offered = reqs.loc[reqs["extra"].notna(), ["source", "extra", "target", "extras"]]
     offered = offered.rename(
         columns={"source": "provider", "target": "implied", "extras": "implied_extras"}
@@ -82,26 +84,26 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
         asking = new.loc[new["implied_extras"].fillna("") != ""].rename(
             columns={"implied_extras": "extras"}
         )
-    return (
-        pd.concat(found, ignore_index=True)
-        if found
-        else pd.DataFrame(columns=["source", "target", "via_extra"])
-    )
+    if not found:
+        return pd.DataFrame(columns=["source", "target", "via_extra", "implied"])
+    return pd.concat(found, ignore_index=True).assign(implied=True)
 
 
 def edges_from_requirements(
     reqs: pd.DataFrame, environment: dict[str, str] | None = None
 ) -> pd.DataFrame:
-    """Name-level edges (`source`, `target`, `via_extra`); markers evaluated when `environment` is
-    given.
+    """Name-level edges (`source`, `target`, `via_extra`, `implied`); markers evaluated when
+    `environment` is given.
 
-    Extras requested of a dependency (`B[x]`) count: they bring in what B requires through x."""
+    Extras requested of a dependency (`B[x]`) bring in what B requires through x, as `implied`
+    edges (see `_requested_extras`)."""
     frame = _marker_filter(reqs, environment)
     direct = pd.DataFrame(
         {
             "source": frame["source"].to_numpy(),
             "target": frame["target"].to_numpy(),
             "via_extra": frame["extra"].notna().to_numpy(),
+            "implied": False,
         }
     )
     implied = _requested_extras(frame)

@@ -19,8 +19,10 @@ __all__ = ["DependencyGraph", "from_edge_frame"]
 @dataclass
 class DependencyGraph:
     """nodes: DataFrame indexed 0..n-1 with a `name` column (+ attributes);
-    edges: DataFrame with int columns `src`, `dst` (src requires dst) and boolean `via_extra`
-    (the edge exists only through an extra), one row per distinct (src, dst)."""
+    edges: DataFrame with int columns `src`, `dst` (src requires dst), boolean `via_extra` (the
+    edge exists only through an extra) and boolean `implied` (src's own metadata does not list
+    dst: it comes with an extra src requests of another dependency, `B[x]`), one row per distinct
+    (src, dst)."""
 
     nodes: pd.DataFrame
     edges: pd.DataFrame
@@ -36,10 +38,14 @@ class DependencyGraph:
     def runtime_edges(self) -> pd.DataFrame:
         return self.edges[~self.edges["via_extra"]]
 
-    def adjacency(self, include_extras: bool = True) -> sparse.csr_matrix:
+    def adjacency(
+        self, include_extras: bool = True, include_implied: bool = True
+    ) -> sparse.csr_matrix:
         """A[src, dst] = 1 for each edge (self-loops dropped: a project does not depend on
-        itself)."""
+        itself). Without `include_implied`, only the edges src's own metadata lists."""
         e = self.edges if include_extras else self.runtime_edges()
+        if not include_implied and "implied" in e:
+            e = e[~e["implied"]]
         e = e[e["src"] != e["dst"]]
         data = np.ones(len(e), dtype=np.int8)
         return sparse.csr_matrix(
@@ -52,8 +58,10 @@ class DependencyGraph:
         attrs = self.nodes.drop(columns=["name"]).to_dict("records")
         g.add_nodes_from((names[i], a) for i, a in enumerate(attrs))
         g.add_edges_from(
-            (names[s], names[d], {"via_extra": bool(x)})
-            for s, d, x in self.edges[["src", "dst", "via_extra"]].itertuples(index=False)
+            (names[s], names[d], {"via_extra": bool(x), "implied": bool(i)})
+            for s, d, x, i in self.edges[["src", "dst", "via_extra", "implied"]].itertuples(
+                index=False
+            )
         )
         return g
 
@@ -61,8 +69,12 @@ class DependencyGraph:
     def from_networkx(cls, g: nx.DiGraph[str]) -> DependencyGraph:
         names = list(g.nodes)
         nodes = pd.DataFrame([{"name": n, **g.nodes[n]} for n in names])
-        rows = [(u, v, bool(d.get("via_extra", False))) for u, v, d in g.edges(data=True)]
-        return from_edge_frame(pd.DataFrame(rows, columns=["source", "target", "via_extra"]), nodes)
+        rows = [
+            (u, v, bool(d.get("via_extra", False)), bool(d.get("implied", False)))
+            for u, v, d in g.edges(data=True)
+        ]
+        columns = ["source", "target", "via_extra", "implied"]
+        return from_edge_frame(pd.DataFrame(rows, columns=columns), nodes)
 
 
 def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> DependencyGraph:
@@ -70,7 +82,8 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
 
     Targets that are not in `nodes` become nodes with `missing=True` (required, but not on the
     index).
-    Several edges between one pair collapse into one, which is via_extra only if all of them are.
+    Several edges between one pair collapse into one, which is via_extra (implied) only if all
+    of them are.
     """
     if nodes is None:
         nodes = pd.DataFrame({"name": pd.unique(edges["source"])})
@@ -91,7 +104,12 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
             "src": code.loc[edges["source"].to_numpy()].to_numpy(),
             "dst": code.loc[edges["target"].to_numpy()].to_numpy(),
             "via_extra": edges["via_extra"].to_numpy(dtype=bool),
+            "implied": (
+                edges["implied"].to_numpy(dtype=bool)
+                if "implied" in edges
+                else np.zeros(len(edges), dtype=bool)
+            ),
         }
     )
-    e = e.groupby(["src", "dst"], sort=False, as_index=False)["via_extra"].min()
+    e = e.groupby(["src", "dst"], sort=False, as_index=False)[["via_extra", "implied"]].min()
     return DependencyGraph(nodes, e)

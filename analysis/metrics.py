@@ -16,29 +16,36 @@ __all__ = ["dependents_table"]
 def dependents_table(
     g: DependencyGraph, include_extras: bool = False, any_version: DependencyGraph | None = None
 ) -> pd.DataFrame:
-    """One row per node. `include_extras` chooses whether the main columns count extras edges;
-    `dependents_via_extras_only` always counts projects that require the node only through an extra.
-    With `any_version` (a graph loaded with latest_only=False), `direct_dependents_any_version`
-    too."""
-    runtime = g.adjacency(include_extras=False)
-    full = g.adjacency(include_extras=True)
-    main = full if include_extras else runtime
-    direct_runtime = direct_dependents(runtime)
-    direct_all = direct_dependents(full)
+    """One row per node; every column is defined in analysis/DATA_DICTIONARY.md.
+
+    Direct counts use only the edges each project's own metadata lists: `direct_dependents` counts
+    the projects whose selected release lists the node outside any extra (with `include_extras`,
+    inside one too). Edges implied by an extra requested of a dependency (`A -> B[x]` brings B's
+    extra-x requirements) count toward transitive reach and PageRank only, and on their own in
+    `dependents_via_requested_extras`. With `any_version` (a graph loaded with
+    latest_only=False), `direct_dependents_any_version` too."""
+    own_runtime = g.adjacency(include_extras=False, include_implied=False)
+    own_all = g.adjacency(include_extras=True, include_implied=False)
+    reach = g.adjacency(include_extras=include_extras)  # with implied edges: what pip installs
+    own_main = own_all if include_extras else own_runtime
+    direct_runtime = direct_dependents(own_runtime)
+    direct_all = direct_dependents(own_all)
     table = pd.DataFrame(
         {
             "name": g.names.to_numpy(),
-            "direct_dependents": direct_dependents(main),
-            "transitive_dependents": transitive_dependents(main),
+            "direct_dependents": direct_dependents(own_main),
+            "transitive_dependents": transitive_dependents(reach),
             "direct_dependents_with_extras": direct_all,
             "dependents_via_extras_only": direct_all - direct_runtime,
-            "direct_dependencies": np.diff(main.indptr),
-            "pagerank": pagerank(main),
+            "dependents_via_requested_extras": direct_dependents(reach)
+            - direct_dependents(own_main),
+            "direct_dependencies": np.diff(own_main.indptr),
+            "pagerank": pagerank(reach),
         }
     )
     if any_version is not None:
         counts = pd.Series(
-            direct_dependents(any_version.adjacency(include_extras)),
+            direct_dependents(any_version.adjacency(include_extras, include_implied=False)),
             index=any_version.names.to_numpy(),
         )
         table["direct_dependents_any_version"] = (

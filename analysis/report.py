@@ -100,6 +100,7 @@ def _summary(tables: ReportTables) -> dict[str, object]:
         "missing_projects_required": int(table["missing"].sum()),
         "edges": len(tables.graph.edges),
         "edges_via_extras_only": int(tables.graph.edges["via_extra"].sum()),
+        "edges_implied_by_requested_extras": int(tables.graph.edges["implied"].sum()),
         "projects_with_unknown_dependencies": len(tables.unknown),
         # latest releases whose dependencies came from bytes not checked against the index's
         # sha256 (HTTP range reads): `depgraph crawl --verify-hashes` re-reads them verified
@@ -212,6 +213,7 @@ def write_report(
             "source": names[edges["src"]],
             "target": names[edges["dst"]],
             "via_extra": edges["via_extra"],
+            "implied": edges["implied"],
         }
     ).to_csv(out / "edges.csv", index=False)
     tables.broken_edges.to_csv(out / "broken_edges.csv", index=False)

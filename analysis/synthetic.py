@@ -51,5 +51,6 @@ def synthetic_graph(
     )
     frame = frame.groupby(["src", "dst"], sort=False, as_index=False)["via_extra"].min()
     frame = frame.iloc[rng.permutation(len(frame))[:target_edges]].reset_index(drop=True)
+    frame["implied"] = False
     names = pd.DataFrame({"name": [f"p{i}" for i in range(nodes)], "missing": False})
     return DependencyGraph(names, frame)

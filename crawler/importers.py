@@ -50,7 +50,7 @@ class ImportSummary:
 
 
 @lru_cache(maxsize=1 << 20)
-def _edge(line: str, kind: RequirementKind) -> Edge | str:
+def _edges(line: str, kind: RequirementKind) -> list[Edge] | str:
     try:
         return parse_requirement(line, kind)
     except InvalidRequirement as exc:
@@ -69,13 +69,14 @@ def _release(
     other_versions: tuple[str, ...] = (),
 ) -> ImportedRelease:
     """Parse a data set's requirement strings; the ones packaging rejects are kept as bad lines."""
-    edges, bad = [], []
+    edges: list[Edge] = []
+    bad: list[str] = []
     for line, kind in dict.fromkeys(lines):
-        edge = _edge(line.strip(), kind)
-        if isinstance(edge, str):
-            bad.append(f"{line!r}: {edge}")
+        parsed = _edges(line.strip(), kind)
+        if isinstance(parsed, str):
+            bad.append(f"{line!r}: {parsed}")
         else:
-            edges.append(edge)
+            edges.extend(parsed)
     return ImportedRelease(
         canonicalize_name(project), version, source, requires_python, edges, bad, other_versions
     )

@@ -7,7 +7,6 @@ extra pulled out of the marker, and every line that cannot be read is reported, 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from packaging.metadata import parse_email
@@ -17,9 +16,9 @@ from packaging.version import InvalidVersion, Version
 
 from depgraph_core.schema import RequirementKind
 
-__all__ = ["CoreMetadata", "Edge", "Problem", "parse_core_metadata", "parse_requirement"]
+from .markers import ExtraMembership, extra_membership
 
-_EXTRA_IN_MARKER = re.compile(r"""\bextra\s*==\s*["']([^"']+)["']""")
+__all__ = ["CoreMetadata", "Edge", "Problem", "parse_core_metadata", "parse_requirement"]
 
 
 @dataclass(frozen=True)
@@ -64,29 +63,31 @@ class CoreMetadata:
         return mv >= Version("2.2") and "requires-dist" not in self.dynamic
 
 
-def parse_requirement(raw: str, kind: RequirementKind = RequirementKind.RUN) -> Edge:
-    """One requirement string -> Edge. Raises InvalidRequirement for strings packaging rejects.
+def parse_requirement(raw: str, kind: RequirementKind = RequirementKind.RUN) -> list[Edge]:
+    """One requirement string -> its Edges. Raises InvalidRequirement for strings packaging rejects.
 
-    Legacy spellings such as `foo (>=1.0)` are accepted by packaging and normalized by it.
+    One edge for the base install when the marker can hold without an extra (kind as given,
+    `extra` None), and one per extra that brings it in where it would not otherwise apply (kind
+    `extra` for run-time requirements): see `crawler.markers`. Legacy spellings such as
+    `foo (>=1.0)` are accepted by packaging and normalized by it.
     """
     req = Requirement(raw)
     marker = str(req.marker) if req.marker else None
-    extra = None
-    if marker:
-        found = _EXTRA_IN_MARKER.findall(marker)
-        if found:
-            extra = canonicalize_name(found[0])
-    if extra is not None and kind == RequirementKind.RUN:
-        kind = RequirementKind.EXTRA
-    return Edge(
-        raw=raw,
-        name=canonicalize_name(req.name),
-        specifier=str(req.specifier),
-        marker=marker,
-        extra=extra,
-        kind=kind,
-        extras=",".join(sorted(req.extras)),
-    )
+    membership = extra_membership(marker) if marker else ExtraMembership(True, ())
+
+    def edge(extra: NormalizedName | None) -> Edge:
+        as_extra = extra is not None and kind == RequirementKind.RUN
+        return Edge(
+            raw=raw,
+            name=canonicalize_name(req.name),
+            specifier=str(req.specifier),
+            marker=marker,
+            extra=extra,
+            kind=RequirementKind.EXTRA if as_extra else kind,
+            extras=",".join(sorted(req.extras)),
+        )
+
+    return ([edge(None)] if membership.base else []) + [edge(e) for e in membership.extras]
 
 
 def _decode(data: bytes, problems: list[Problem]) -> str:
@@ -146,7 +147,7 @@ def _add_edge(
         return
     seen.add(line)
     try:
-        meta.edges.append(parse_requirement(line, kind))
+        meta.edges.extend(parse_requirement(line, kind))
     except InvalidRequirement as exc:
         first = str(exc).splitlines()[0]
         label = "Requires" if legacy else "Requires-Dist"

@@ -56,7 +56,7 @@ def edges_from_result(result: SandboxResult) -> tuple[list[Edge], list[str]]:
     for kind, lines in groups:
         for line in dict.fromkeys(lines):
             try:
-                edges.append(parse_requirement(line, kind))
+                edges.extend(parse_requirement(line, kind))
             except InvalidRequirement as exc:
                 bad.append(f"{line!r}: {str(exc).splitlines()[0]}")
     return edges, bad

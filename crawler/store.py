@@ -25,12 +25,14 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from depgraph_core.schema import (
+    EXTRAS_DERIVATION,
     SCHEMA_VERSION,
     DepsState,
     FailureStage,
     FileKind,
     PageOutcome,
     ProjectStatus,
+    RequirementKind,
     RunStatus,
     migrate,
 )
@@ -146,6 +148,8 @@ class Store:
         # check (and create or migrate) before any pragma writes to a file that may not be ours
         with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as conn:
             migrate(conn, self.path)
+        if self.get_meta("extras_derivation") != EXTRAS_DERIVATION:
+            self.rederive_requirements()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -498,6 +502,71 @@ class Store:
                     )
                 )
             self._insert_failures(db, c.project, c.version, failures)
+
+    # --- derivations ----------------------------------------------------------------------------
+
+    def rederive_requirements(self) -> int:
+        """Re-derive `extra` / `kind` of stored requirement rows from their requirement strings
+        (as `parse_requirement` derives them now), without a re-crawl; returns the releases
+        changed. Only releases with a marker somewhere can change."""
+        from .metadata import parse_requirement
+
+        changed = 0
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT release_id, raw, extra, kind, source, extractor_version FROM requirements"
+                " WHERE release_id IN (SELECT DISTINCT release_id FROM requirements"
+                " WHERE marker IS NOT NULL) ORDER BY release_id, id"
+            ).fetchall()
+            by_release: dict[int, list[tuple[str, str | None, str, str, str]]] = {}
+            for release_id, *row in rows:
+                by_release.setdefault(release_id, []).append(tuple(row))
+            for release_id, old in by_release.items():
+                new: list[tuple[Edge, str, str]] = []
+                # one requirement string may have been stored as several rows (one per extra)
+                for raw, kind, source, extractor in dict.fromkeys(
+                    (
+                        raw,
+                        RequirementKind.RUN
+                        if kind == RequirementKind.EXTRA
+                        else RequirementKind(kind),
+                        source,
+                        extractor,
+                    )
+                    for raw, _extra, kind, source, extractor in old
+                ):
+                    new += [(e, source, extractor) for e in parse_requirement(raw, kind)]
+                before = sorted((raw, extra or "", kind) for raw, extra, kind, _, _ in old)
+                after = sorted((e.raw, e.extra or "", str(e.kind)) for e, _, _ in new)
+                if before == after:
+                    continue
+                db.execute("DELETE FROM requirements WHERE release_id = ?", (release_id,))
+                db.executemany(
+                    "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra,"
+                    " extras, kind, source, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (
+                            release_id,
+                            e.raw,
+                            e.name,
+                            e.specifier,
+                            e.marker,
+                            e.extra,
+                            e.extras,
+                            e.kind,
+                            source,
+                            extractor,
+                        )
+                        for e, source, extractor in new
+                    ],
+                )
+                changed += 1
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('extras_derivation', ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (EXTRAS_DERIVATION,),
+            )
+        return changed
 
     # --- imported data sets -----------------------------------------------------------------------
 

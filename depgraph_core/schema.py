@@ -40,6 +40,7 @@ from enum import StrEnum
 
 __all__ = [
     "DDL",
+    "EXTRAS_DERIVATION",
     "SCHEMA_VERSION",
     "DepsState",
     "FailureStage",
@@ -213,6 +214,13 @@ CREATE TABLE IF NOT EXISTS crawl_queue (
 );
 """
 
+#: how requirements.extra / kind were derived from markers; a store whose meta
+#: `extras_derivation` differs is re-derived from its stored requirement strings when a writer
+#: opens it (no re-crawl), and refused by readers until then
+#: 1: extra membership by evaluating markers with packaging (before: the first `extra == "..."`
+#:    a regular expression found in the marker text)
+EXTRAS_DERIVATION = "1"
+
 #: statements that take a store of version N to N + 1
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 1 -> 2: whether each release's dependency source was hash-verified (unknown for old rows)
@@ -235,12 +243,18 @@ def _is_empty(conn: sqlite3.Connection) -> bool:
 
 
 def check_version(conn: sqlite3.Connection, path: str, hint: str) -> None:
-    """Raise SchemaVersionError unless the store is of exactly this schema version."""
-    from .errors import SchemaVersionError
+    """Raise SchemaVersionError unless the store is of exactly this schema version, with its
+    requirements derived as this code derives them."""
+    from .errors import SchemaVersionError, StoreError
 
     found = stored_version(conn)
     if found != str(SCHEMA_VERSION):
         raise SchemaVersionError(path, found, SCHEMA_VERSION, hint)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'extras_derivation'").fetchone()
+    if row is None or row[0] != EXTRAS_DERIVATION:
+        raise StoreError(
+            f"{path}: its requirements' extras were derived by an older pypi-depgraph. {hint}"
+        )
 
 
 def migrate(conn: sqlite3.Connection, path: str) -> None:

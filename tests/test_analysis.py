@@ -295,6 +295,12 @@ def test_extras_requested_of_a_dependency_bring_its_extra_requirements() -> None
     assert ("cli", "socks", False) in got and ("cli", "speedups", False) in got
     assert ("docs-user", "socks", True) in got and ("docs-user", "speedups", True) in got
     table = dependents_table(from_edge_frame(edges)).set_index("name")
-    assert (
-        table.loc["speedups", "direct_dependents"] == 1
-    )  # cli, at run time (socks itself only via an extra)
+    # direct: only what a project's own metadata lists outside extras: nobody lists speedups so
+    # (socks through its extra "fast", cli only by asking for http[socks] -> socks[fast])
+    assert table.loc["speedups", "direct_dependents"] == 0
+    assert table.loc["socks", "direct_dependents"] == 0  # http lists it in an extra only
+    assert table.loc["speedups", "dependents_via_requested_extras"] == 1  # cli, at run time
+    assert table.loc["socks", "dependents_via_requested_extras"] == 1
+    # but cli does reach them, as pip installs http[socks]
+    assert table.loc["speedups", "transitive_dependents"] >= 1
+    assert table.loc["http", "direct_dependents"] == 1  # cli; docs-user only through an extra

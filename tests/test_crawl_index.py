@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+import tarfile
+import zipfile
+from email import message_from_bytes
+from email.message import Message
+from itertools import product
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
 
+from analysis import dependents_table, load_graph
 from crawler.crawl import CrawlSummary
 from crawler.store import Store
 from depgraph.cli import main
@@ -168,3 +178,103 @@ def test_cli_named_projects_json_summary(
     assert out["projects_by_status"] == {"ok": 1, "missing": 1}
     assert out["releases"] == 2
     assert out["failures_by_reason"] == {"page:http-404": 1}
+
+
+def _outside_any_extra(requirement: Requirement) -> bool:
+    """An independent reading: no marker, or one that holds with no extra requested on some
+    common interpreter and platform."""
+    if requirement.marker is None:
+        return True
+    platforms = (
+        ("linux", "Linux", "posix"),
+        ("win32", "Windows", "nt"),
+        ("darwin", "Darwin", "posix"),
+    )
+    for python, (platform, system, os_name) in product(("2.7", "3.6", "3.8", "3.12"), platforms):
+        env = {
+            **default_environment(),
+            "python_version": python,
+            "python_full_version": f"{python}.0",
+            "sys_platform": platform,
+            "platform_system": system,
+            "os_name": os_name,
+            "extra": "",
+        }
+        if requirement.marker.evaluate(env):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def test_direct_dependents_equal_an_independent_reading_of_the_metadata(
+    pypiserver_store: Path, index_folder: Path
+) -> None:
+    """For every project: direct_dependents == the number of projects whose latest release's own
+    metadata (read here straight from the wheels and static sdists, not from the store) lists it
+    outside any extra."""
+    latest: dict[str, tuple[Version, list[Path]]] = {}
+    for f in index_folder.iterdir():
+        if f.name.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(f.name)
+        else:
+            name, version = parse_sdist_filename(f.name)
+        best = latest.get(name)
+        if best is None or version > best[0]:
+            latest[name] = (version, [f])
+        elif version == best[0]:
+            best[1].append(f)
+    listing: dict[str, set[str]] = {}
+    for project, (_version, files) in latest.items():
+        metadata = _own_metadata(files)
+        if metadata is None:
+            continue  # pending-sandbox: unknown, in the store and here
+        for line in metadata.get_all("Requires-Dist") or []:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue  # recorded as bad-requirement by the crawler too
+            if _outside_any_extra(req):
+                listing.setdefault(canonicalize_name(req.name), set()).add(project)
+    table = dependents_table(load_graph(pypiserver_store)).set_index("name")
+    expected = {target: len(sources - {target}) for target, sources in listing.items()}
+    got = {name: int(n) for name, n in table["direct_dependents"].items() if n}
+    assert got == {k: v for k, v in expected.items() if v}
+
+
+def _own_metadata(files: list[Path]) -> Message | None:
+    """A pure wheel's METADATA; else every platform wheel's Requires-Dist together (a release's
+    platform wheels may differ); else a static sdist PKG-INFO; else None (unknown)."""
+    wheels = sorted(f for f in files if f.name.endswith(".whl"))
+    pure = [w for w in wheels if w.name.endswith("-none-any.whl")]
+    if wheels:
+        merged = Message()
+        for wheel in pure[:1] or wheels:
+            with zipfile.ZipFile(wheel) as zf:
+                member = next(
+                    n
+                    for n in zf.namelist()
+                    if n.endswith(".dist-info/METADATA") and n.count("/") == 1
+                )
+                for line in message_from_bytes(zf.read(member)).get_all("Requires-Dist") or []:
+                    if line not in (merged.get_all("Requires-Dist") or []):
+                        merged["Requires-Dist"] = line
+        return merged
+    for sdist in files:
+        if sdist.name.endswith(".tar.gz"):
+            with tarfile.open(sdist) as tf:
+                info = next(
+                    (
+                        m
+                        for m in tf.getmembers()
+                        if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+                    ),
+                    None,
+                )
+                if info is None:
+                    return None
+                handle = tf.extractfile(info)
+                assert handle is not None
+                meta = message_from_bytes(handle.read())
+            version = Version(meta.get("Metadata-Version", "1.0"))
+            dynamic = {d.lower() for d in meta.get_all("Dynamic") or []}
+            return meta if version >= Version("2.2") and "requires-dist" not in dynamic else None
+    return None

@@ -104,5 +104,26 @@ def test_missing_metadata_version_and_garbage() -> None:
 
 
 def test_parse_requirement_kind_follows_extra() -> None:
-    assert parse_requirement("x; extra == 'dev'").kind == "extra"
-    assert parse_requirement("x", kind=RequirementKind.SETUP).kind == "setup"
+    assert [(e.kind, e.extra) for e in parse_requirement("x; extra == 'dev'")] == [("extra", "dev")]
+    assert [e.kind for e in parse_requirement("x", kind=RequirementKind.SETUP)] == ["setup"]
+
+
+@pytest.mark.parametrize(
+    "marker, expected",
+    [
+        # (base install?, extras) by evaluating the marker, never by reading it
+        ('extra == "a" or extra == "b"', [("run", None), ("extra", "a"), ("extra", "b")][1:]),
+        ('python_version < "3.8" or extra == "x"', [("run", None), ("extra", "x")]),
+        ('extra == "Socks_Proxy" and sys_platform == "win32"', [("extra", "socks-proxy")]),
+        ('"dev" == extra', [("extra", "dev")]),
+        ('sys_platform == "win32"', [("run", None)]),
+        ('extra != "minimal"', [("run", None)]),
+        ('(extra == "a" or python_version >= "3") and extra == "b"', [("extra", "b")]),
+    ],
+)
+def test_extra_membership_comes_from_evaluating_the_marker(
+    marker: str, expected: list[tuple[str, str | None]]
+) -> None:
+    edges = parse_requirement(f"dep>=1; {marker}")
+    assert [(e.kind, e.extra) for e in edges] == expected
+    assert {e.marker for e in edges} == {str(edges[0].marker)}  # the marker is kept whole

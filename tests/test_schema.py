@@ -83,3 +83,50 @@ def test_state_values_are_the_enums(tmp_path: Path) -> None:
         "not-imported",
     }
     assert str(DepsState.KNOWN) == "known"  # StrEnum: stored as the plain string
+
+
+def test_a_store_derived_by_regex_is_rederived_on_open_not_recrawled(tmp_path: Path) -> None:
+    """Before marker evaluation, `extra == "a" or extra == "b"` was filed under `a` only and
+    `python_version < "3.8" or extra == "x"` as extra-only; opening the store fixes both."""
+    db = tmp_path / "old.sqlite"
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO projects VALUES ('p', 'p', 'x', NULL, NULL, NULL, 'ok', 't')")
+        conn.execute(
+            "INSERT INTO releases (id, project, version, yanked, deps_state, files_digest,"
+            " extractor_version, is_latest) VALUES (1, 'p', '1.0', 0, 'known', '', '1', 1)"
+        )
+        old_rows = [
+            ('a-or-b; extra == "a" or extra == "b"', "a-or-b", 'extra == "a" or extra == "b"', "a"),
+            (
+                'old-py; python_version < "3.8" or extra == "x"',
+                "old-py",
+                'python_version < "3.8" or extra == "x"',
+                "x",
+            ),
+            ("plain", "plain", None, None),
+        ]
+        conn.executemany(
+            "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra, extras,"
+            " kind, source, extractor_version) VALUES (1, ?, ?, '', ?, ?, '', ?, 'pep658', '1')",
+            [
+                (raw, name, marker, extra, "extra" if extra else "run")
+                for raw, name, marker, extra in old_rows
+            ],
+        )
+        conn.execute("DELETE FROM meta WHERE key = 'extras_derivation'")
+    with pytest.raises(StoreError, match="derived by an older pypi-depgraph"):
+        load_graph(db)  # readers refuse: their counts would be wrong
+    Store(db).close()  # any writer re-derives, in place
+    with sqlite3.connect(db) as conn:
+        rows = sorted(conn.execute("SELECT name, kind, coalesce(extra, '') FROM requirements"))
+    assert rows == [
+        ("a-or-b", "extra", "a"),
+        ("a-or-b", "extra", "b"),
+        ("old-py", "extra", "x"),
+        ("old-py", "run", ""),
+        ("plain", "run", ""),
+    ]
+    graph = load_graph(db)
+    runtime = graph.edges[~graph.edges["via_extra"]]
+    assert set(graph.names[runtime["dst"]]) == {"old-py", "plain"}
