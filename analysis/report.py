@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,10 @@ from .metrics import dependents_table
 from .roles import assign_roles
 from .store_reader import read_nodes, read_requirements, read_versions, require_projects
 
-__all__ = ["ReportTables", "build_tables", "write_report"]
+__all__ = ["DATA_DICTIONARY", "ReportTables", "build_tables", "write_report"]
+
+#: what every column means; copied into each report folder as README.md
+DATA_DICTIONARY = Path(__file__).with_name("DATA_DICTIONARY.md")
 
 
 @dataclass
@@ -228,6 +232,18 @@ def write_report(
     if graphml:
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)
+    summary["choices"] = {
+        "store": str(db),
+        "releases": "latest per project",
+        "include_extras": include_extras,
+        "python": environment.get("python_version") if environment else None,
+        "platform": environment.get("sys_platform") if environment else None,
+        "markers": "evaluated for python/platform" if environment else "every edge kept",
+        "requested_extras": "implied edges: reach and PageRank only, not direct counts",
+        "downloads_file": str(downloads) if downloads is not None else None,
+    }
     summary["plots"] = [p.name for p in _plots(tables, out)]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    # the data dictionary travels with the numbers
+    shutil.copyfile(DATA_DICTIONARY, out / "README.md")
     return summary

@@ -83,6 +83,13 @@ def test_report_command_writes_every_file(
         and packages.loc["demo-http", "downloads_without_mirrors"] == 1000
     )
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["choices"]["downloads_file"] == str(downloads)
+    assert summary["choices"]["include_extras"] is False and summary["choices"]["python"] is None
+    dictionary = (out / "README.md").read_text()
+    for column in packages.reset_index().columns:  # every column is explained
+        assert f"`{column}`" in dictionary or (
+            column.endswith("_pct") and "`*_pct`" in dictionary
+        ), column
     assert summary["cycles"] == 1 and summary["umbrellas"] >= 1
     assert (
         summary["projects_with_unknown_dependencies"] == 3
