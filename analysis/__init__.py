@@ -18,10 +18,12 @@ from .health import (
     unknown_dependencies,
     unsatisfiable_edges,
 )
+from .installability import check_installable, installability_table, write_installability
 from .metrics import dependents_table
 from .reach import transitive_dependents
 from .report import ReportTables, build_tables, write_report
 from .roles import assign_roles
+from .targets import Target
 
 __all__ = [
     "AnalysisError",
@@ -29,11 +31,14 @@ __all__ = [
     "DownloadsFormatError",
     "EmptyStoreError",
     "ReportTables",
+    "Target",
     "assign_roles",
     "build_tables",
+    "check_installable",
     "compare_downloads",
     "cycles",
     "dependents_table",
+    "installability_table",
     "load_graph",
     "missing_dependencies",
     "read_downloads",
@@ -42,5 +47,6 @@ __all__ = [
     "umbrellas",
     "unknown_dependencies",
     "unsatisfiable_edges",
+    "write_installability",
     "write_report",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,11 @@ from .health import (
     unknown_dependencies,
     unsatisfiable_edges,
 )
+from .installability import write_installability
 from .metrics import dependents_table
 from .roles import assign_roles
 from .store_reader import read_nodes, read_requirements, read_versions, require_projects
+from .targets import Target
 
 __all__ = ["DATA_DICTIONARY", "ReportTables", "build_tables", "write_report"]
 
@@ -202,13 +205,28 @@ def write_report(
     include_extras: bool = False,
     environment: dict[str, str] | None = None,
     graphml: bool = False,
+    installable: Sequence[Target] = (),
+    installable_top: int = 1000,
 ) -> dict[str, object]:
     """packages.csv, edges.csv, broken_edges.csv, umbrellas.csv, cycles.csv, missing.csv,
     summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
-    request). Returns the summary."""
+    request). With `installable` targets: installable.csv and an `installable_<target>` column
+    for the `installable_top` projects by direct dependents. Returns the summary."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables = build_tables(db, downloads, include_extras, environment)
+    checked: dict[str, object] | None = None
+    if installable:
+        top = (
+            tables.packages[~tables.packages["missing"]]
+            .sort_values(["direct_dependents", "name"], ascending=[False, True])["name"]
+            .head(installable_top)
+        )
+        checked = write_installability(db, out, installable, [str(n) for n in top])
+        verdicts = pd.read_csv(out / "installable.csv")
+        for target in installable:
+            column = verdicts[verdicts["target"] == target.label].set_index("project")["verdict"]
+            tables.packages[f"installable_{target.label}"] = tables.packages["name"].map(column)
     tables.packages.to_csv(out / "packages.csv", index=False)
     names = tables.graph.names.to_numpy()
     edges = tables.graph.edges
@@ -242,6 +260,14 @@ def write_report(
         "requested_extras": "implied edges: reach and PageRank only, not direct counts",
         "downloads_file": str(downloads) if downloads is not None else None,
     }
+    if checked is not None:
+        summary["installability"] = {
+            "projects": checked["projects"],
+            "selection": f"top {installable_top} by direct dependents",
+            "share_installable": checked["share_installable"],
+            "verdicts": checked["verdicts"],
+            "assumption": checked["assumption"],
+        }
     summary["plots"] = [p.name for p in _plots(tables, out)]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     # the data dictionary travels with the numbers

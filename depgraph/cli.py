@@ -271,6 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write graph.graphml (nodes with their attributes)",
     )
+    report.add_argument(
+        "--installable",
+        nargs="+",
+        metavar="X.Y",
+        help="also resolve the top projects on these CPython versions (on --platform): "
+        "installable.csv, an installable_<target> column, shares in summary.json",
+    )
+    report.add_argument(
+        "--installable-top",
+        type=int,
+        default=1000,
+        help="how many projects, by direct dependents, --installable checks (default %(default)s)",
+    )
 
     imp = sub.add_parser(
         "import",
@@ -290,6 +303,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--all-versions",
         action="store_true",
         help="import every version's dependencies, not only the latest",
+    )
+
+    inst = sub.add_parser(
+        "installable",
+        parents=[common],
+        help="does each project install on these Pythons? resolved from the store, as pip would",
+        description="Resolve each selected project's latest non-yanked release with its whole "
+        "dependency tree for each target (CPython version x platform) from the store alone, with "
+        "resolvelib (pip's resolver): installable, no-compatible-release, conflict, "
+        "missing-dependency, unknown-dependencies or too-deep. Writes installable.csv, "
+        "summary.json and installable.png.",
+    )
+    inst.add_argument("--db", default="crawl.sqlite", help="store (default %(default)s)")
+    inst.add_argument(
+        "--python",
+        nargs="+",
+        required=True,
+        metavar="X.Y",
+        help="CPython versions to check, e.g. 3.9 3.12",
+    )
+    inst.add_argument(
+        "--platform",
+        default="linux",
+        choices=("linux", "win32", "darwin"),
+        help="platform of every target (default %(default)s)",
+    )
+    chosen = inst.add_mutually_exclusive_group()
+    chosen.add_argument("--project", action="append", metavar="NAME", help="a project (repeatable)")
+    chosen.add_argument(
+        "--top",
+        type=int,
+        default=None,
+        help="the N projects with the most direct dependents (default: 100)",
+    )
+    chosen.add_argument("--all", action="store_true", help="every project in the store")
+    inst.add_argument("--out", default="installable", help="output folder (default %(default)s)")
+    inst.add_argument(
+        "--max-rounds",
+        type=int,
+        default=2000,
+        help="resolver rounds before a project is `too-deep` (default %(default)s)",
     )
 
     upd = sub.add_parser(
@@ -426,11 +480,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analysis import target_environment, write_report
+    from analysis import Target, target_environment, write_report
 
     env = target_environment(args.python, args.platform) if args.python else None
+    targets = [Target(python, args.platform) for python in args.installable or []]
     summary = write_report(
-        args.db, args.out, args.downloads, args.include_extras, env, args.graphml
+        args.db,
+        args.out,
+        args.downloads,
+        args.include_extras,
+        env,
+        args.graphml,
+        targets,
+        args.installable_top,
     )
     if args.json:
         print_json(summary)
@@ -455,6 +517,30 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"{summary.requirements} requirements ({summary.bad_requirements} unreadable, "
             f"recorded as failures) into {args.db}"
         )
+    return ExitCode.OK
+
+
+def cmd_installable(args: argparse.Namespace) -> int:
+    from analysis import Target, write_installability
+
+    targets = [Target(python, args.platform) for python in args.python]
+    top = None if (args.all or args.project) else (args.top or 100)
+    summary = write_installability(args.db, args.out, targets, args.project, top, args.max_rounds)
+    if args.json:
+        print_json(summary)
+        return ExitCode.OK
+    print(
+        f"installability of {summary['projects']} projects ({summary['selection']}) in "
+        f"{summary['seconds']} s:"
+    )
+    verdicts = summary["verdicts"]
+    assert isinstance(verdicts, dict)
+    for target, share in summary["share_installable"].items():  # type: ignore[attr-defined]
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(verdicts[target].items()))
+        print(f"  {target}: {100 * share:.1f} % installable ({counts})")
+    if summary["assumption"]:
+        print(f"  assumption: {summary['assumption']}")
+    print(f"written: {args.out}/installable.csv, summary.json, installable.png")
     return ExitCode.OK
 
 
@@ -582,6 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "sandbox": cmd_sandbox,
         "report": cmd_report,
+        "installable": cmd_installable,
         "import": cmd_import,
         "update": cmd_update,
     }[args.command]

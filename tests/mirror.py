@@ -76,7 +76,8 @@ def write_static_mirror(
                 attrs += f' data-requires-python="{html.escape(requires_python[f.name])}"'
             if f.name in yanked:
                 attrs += f' data-yanked="{html.escape(yanked[f.name])}"'
-            if f.name.endswith(".whl") and core_metadata:
+            if f.name.endswith(".whl") and core_metadata and zipfile.is_zipfile(target):
+                # (a broken wheel gets no metadata file, as a real index would not have one)
                 with zipfile.ZipFile(target) as zf:
                     meta = zf.read(metadata_member(zf.namelist()))
                 (packages / f"{f.name}.metadata").write_bytes(meta)

@@ -1,0 +1,285 @@
+"""Does a project even install on Python X? Each project's latest non-yanked release resolved with
+its whole dependency tree, per target, from the store alone (resolvelib, the resolver pip uses;
+the rules are in `analysis.resolver`).
+
+Verdicts:
+- `installable`: a full pinned set was found (`resolved` projects, the project included);
+- `no-compatible-release`: the project's latest release has no file for the target, or its
+  Requires-Python excludes it (`detail` says which);
+- `conflict`: requirements that no set of releases satisfies together (`detail` is the chain, as
+  pip's ResolutionImpossible message gives it), a dependency's releases all excluded included;
+- `missing-dependency`: something in the tree requires a project the index does not have;
+- `unknown-dependencies`: the resolver needed a release whose dependencies the store does not
+  know (pending sandbox, failed);
+- `too-deep`: no answer within `max_rounds` resolver rounds.
+Where the store knows no files (an imported data set), every release is assumed to have a file for
+every target (`assumption` says so); Requires-Python and markers still apply.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from .release_index import ReleaseIndex
+from .resolver import Candidate, Req, StoreProvider, UnknownDependencies
+from .targets import Target
+
+__all__ = ["VERDICTS", "Verdict", "check_installable", "installability_table"]
+
+VERDICTS = (
+    "installable",
+    "no-compatible-release",
+    "conflict",
+    "missing-dependency",
+    "unknown-dependencies",
+    "too-deep",
+)
+NO_FILES_ASSUMPTION = (
+    "no file data in the store: every release assumed to have a file for the target"
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    project: str
+    version: str | None
+    target: str
+    verdict: str
+    resolved: int = 0
+    pinned: tuple[tuple[str, str], ...] = ()  # (project, version) of the resolved set
+    detail: str = ""
+    assumption: str = ""
+    seconds: float = 0.0
+
+    def as_row(self) -> dict[str, object]:
+        return {
+            "project": self.project,
+            "version": self.version,
+            "target": self.target,
+            "verdict": self.verdict,
+            "resolved": self.resolved,
+            "pinned": " ".join(f"{n}=={v}" for n, v in self.pinned),
+            "detail": self.detail,
+            "assumption": self.assumption,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def _chain(causes: Sequence[object]) -> str:
+    parts = []
+    for cause in causes:
+        requirement, parent = cause.requirement, cause.parent  # type: ignore[attr-defined]
+        who = "the project itself" if parent is None else str(parent)
+        parts.append(f"{who} requires {requirement}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def check_installable(
+    index: ReleaseIndex, project: str, target: Target, max_rounds: int = 2000
+) -> Verdict:
+    """The verdict for one project's latest non-yanked release on one target."""
+    started = time.perf_counter()
+    name = canonicalize_name(project)
+    assumption = "" if index.has_files else NO_FILES_ASSUMPTION
+    releases = [r for r in index.projects.get(name, []) if not r.yanked]
+    latest = index.latest(name)
+    if latest is None:
+        return Verdict(
+            name,
+            None,
+            target.label,
+            "missing-dependency",
+            detail=f"{name} is not in the store",
+            assumption=assumption,
+        )
+    if latest.yanked:
+        if not releases:  # pip skips yanked releases unless a specifier pins one
+            return Verdict(
+                name,
+                str(latest.version),
+                target.label,
+                "no-compatible-release",
+                detail="every release is yanked",
+                assumption=assumption,
+            )
+        latest = releases[0]
+    provider = StoreProvider(index, target)
+
+    def verdict(
+        kind: str, resolved: int = 0, pinned: tuple[tuple[str, str], ...] = (), detail: str = ""
+    ) -> Verdict:
+        return Verdict(
+            name,
+            str(latest.version),
+            target.label,
+            kind,
+            resolved,
+            pinned,
+            detail,
+            assumption,
+            time.perf_counter() - started,
+        )
+
+    if latest not in provider.usable_releases(name):
+        why = []
+        rp = latest.requires_python
+        if rp is not None and not rp.contains(target.python_version, prereleases=True):
+            why.append(f"Requires-Python {rp}")
+        file_problem = index.installable_file(latest, target)
+        if file_problem:
+            why.append(file_problem)
+        return verdict("no-compatible-release", detail="; ".join(why))
+    root = Req(name, SpecifierSet(f"=={latest.version}"), text=f"{name}=={latest.version}")
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
+    try:
+        result = resolver.resolve([root], max_rounds=max_rounds)
+    except UnknownDependencies as exc:
+        return verdict("unknown-dependencies", detail=str(exc))
+    except ResolutionTooDeep:
+        return verdict("too-deep", detail=f"no answer within {max_rounds} resolver rounds")
+    except ResolutionImpossible as exc:
+        causes = list(exc.causes)
+        missing = sorted(
+            {c.requirement.name for c in causes if c.requirement.name not in index.projects}
+        )
+        if missing:
+            return verdict(
+                "missing-dependency",
+                detail=f"not on the index: {', '.join(missing)}; {_chain(causes)}",
+            )
+        unavailable = sorted(
+            {c.requirement.name for c in causes if not provider.usable_releases(c.requirement.name)}
+        )
+        note = f" ({', '.join(unavailable)}: no release for {target.label})" if unavailable else ""
+        return verdict("conflict", detail=_chain(causes) + note)
+    pinned = tuple(
+        sorted((c.name, str(c.version)) for c in result.mapping.values() if not c.extras)
+    )
+    return verdict("installable", resolved=len(pinned), pinned=pinned)
+
+
+def installability_table(
+    index: ReleaseIndex, projects: Iterable[str], targets: Sequence[Target], max_rounds: int = 2000
+) -> pd.DataFrame:
+    """One row per (project, target): see Verdict.as_row."""
+    rows = [check_installable(index, p, t, max_rounds).as_row() for p in projects for t in targets]
+    columns = [
+        "project",
+        "version",
+        "target",
+        "verdict",
+        "resolved",
+        "pinned",
+        "detail",
+        "assumption",
+        "seconds",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def share_installable(table: pd.DataFrame) -> dict[str, float]:
+    """target -> share of projects whose verdict is installable."""
+    if table.empty:
+        return {}
+    share = table.assign(ok=table["verdict"].eq("installable")).groupby("target")["ok"].mean()
+    return {str(k): round(float(v), 4) for k, v in share.items()}
+
+
+def targets_for(pythons: Sequence[str], platform: str = "linux") -> list[Target]:
+    return [Target(p, platform) for p in pythons]
+
+
+def pinned_names(verdict: Verdict) -> set[NormalizedName]:
+    return {canonicalize_name(n) for n, _ in verdict.pinned}
+
+
+def load_index(db: str | Path) -> ReleaseIndex:
+    return ReleaseIndex(db)
+
+
+def select_projects(
+    db: str | Path, index: ReleaseIndex, projects: Sequence[str] | None, top: int | None
+) -> list[str]:
+    """The named projects, or the `top` projects by direct dependents, or every project."""
+    if projects:
+        return [canonicalize_name(p) for p in projects]
+    if top is None:
+        return sorted(index.projects)
+    from .build import load_graph
+    from .metrics import dependents_table
+
+    table = dependents_table(load_graph(db))
+    table = table[~table["missing"]].sort_values(
+        ["direct_dependents", "name"], ascending=[False, True]
+    )
+    return [str(n) for n in table["name"].head(top)]
+
+
+def write_installability(
+    db: str | Path,
+    out: str | Path,
+    targets: Sequence[Target],
+    projects: Sequence[str] | None = None,
+    top: int | None = None,
+    max_rounds: int = 2000,
+) -> dict[str, object]:
+    """installable.csv (one row per project and target), summary.json, installable.png (share
+    installable per Python version). Returns the summary."""
+    import json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    index = ReleaseIndex(db)
+    try:
+        started = time.perf_counter()
+        chosen = select_projects(db, index, projects, top)
+        table = installability_table(index, chosen, targets, max_rounds)
+        seconds = time.perf_counter() - started
+    finally:
+        index.close()
+    table.to_csv(out / "installable.csv", index=False)
+    counts = table.groupby(["target", "verdict"]).size()
+    summary: dict[str, object] = {
+        "projects": len(chosen),
+        "selection": "named" if projects else (f"top {top} by direct dependents" if top else "all"),
+        "targets": [t.label for t in targets],
+        "share_installable": share_installable(table),
+        "verdicts": {
+            str(t): {str(v): int(n) for v, n in counts[t].items()}
+            for t in counts.index.get_level_values(0).unique()
+        },
+        "assumption": NO_FILES_ASSUMPTION if not index.has_files else None,
+        "max_rounds": max_rounds,
+        "seconds": round(seconds, 2),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    _plot_share(table, targets, out / "installable.png")
+    return summary
+
+
+def _plot_share(table: pd.DataFrame, targets: Sequence[Target], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    share = share_installable(table)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    labels = [t.label for t in targets]
+    ax.bar([t.python for t in targets], [100 * share.get(label, 0.0) for label in labels])
+    ax.set_xlabel("Python version" + (f" ({targets[0].platform})" if targets else ""))
+    ax.set_ylabel("% installable")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"Installable, of {table['project'].nunique()} projects")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

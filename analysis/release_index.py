@@ -1,0 +1,175 @@
+"""What a resolver needs from the store, in memory: every project's releases (version, yanked,
+Requires-Python, whether its dependencies are known), their files (kind, wheel tags, yanked), and
+each release's requirements, read on demand. Read-only: never the network."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from depgraph_core.schema import DepsState, FileKind, RequirementKind
+
+from .store_reader import open_store
+from .targets import Target
+
+__all__ = ["DistInfo", "ReleaseIndex", "ReleaseInfo", "StoredRequirement"]
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    kind: str  # wheel | sdist | other
+    tags: frozenset[Tag]  # wheels only
+    yanked: bool
+    requires_python: SpecifierSet | None
+
+
+@dataclass
+class ReleaseInfo:
+    release_id: int
+    version: Version
+    yanked: bool
+    requires_python: SpecifierSet | None
+    deps_known: bool
+    is_latest: bool
+    files: list[DistInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredRequirement:
+    requirement: Requirement
+    name: NormalizedName
+    extra: str | None  # None: the base install; else the extra that brings it
+
+
+@lru_cache(maxsize=1 << 16)
+def _specifier(text: str | None) -> SpecifierSet | None:
+    if not text:
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None  # an unreadable Requires-Python does not exclude (pip warns and ignores it)
+
+
+@lru_cache(maxsize=1 << 18)
+def _requirement(raw: str) -> Requirement | None:
+    try:
+        return Requirement(raw)
+    except InvalidRequirement:
+        return None
+
+
+class ReleaseIndex:
+    """Releases by project, newest first, with their files; requirements per release on demand."""
+
+    def __init__(self, db: str | Path) -> None:
+        self.db = Path(db)
+        self.projects: dict[NormalizedName, list[ReleaseInfo]] = {}
+        self.has_files = False
+        with closing(open_store(db)) as conn:
+            self._load(conn)
+        self._conn = open_store(db)
+        self._conn.execute("PRAGMA query_only = 1")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _load(self, conn: sqlite3.Connection) -> None:
+        by_id: dict[int, ReleaseInfo] = {}
+        rows = conn.execute(
+            "SELECT id, project, version, yanked, requires_python, deps_state, is_latest"
+            " FROM releases"
+        )
+        for rid, project, version, yanked, requires_python, state, latest in rows:
+            try:
+                parsed = Version(version)
+            except InvalidVersion:
+                continue  # pip ignores releases whose version is not PEP 440
+            info = ReleaseInfo(
+                rid,
+                parsed,
+                bool(yanked),
+                _specifier(requires_python),
+                state == DepsState.KNOWN,
+                bool(latest),
+            )
+            by_id[rid] = info
+            self.projects.setdefault(canonicalize_name(project), []).append(info)
+        for releases in self.projects.values():
+            releases.sort(key=lambda r: r.version, reverse=True)
+        for rid, filename, kind, yanked, requires_python in conn.execute(
+            "SELECT release_id, filename, kind, yanked, requires_python FROM files"
+        ):
+            release = by_id.get(rid)
+            if release is None:
+                continue
+            self.has_files = True
+            wheel_tags: frozenset[Tag] = frozenset()
+            if kind == FileKind.WHEEL:
+                try:
+                    wheel_tags = parse_wheel_filename(filename)[3]
+                except InvalidWheelFilename:
+                    continue  # pip skips wheels it cannot name
+            release.files.append(
+                DistInfo(kind, wheel_tags, bool(yanked), _specifier(requires_python))
+            )
+
+    def latest(self, project: NormalizedName) -> ReleaseInfo | None:
+        releases = self.projects.get(project)
+        if not releases:
+            return None
+        return next((r for r in releases if r.is_latest), releases[0])
+
+    def installable_file(self, release: ReleaseInfo, target: Target) -> str | None:
+        """None when the release has a file pip could install on `target`; else why not. Without
+        any file data in the store (an imported data set) every release is assumed to have one."""
+        if not self.has_files:
+            return None
+        if not release.files:
+            return "no files"
+        reasons = []
+        for dist in release.files:
+            rp = dist.requires_python
+            if rp is not None and not rp.contains(target.python_version, prereleases=True):
+                reasons.append("Requires-Python")
+            elif dist.kind == FileKind.WHEEL:
+                if dist.tags & target.wheel_tags:
+                    return None
+                reasons.append("no wheel for the target")
+            elif dist.kind == FileKind.SDIST:
+                if release.deps_known:  # the sandbox (or a static PKG-INFO) read its metadata
+                    return None
+                reasons.append("sdist not built")
+        return ", ".join(sorted(set(reasons))) or "no usable files"
+
+    @lru_cache(maxsize=1 << 16)  # noqa: B019 (the index lives as long as its cache is useful)
+    def requirements(self, release_id: int) -> tuple[StoredRequirement, ...]:
+        """Run-time requirements of a release (base install and extras)."""
+        rows = self._conn.execute(
+            "SELECT raw, name, extra FROM requirements WHERE release_id = ? AND kind IN (?, ?)",
+            (release_id, RequirementKind.RUN, RequirementKind.EXTRA),
+        )
+        out = []
+        for raw, name, extra in rows:
+            req = _requirement(raw)
+            if req is not None:
+                out.append(StoredRequirement(req, canonicalize_name(name), extra))
+        return tuple(out)
+
+    def iter_projects(self) -> Iterator[NormalizedName]:
+        return iter(self.projects)

@@ -1,0 +1,92 @@
+"""An install target: a CPython version on a platform, as pip would see it.
+
+Its marker environment (for `Marker.evaluate`) and the wheel tags it accepts (`packaging.tags`,
+most specific first), so that "is there a file for this target" is asked the way pip asks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from packaging import tags
+from packaging.markers import default_environment
+from packaging.version import Version
+
+__all__ = ["PLATFORMS", "Target"]
+
+#: platform -> (sys_platform, platform_system, os_name, platform_machine)
+PLATFORMS = {
+    "linux": ("linux", "Linux", "posix", "x86_64"),
+    "win32": ("win32", "Windows", "nt", "AMD64"),
+    "darwin": ("darwin", "Darwin", "posix", "arm64"),
+}
+
+
+def _platform_tags(platform: str) -> list[str]:
+    if platform == "linux":  # glibc 2.39 down to 2.5 (manylinux1), then plain linux
+        many = [f"manylinux_2_{minor}_x86_64" for minor in range(39, 4, -1)]
+        legacy = ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+        return many + legacy + ["linux_x86_64"]
+    if platform == "win32":
+        return ["win_amd64"]
+    if platform == "darwin":  # an Apple-silicon Mac on macOS 14
+        return list(tags.mac_platforms((14, 0), "arm64"))
+    raise ValueError(f"unknown platform {platform!r} (linux, win32, darwin)")
+
+
+@dataclass(frozen=True)
+class Target:
+    python: str  # "3.12"
+    platform: str = "linux"
+
+    def __post_init__(self) -> None:
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {self.platform!r} (linux, win32, darwin)")
+        major, minor = self.python_tuple  # validates "3.12"
+        del major, minor
+
+    @property
+    def label(self) -> str:
+        return f"py{self.python}-{self.platform}"
+
+    @property
+    def python_tuple(self) -> tuple[int, int]:
+        parts = self.python.split(".")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"a Python version is MAJOR.MINOR, not {self.python!r}")
+        return int(parts[0]), int(parts[1])
+
+    @cached_property
+    def python_version(self) -> Version:
+        """What Requires-Python is checked against (as pip does with its interpreter's version;
+        here the first patch release of the series)."""
+        return Version(f"{self.python}.0")
+
+    @cached_property
+    def environment(self) -> dict[str, str]:
+        env = {key: str(value) for key, value in default_environment().items()}
+        sys_platform, system, os_name, machine = PLATFORMS[self.platform]
+        env.update(
+            python_version=self.python,
+            python_full_version=f"{self.python}.0",
+            implementation_name="cpython",
+            implementation_version=f"{self.python}.0",
+            platform_python_implementation="CPython",
+            sys_platform=sys_platform,
+            platform_system=system,
+            os_name=os_name,
+            platform_machine=machine,
+        )
+        return env
+
+    @cached_property
+    def wheel_tags(self) -> frozenset[tags.Tag]:
+        version = self.python_tuple
+        platforms = _platform_tags(self.platform)
+        interpreter = f"cp{version[0]}{version[1]}"
+        supported = list(tags.cpython_tags(python_version=version, platforms=platforms))
+        supported += tags.compatible_tags(
+            python_version=version, interpreter=interpreter, platforms=platforms
+        )
+        return frozenset(supported)

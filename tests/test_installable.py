@@ -1,0 +1,203 @@
+"""Installability from the store, checked against pip on the same loopback index.
+
+For every project of a hand-built index of real wheels (one project per outcome), and for two
+Pythons, our verdict and resolved set must equal what `pip install --dry-run --report` resolves
+against the index (pip isolated from this machine's configuration)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from analysis.installability import check_installable, installability_table
+from analysis.release_index import ReleaseIndex
+from analysis.targets import Target
+from crawler.store import Store
+from depgraph.cli import main
+from depgraph.wiring import run_crawl
+from tests.installable_cases import CASES, write_installable_index
+from tests.servers import IndexServer
+
+PYTHONS = ("3.8", f"{sys.version_info[0]}.{sys.version_info[1]}")
+ROOTS = sorted({canonicalize_name(spec.name) for spec, _, _ in CASES} | {"broken-wheel"})
+# the release asked about: each project's latest non-yanked release (read from the cases, not the
+# store); a project with none is asked for unpinned, as a user would
+LATEST: dict[str, str] = {"broken-wheel": "1.0"}
+for _spec, _tag, _yanked in CASES:
+    _name = canonicalize_name(_spec.name)
+    _key = (not Version(_spec.version).is_prerelease, Version(_spec.version))  # finals first
+    _best = LATEST.get(_name)
+    if not _yanked and (_best is None or _key > (not Version(_best).is_prerelease, Version(_best))):
+        LATEST[_name] = _spec.version
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    folder = tmp_path_factory.mktemp("installable")
+    flat = folder / "flat"
+    flat.mkdir()
+    # a wheel whose METADATA cannot be read: its dependencies stay unknown
+    (flat / "broken_wheel-1.0-py3-none-any.whl").write_bytes(b"PK\x03\x04 not really a zip")
+    mirror = write_installable_index(flat, folder / "mirror")
+    with IndexServer(mirror, "static") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def store(index: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("store") / "installable.sqlite"
+    run_crawl(Store(db), index.url, None, progress=False)
+    return db
+
+
+def pip_resolves(index_url: str, project: str, python: str) -> set[tuple[str, str]] | None:
+    """The pinned set pip would install, or None when pip finds none."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--report",
+            "-",
+            "--index-url",
+            index_url,
+            "--python-version",
+            python,
+            "--only-binary=:all:",
+            f"{project}=={LATEST[project]}" if project in LATEST else project,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        return None
+    report = json.loads(done.stdout)
+    return {
+        (canonicalize_name(i["metadata"]["name"]), i["metadata"]["version"])
+        for i in report["install"]
+    }
+
+
+def test_every_project_agrees_with_pip(index: IndexServer, store: Path) -> None:
+    releases = ReleaseIndex(store)
+    jobs = [(project, python) for project in ROOTS for python in PYTHONS]
+    with ThreadPoolExecutor(4) as pool:
+        pip = dict(zip(jobs, pool.map(lambda j: pip_resolves(index.url, *j), jobs), strict=True))
+    disagreements = []
+    for project, python in jobs:
+        ours = check_installable(releases, project, Target(python, "linux"))
+        mine = set(ours.pinned) if ours.verdict == "installable" else None
+        if mine != pip[(project, python)]:
+            disagreements.append(
+                (project, python, ours.verdict, ours.detail, mine, pip[(project, python)])
+            )
+    assert disagreements == []
+
+
+EXPECTED = {  # on this machine's Python (>= 3.8, < 3.99), Linux
+    "ok-app": ("installable", "ok-lib==1.0"),  # 2.0 needs Python >= 3.99
+    "conflict-app": ("conflict", "c-shared"),
+    "bt-app": ("installable", "bt-helper==1.0"),  # backtracked from 2.0
+    "rp-only": ("no-compatible-release", "Requires-Python >=3.99"),
+    "plat-win": ("no-compatible-release", "no wheel for the target"),
+    "plat-linux": ("installable", "plat-linux==1.0"),
+    "yank-pin": ("installable", "yank-lib==1.0"),  # pinned, and only a yanked release matches
+    "yank-loose": ("installable", "yank-lib==2.0"),
+    "yank-lib": ("installable", "yank-lib==2.0"),
+    "ok-lib": ("no-compatible-release", "Requires-Python >=3.99"),  # its latest release
+    "yank-solo": ("no-compatible-release", "yanked"),
+    "miss-app": ("missing-dependency", "not-on-the-index"),
+    "extra-bad": ("conflict", "c-shared"),
+    "extra-ok": ("installable", "c-shared==1.0"),  # what extra-lib[old] brings
+    "pre-want": ("installable", "pre-lib==2.0b1"),  # nothing final matches >=1.5
+    "pre-any": ("installable", "pre-lib==1.0"),
+    "mark-app": ("installable", "ok-base==0.5"),  # the win32 / Python 2 requirements do not apply
+    "broken-wheel": ("unknown-dependencies", "dependencies unknown"),
+}
+
+
+@pytest.mark.parametrize("project", sorted(EXPECTED))
+def test_each_outcome(store: Path, project: str) -> None:
+    verdict = check_installable(ReleaseIndex(store), project, Target(PYTHONS[1], "linux"))
+    kind, evidence = EXPECTED[project]
+    pins = " ".join(f"{n}=={v}" for n, v in verdict.pinned)
+    assert verdict.verdict == kind, verdict.detail
+    assert evidence in (pins if kind == "installable" else verdict.detail)
+
+
+def test_windows_target_gets_the_windows_wheel(store: Path) -> None:
+    releases = ReleaseIndex(store)
+    assert check_installable(releases, "plat-win", Target("3.11", "win32")).verdict == "installable"
+    assert check_installable(releases, "plat-linux", Target("3.11", "win32")).verdict == (
+        "no-compatible-release"
+    )
+
+
+def test_too_deep_is_its_own_verdict(store: Path) -> None:
+    verdict = check_installable(ReleaseIndex(store), "ok-app", Target("3.11"), max_rounds=1)
+    assert verdict.verdict == "too-deep" and "1 resolver rounds" in verdict.detail
+
+
+def test_command_writes_csv_and_json(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "inst"
+    rc = main(
+        [
+            "installable",
+            "--db",
+            str(store),
+            "--python",
+            "3.8",
+            "3.12",
+            "--all",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    table = pd.read_csv(out / "installable.csv")
+    assert len(table) == 2 * len(ROOTS)  # every project of the index, on each target
+    assert set(table["verdict"]) <= {
+        "installable",
+        "no-compatible-release",
+        "conflict",
+        "missing-dependency",
+        "unknown-dependencies",
+        "too-deep",
+    }
+    assert set(summary["share_installable"]) == {"py3.8-linux", "py3.12-linux"}
+    assert (out / "installable.png").stat().st_size > 0
+    same = installability_table(ReleaseIndex(store), ["ok-app"], [Target("3.8")])
+    assert same.loc[0, "verdict"] == "installable"
+
+
+def test_report_includes_installability(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    assert (
+        main(["report", "--db", str(store), "--out", str(out), "--installable", "3.8", "-q"]) == 0
+    )
+    packages = pd.read_csv(out / "packages.csv").set_index("name")
+    assert packages.loc["conflict-app", "installable_py3.8-linux"] == "conflict"
+    assert packages.loc["ok-app", "installable_py3.8-linux"] == "installable"
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 < summary["installability"]["share_installable"]["py3.8-linux"] < 1
+    assert "projects" in summary and (out / "installable.png").exists()
