@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depgraph_core.schema import RequirementKind
+from sandbox.result import requires_from_setup_kwargs
 
 from .errors import ImportFormatError
 from .metadata import Edge, parse_requirement
@@ -104,11 +105,16 @@ def _sdist_lines(entry: dict[str, object]) -> tuple[list[Line], str | None, str]
     else:
         return [], None, "?"
     run, setup, test = RequirementKind.RUN, RequirementKind.SETUP, RequirementKind.TEST
-    lines: list[Line] = [(r, run) for r in deps.get("install_requires") or []]
-    for extra, reqs in (deps.get("extras_require") or {}).items():
-        for r in reqs or []:
-            marked = f'{r} and extra == "{extra}"' if ";" in r else f'{r}; extra == "{extra}"'
-            lines.append((marked, run))
+    # setup() keywords become Requires-Dist lines as setuptools writes them: an extras_require key
+    # may carry a marker ("security:python_version<'3'"), or be a marker alone (":sys_platform
+    # == 'win32'": a conditional base requirement, not an extra)
+    requires, _ = requires_from_setup_kwargs(
+        {
+            "install_requires": deps.get("install_requires"),
+            "extras_require": deps.get("extras_require"),
+        }
+    )
+    lines: list[Line] = [(r, run) for r in requires]
     lines += [(r, setup) for r in deps.get("setup_requires") or []]
     lines += [(r, test) for r in deps.get("tests_require") or []]
     rp = deps.get("python_requires")

@@ -20,8 +20,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 
-from packaging.markers import Marker, default_environment
+from packaging.markers import (
+    Marker,
+    UndefinedComparison,
+    UndefinedEnvironmentName,
+    default_environment,
+)
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion
 
 __all__ = ["REFERENCE_ENVIRONMENTS", "ExtraMembership", "extra_membership"]
 
@@ -92,21 +98,30 @@ def _mentions(marker: Marker) -> tuple[set[str], list[str]]:
     return variables, extras
 
 
+def _holds(marker: Marker, environment: dict[str, str]) -> bool:
+    """Marker.evaluate; a marker packaging cannot evaluate here (a version comparison on a
+    non-version, say) does not hold."""
+    try:
+        return marker.evaluate(environment)
+    except (UndefinedComparison, UndefinedEnvironmentName, InvalidVersion, ValueError, TypeError):
+        return False
+
+
 @lru_cache(maxsize=1 << 16)
-def extra_membership(marker_text: str) -> ExtraMembership:
-    """Where a requirement with this marker applies: see the module's doc."""
-    marker = Marker(marker_text)
+def extra_membership(marker: Marker) -> ExtraMembership:
+    """Where a requirement with this marker applies: see the module's doc. (A Marker, not its
+    text: packaging's str() of a marker with an odd extra value does not always parse again.)"""
     variables, mentioned = _mentions(marker)
     extras = tuple(dict.fromkeys(canonicalize_name(e) for e in mentioned))
     if not extras:
         return ExtraMembership(True, ())
     envs = REFERENCE_ENVIRONMENTS[:1] if variables <= {"extra"} else REFERENCE_ENVIRONMENTS
-    base = [marker.evaluate({**env, "extra": ""}) for env in envs]
+    base = [_holds(marker, {**env, "extra": ""}) for env in envs]
     members = tuple(
         extra
         for extra in extras
         if any(
-            marker.evaluate({**env, "extra": extra}) and not without
+            _holds(marker, {**env, "extra": extra}) and not without
             for env, without in zip(envs, base, strict=True)
         )
     )

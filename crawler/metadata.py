@@ -73,7 +73,7 @@ def parse_requirement(raw: str, kind: RequirementKind = RequirementKind.RUN) -> 
     """
     req = Requirement(raw)
     marker = str(req.marker) if req.marker else None
-    membership = extra_membership(marker) if marker else ExtraMembership(True, ())
+    membership = extra_membership(req.marker) if req.marker else ExtraMembership(True, ())
 
     def edge(extra: NormalizedName | None) -> Edge:
         as_extra = extra is not None and kind == RequirementKind.RUN

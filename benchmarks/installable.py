@@ -1,0 +1,189 @@
+"""Installability benchmark: `depgraph installable` beside `pip install --dry-run`, in one run.
+
+(a) A loopback index of real wheels (../shared's dev corpus, the installability test cases and the
+    demo wheels) as a static mirror, crawled into SQLite. Every project x 5 Pythons through our
+    resolver, timed; pip's `install --dry-run --report` on a random sample of the same (project,
+    Python) pairs, timed (pip is ~1 s a verdict); the rate ratio, and agreement on the sample.
+(b) The 2023 PyPI import (../shared/data/pypi-deps-db, imported once): the top N projects by
+    direct dependents x 3 Pythons, timed, with the share installable per Python.
+
+    python benchmarks/installable.py [--sample 40] [--top 5000] [--import-db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis.installability import check_installable, select_projects, share_installable
+from analysis.installability import installability_table as table_of
+from analysis.release_index import ReleaseIndex
+from analysis.targets import Target
+from crawler.store import Store
+from depgraph.demo import build_demo_index
+from depgraph.wiring import run_crawl
+from tests.installable_cases import write_installable_index
+from tests.mirror import write_static_mirror
+from tests.servers import IndexServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20)
+
+
+def pip_verdict(index_url: str, requirement: str, python: str) -> set[tuple[str, str]] | None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--report",
+            "-",
+            "--index-url",
+            index_url,
+            "--python-version",
+            python,
+            "--only-binary=:all:",
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        return None
+    return {
+        (i["metadata"]["name"].lower().replace("_", "-"), i["metadata"]["version"])
+        for i in json.loads(done.stdout)["install"]
+    }
+
+
+def loopback(sample: int, seed: int = 3) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        flat = Path(tmp) / "flat"
+        flat.mkdir()
+        for wheel in sorted((SHARED / "corpus" / "dev" / "wheels").glob("*.whl")):
+            (flat / wheel.name).write_bytes(wheel.read_bytes())
+        demo = build_demo_index(Path(tmp) / "demo")
+        for wheel in demo.glob("*.whl"):
+            (flat / wheel.name).write_bytes(wheel.read_bytes())
+        write_installable_index(flat, Path(tmp) / "unused")
+        mirror = write_static_mirror(flat, Path(tmp) / "mirror")
+        db = Path(tmp) / "bench.sqlite"
+        with IndexServer(mirror, "static") as server:
+            run_crawl(Store(db), server.url, None, progress=False)
+            index = ReleaseIndex(db)
+            projects = sorted(index.projects)
+            targets = [Target(p) for p in PYTHONS]
+            started = time.perf_counter()
+            table = table_of(index, projects, targets)
+            ours = time.perf_counter() - started
+            n = len(table)
+            print(
+                f"(a) loopback index of real wheels: {len(projects)} projects x {len(PYTHONS)} "
+                f"Pythons = {n} verdicts in {ours:.2f} s ({n / ours:,.0f} verdicts/s)"
+            )
+            for target, share in sorted(share_installable(table).items()):
+                print(f"    {target}: {100 * share:.0f} % installable")
+            rng = random.Random(seed)
+            pairs = rng.sample([(p, py) for p in projects for py in PYTHONS], sample)
+            chosen = {}
+            for project, python in pairs:
+                verdict = check_installable(index, project, Target(python))
+                chosen[(project, python)] = verdict
+            started = time.perf_counter()
+            # one pip at a time: its rate per verdict is what is compared
+            with ThreadPoolExecutor(1) as pool:
+                pip = list(
+                    pool.map(
+                        lambda pair: pip_verdict(
+                            server.url,
+                            f"{pair[0]}=={chosen[pair].version}"
+                            if chosen[pair].version
+                            else pair[0],
+                            pair[1],
+                        ),
+                        pairs,
+                    )
+                )
+            pip_secs = time.perf_counter() - started
+            agree = sum(
+                (set(chosen[pair].pinned) if chosen[pair].verdict == "installable" else None) == got
+                for pair, got in zip(pairs, pip, strict=True)
+            )
+            pip_rate, our_rate = sample / pip_secs, n / ours
+            print(
+                f"    pip install --dry-run --report, {sample} sampled verdicts: {pip_secs:.1f} s "
+                f"({pip_rate:.2f} verdicts/s); ours {our_rate / pip_rate:,.0f}x pip's rate; "
+                f"agreement on the sample: {agree}/{sample}"
+            )
+            index.close()
+
+
+def imported(db: Path, top: int) -> None:
+    if not db.exists():
+        from crawler.importers import import_pypi_deps_db
+
+        print(f"importing {SHARED / 'data' / 'pypi-deps-db'} into {db} (once)")
+        import_pypi_deps_db(SHARED / "data" / "pypi-deps-db", Store(db))
+    started = time.perf_counter()
+    index = ReleaseIndex(db)
+    loaded = time.perf_counter() - started
+    projects = select_projects(db, index, None, top)
+    selected = time.perf_counter() - started - loaded
+    targets = [Target("3.8"), Target("3.10"), Target("3.12")]
+    started = time.perf_counter()
+    table = table_of(index, projects, targets)
+    secs = time.perf_counter() - started
+    print(
+        f"(b) 2023 import: index loaded in {loaded:.1f} s, top {top} chosen in {selected:.1f} s; "
+        f"{len(table)} verdicts in {secs:.1f} s ({len(table) / secs:,.0f}/s); "
+        f"peak RSS {peak_gib():.2f} GiB"
+    )
+    counts = table.groupby(["target", "verdict"]).size()
+    for target, share in sorted(share_installable(table).items()):
+        detail = ", ".join(f"{v}={n}" for v, n in counts[target].items())
+        print(f"    {target}: {100 * share:.1f} % installable ({detail})")
+    print(
+        "    assumption: no file data in an import: every release assumed to have a file; "
+        "Requires-Python and markers apply"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sample", type=int, default=40)
+    parser.add_argument("--top", type=int, default=5000)
+    parser.add_argument(
+        "--import-db",
+        type=Path,
+        default=Path(__file__).resolve().parent / ".cache" / "pypi-deps-db.sqlite",
+    )
+    args = parser.parse_args()
+    loopback(args.sample)
+    args.import_db.parent.mkdir(parents=True, exist_ok=True)
+    imported(args.import_db, args.top)
+
+
+if __name__ == "__main__":
+    main()
