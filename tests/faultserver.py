@@ -74,7 +74,7 @@ class FlakyMirror:
     - the first answer on every path is cut: the full Content-Length is promised, half the body
       sent, the connection closed (pages, range reads, metadata files and downloads alike);
     - a range request for a file named in `malformed_206` gets a 206 whose Content-Range lies
-      outside the file;
+      outside the file; one named in `short_206` a 206 with fewer bytes than it says;
     - otherwise Range (explicit and suffix) is honoured, as any static web server does.
 
     Every request's path and User-Agent is recorded. `cut_once=False` serves cleanly."""
@@ -85,8 +85,10 @@ class FlakyMirror:
         malformed_206: set[str] | None = None,
         cut_once: bool = True,
         tls: ssl.SSLContext | None = None,
+        short_206: set[str] | None = None,
     ) -> None:
         self.root, self.malformed_206 = root, malformed_206 or set()
+        self.short_206 = short_206 or set()
         self.cut_once = cut_once
         self.cut: set[str] = set()
         #: (method, path, User-Agent, Range header or "")
@@ -147,6 +149,8 @@ class FlakyMirror:
             headers["Content-Range"] = f"bytes {start}-{stop}/{len(data)}"
             if local.name in self.malformed_206:
                 headers["Content-Range"] = f"bytes {len(data) + 10}-{len(data) + 20}/{len(data)}"
+            elif local.name in self.short_206:
+                body = body[: len(body) // 3]  # a whole, well-formed answer: just not what it says
         h.send_response(status)
         h.send_header("Content-Length", str(len(body)))
         h.send_header("Accept-Ranges", "bytes")
