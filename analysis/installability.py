@@ -156,11 +156,24 @@ def check_installable(
                 "missing-dependency",
                 detail=f"not on the index: {', '.join(missing)}; {_chain(causes)}",
             )
-        unavailable = sorted(
-            {c.requirement.name for c in causes if not provider.usable_releases(c.requirement.name)}
-        )
-        note = f" ({', '.join(unavailable)}: no release for {target.label})" if unavailable else ""
-        return verdict("conflict", detail=_chain(causes) + note)
+        # one requirement that nothing satisfies is not a conflict between requirements
+        by_key: dict[str, set[str]] = {}
+        for cause in causes:
+            by_key.setdefault(cause.requirement.key, set()).add(str(cause.requirement.specifier))
+        lonely = [
+            c.requirement
+            for c in causes
+            if len(by_key[c.requirement.key]) == 1 and not provider.matching(c.requirement)
+        ]
+        if lonely and len(lonely) == len(causes):
+            req = lonely[0]
+            known = ", ".join(str(r.version) for r in index.projects.get(req.name, [])[:5])
+            return verdict(
+                "no-compatible-release",
+                detail=f"no release of {req.name} matches {req.specifier or 'any'} for "
+                f"{target.label} (newest known: {known}); {_chain(causes)}",
+            )
+        return verdict("conflict", detail=_chain(causes))
     pinned = tuple(
         sorted((c.name, str(c.version)) for c in result.mapping.values() if not c.extras)
     )

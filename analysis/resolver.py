@@ -143,6 +143,14 @@ class StoreProvider(AbstractProvider):  # type: ignore[type-arg]
             if not r.yanked or (all_yanked and pinned)
         ]
 
+    def matching(self, requirement: Req) -> list[Candidate]:
+        """What `requirement` alone allows (no other requirement, nothing ruled out)."""
+        return list(
+            self.find_matches(
+                requirement.key, {requirement.key: iter([requirement])}, {requirement.key: iter(())}
+            )
+        )
+
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         return requirement.specifier.contains(candidate.version, prereleases=True)
 

@@ -90,6 +90,17 @@ def _version_key(v: str) -> tuple[int, Version]:
         return (0, Version("0"))
 
 
+def _latest_key(v: str) -> tuple[bool, bool, Version]:
+    """The release pip picks unconstrained, as the store's `is_latest` picks it: the highest final
+    release, else the highest pre-release (so the release imported with its dependencies is the
+    one the store calls latest)."""
+    try:
+        parsed = Version(v)
+    except InvalidVersion:
+        return (False, False, Version("0"))
+    return (True, not parsed.is_prerelease, parsed)
+
+
 def _resolve(mapping: dict[str, Any], key: str, limit: int = 50) -> object:
     value = mapping.get(key)
     while isinstance(value, str) and limit:
@@ -165,7 +176,7 @@ def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[
             if all_versions:
                 chosen, others = sorted(versions, key=_version_key), ()
             else:
-                latest = max(versions, key=_version_key)
+                latest = max(versions, key=_latest_key)
                 chosen, others = [latest], tuple(v for v in versions if v != latest)
             for version in chosen:
                 meta = _wheel_meta(w_tags, version)
@@ -243,7 +254,7 @@ def bigquery_releases(path: Path, latest_only: bool = True) -> Iterator[Imported
         if seen is None:
             best[key] = len(raw)
             raw.append(entry)
-        elif _version_key(entry[1]) > _version_key(raw[seen][1]):
+        elif _latest_key(entry[1]) > _latest_key(raw[seen][1]):
             raw[seen] = entry
     for entry in raw:
         yield _bigquery_release(*entry)

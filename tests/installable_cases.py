@@ -35,6 +35,8 @@ CASES: list[tuple[DistSpec, str, bool]] = [
     (DistSpec("yank-pin", "1.0", ["yank-lib==1.0"]), "py3-none-any", False),
     (DistSpec("yank-loose", "1.0", ["yank-lib"]), "py3-none-any", False),
     (DistSpec("yank-solo", "1.0"), "py3-none-any", True),
+    # a dependency with no release that matches
+    (DistSpec("too-new", "1.0", ["ok-base>=9"]), "py3-none-any", False),
     # a dependency that is not on the index
     (DistSpec("miss-app", "1.0", ["not-on-the-index>=1"]), "py3-none-any", False),
     # extras: one that brings a conflict, one that brings a plain dependency

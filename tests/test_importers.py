@@ -37,7 +37,11 @@ def deps_db(tmp_path: Path) -> Path:
                 "2.0": {
                     "310": {
                         "install_requires": ["lib>=2", "other"],
-                        "extras_require": {"fast": ["speedups"]},
+                        "extras_require": {
+                            "fast": ["speedups"],
+                            # setuptools' conditional base requirement, not an extra
+                            ":python_version < '3.4'": ["enum34"],
+                        },
                         "setup_requires": ["setuptools_scm"],
                         "tests_require": ["pytest"],
                         "python_requires": [">=3.8"],
@@ -58,6 +62,8 @@ def deps_db(tmp_path: Path) -> Path:
                 "py3": {
                     "1.0": {"lib-1.0-py3-none-any.whl": {"requires_dist": ["six (>=1.0)"]}},
                     "2.1": {"lib-2.1-py3-none-any.whl": "1.0@lib-1.0-py3-none-any.whl"},
+                    # a pre-release: not what pip picks, so not the release imported
+                    "3.0rc1": {"lib-3.0rc1-py3-none-any.whl": {"requires_dist": ["nope"]}},
                 }
             },
         },
@@ -98,10 +104,12 @@ def test_pypi_deps_db_latest_release_with_provenance(deps_db: Path, tmp_path: Pa
         None,
     ) in reqs
     assert ("app", "pytest", "test", None) in reqs and ("lib", "six", "run", None) in reqs
+    assert ("app", "enum34", "run", None) in reqs  # `enum34; python_version < "3.4"`
     assert versions == ["1.0", "2.0", "2.0.post1"]  # older versions kept for satisfiability checks
     assert failures == [("broken", "bad-requirement")]
     g = load_graph(db)
-    assert set(g.nodes.loc[g.nodes["missing"], "name"]) == {"other", "speedups", "six", "ok-dep"}
+    missing = {"other", "speedups", "six", "ok-dep", "enum34"}
+    assert set(g.nodes.loc[g.nodes["missing"], "name"]) == missing
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])

@@ -123,6 +123,7 @@ EXPECTED = {  # on this machine's Python (>= 3.8, < 3.99), Linux
     "ok-lib": ("no-compatible-release", "Requires-Python >=3.99"),  # its latest release
     "yank-solo": ("no-compatible-release", "yanked"),
     "miss-app": ("missing-dependency", "not-on-the-index"),
+    "too-new": ("no-compatible-release", "no release of ok-base matches >=9"),
     "extra-bad": ("conflict", "c-shared"),
     "extra-ok": ("installable", "c-shared==1.0"),  # what extra-lib[old] brings
     "pre-want": ("installable", "pre-lib==2.0b1"),  # nothing final matches >=1.5

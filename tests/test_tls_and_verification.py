@@ -252,7 +252,11 @@ def test_an_unusable_range_answer_falls_back_to_a_verified_download(
         for p in (range_mirror / "packages").iterdir()
         if p.name.startswith("tls_http") and p.name.endswith(".whl")
     )
-    with FlakyMirror(range_mirror, cut_once=False, **{fault: {wheel}}) as server:
+    faults = {"malformed_206": {wheel}} if fault == "malformed_206" else {}
+    shorts = {wheel} if fault == "short_206" else set()
+    with FlakyMirror(
+        range_mirror, cut_once=False, malformed_206=faults.get(fault), short_206=shorts
+    ) as server:
         db = tmp_path / f"{fault}.sqlite"
         assert crawl(server.url, db) == 0
     got = sources(db)
