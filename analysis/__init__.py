@@ -14,12 +14,12 @@ from .graph import DependencyGraph
 from .health import (
     cycles,
     missing_dependencies,
-    umbrellas,
     unknown_dependencies,
     unsatisfiable_edges,
 )
 from .installability import check_installable, installability_table, write_installability
 from .metrics import dependents_table
+from .pinning import classify_pinning
 from .reach import transitive_dependents
 from .report import ReportTables, build_tables, write_report
 from .roles import assign_roles
@@ -35,6 +35,7 @@ __all__ = [
     "assign_roles",
     "build_tables",
     "check_installable",
+    "classify_pinning",
     "compare_downloads",
     "cycles",
     "dependents_table",
@@ -44,7 +45,6 @@ __all__ = [
     "read_downloads",
     "target_environment",
     "transitive_dependents",
-    "umbrellas",
     "unknown_dependencies",
     "unsatisfiable_edges",
     "write_installability",

@@ -143,6 +143,9 @@ def compare_downloads(
     both = both[both["downloads"] > 0]
     if len(both) < 3:
         return {"projects_compared": len(both)}
+    if both[metric].nunique() < 2 or both["downloads"].nunique() < 2:
+        # a rank correlation is undefined when one side has a single value
+        return {"projects_compared": len(both), "metric": metric, "spearman": None}
     spearman = stats.spearmanr(both[metric], both["downloads"])
     kendall = stats.kendalltau(both[metric], both["downloads"])
     top_dep = set(both.nlargest(top_k, metric)["name"])

@@ -1,4 +1,4 @@
-"""Graph health: cycles, dependencies on missing projects, unsatisfiable edges, pinned umbrellas,
+"""Graph health: cycles, dependencies on missing projects, unsatisfiable edges,
 projects whose dependencies are unknown."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ __all__ = [
     "cycles",
     "missing_dependencies",
     "self_loops",
-    "umbrellas",
     "unknown_dependencies",
     "unsatisfiable_edges",
 ]
@@ -151,29 +150,6 @@ def _pinned(specifier: str) -> bool:
     spec = _specifier_set(specifier)
     items = list(spec) if spec is not None else []
     return len(items) == 1 and items[0].operator in ("==", "===") and "*" not in items[0].version
-
-
-def umbrellas(reqs: pd.DataFrame, min_dependencies: int = 2) -> pd.DataFrame:
-    """Projects whose every run-time requirement is an exact pin (== / ===), like a metapackage that
-    ships its parts: at least `min_dependencies` of them."""
-    run = reqs.loc[reqs["extra"].isna(), ["source", "version", "target", "specifier", "raw"]]
-    if run.empty:
-        return pd.DataFrame(columns=["name", "version", "dependencies", "pins"])
-    pinned_of = {spec: _pinned(spec) for spec in run["specifier"].unique()}
-    run = run.assign(pinned=run["specifier"].map(pinned_of))
-    grouped = run.groupby(["source", "version"]).agg(
-        dependencies=("target", "nunique"), all_pinned=("pinned", "all")
-    )
-    keep = grouped[grouped["all_pinned"] & (grouped["dependencies"] >= min_dependencies)].index
-    chosen = run.set_index(["source", "version"]).loc[keep]
-    pins = chosen.groupby(level=[0, 1])["raw"].agg(lambda r: "; ".join(sorted(r)))
-    out = (
-        grouped.loc[keep, ["dependencies"]]
-        .assign(pins=pins)
-        .reset_index()
-        .rename(columns={"source": "name"})
-    )
-    return out.sort_values(["dependencies", "name"], ascending=[False, True]).reset_index(drop=True)
 
 
 def unknown_dependencies(g: DependencyGraph) -> pd.DataFrame:

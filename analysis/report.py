@@ -6,7 +6,7 @@ import importlib.util
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +17,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy import sparse
 
 from .build import edges_from_requirements, load_graph
 from .downloads import compare_downloads, read_downloads
@@ -25,12 +26,13 @@ from .health import (
     cycles,
     missing_dependencies,
     self_loops,
-    umbrellas,
     unknown_dependencies,
     unsatisfiable_edges,
 )
 from .installability import write_installability
 from .metrics import dependents_table
+from .pinning import PINNING_KINDS, classify_pinning
+from .reach import direct_dependents
 from .roles import assign_roles
 from .store_reader import read_nodes, read_requirements, read_versions, require_projects
 from .targets import Target
@@ -47,14 +49,47 @@ class ReportTables:
 
     graph: DependencyGraph
     packages: pd.DataFrame  # one row per project: metrics, role, health flags (+ downloads)
-    umbrellas: pd.DataFrame
+    pinning: pd.DataFrame  # metapackages, frozen environments, pinned applications
     cycles: list[list[str]]
     self_loops: list[str]
     missing: pd.DataFrame
     broken_edges: pd.DataFrame
     unknown: pd.DataFrame
+    filters: dict[str, object] = field(default_factory=dict)  # what the filtered count leaves out
     comparison: dict[str, object] | None = None  # direct dependents vs downloads
     comparison_transitive: dict[str, object] | None = None
+
+
+#: a dependent whose newest upload is older than this (before the newest upload in the store)
+#: is left out of the filtered count, when the store knows upload times
+STALE_YEARS = 10
+
+
+def filtered_dependents(
+    graph: DependencyGraph, pinning: pd.DataFrame, include_extras: bool = False
+) -> tuple[np.ndarray, dict[str, object]]:
+    """Direct dependents counted only from dependents that carry a signal: frozen environments
+    (a pasted `pip freeze` pins hundreds of unrelated projects) are left out always; projects whose
+    newest upload is over STALE_YEARS years older than the store's newest are left out when the
+    store knows upload times. Returns the counts and what was left out."""
+    names = graph.names
+    frozen = set(pinning.loc[pinning["kind"] == "frozen-environment", "name"])
+    drop = names.isin(frozen).to_numpy()
+    stale = 0
+    filters: dict[str, object] = {"frozen_environments_left_out": int(drop.sum())}
+    if "last_upload" in graph.nodes and graph.nodes["last_upload"].notna().any():
+        uploads = pd.to_datetime(graph.nodes["last_upload"], utc=True, errors="coerce")
+        cutoff = uploads.max() - pd.DateOffset(years=STALE_YEARS)
+        old = (uploads < cutoff).fillna(False).to_numpy(dtype=bool)
+        stale = int((old & ~drop).sum())
+        drop |= old
+        filters["stale_cutoff"] = str(cutoff.date())
+    else:
+        filters["stale_cutoff"] = None  # no upload times in the store: no age filter
+    filters["stale_projects_left_out"] = stale
+    own = graph.adjacency(include_extras=include_extras, include_implied=False)
+    keep = sparse.diags((~drop).astype(np.int8), dtype=np.int8)
+    return direct_dependents((keep @ own).tocsr()), filters
 
 
 def build_tables(
@@ -71,8 +106,16 @@ def build_tables(
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     any_version = load_graph(db, latest_only=False, environment=environment)
     table = dependents_table(graph, include_extras=include_extras, any_version=any_version)
-    umbrella = umbrellas(reqs)
-    table["role"] = assign_roles(table, set(umbrella["name"]))
+    pinning = classify_pinning(reqs)
+    table["pinning"] = table["name"].map(pinning.set_index("name")["kind"])
+    table["role"] = assign_roles(table, pinning)
+    filtered, filters = filtered_dependents(graph, pinning, include_extras)
+    # by name: the table is sorted, the counts are in graph order
+    by_name = pd.Series(filtered, index=graph.names.to_numpy())
+    table["direct_dependents_filtered"] = table["name"].map(by_name).astype(np.int64)
+    top_plain = set(table.nlargest(100, "direct_dependents")["name"])
+    top_filtered = set(table.nlargest(100, "direct_dependents_filtered")["name"])
+    filters["top_100_changed"] = len(top_plain - top_filtered)
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
     broken = unsatisfiable_edges(reqs, read_versions(db))
@@ -82,17 +125,23 @@ def build_tables(
     tables = ReportTables(
         graph,
         table,
-        umbrella,
+        pinning,
         cyc,
         self_loops(graph),
         missing_dependencies(graph),
         broken,
         unknown_dependencies(graph),
+        filters,
     )
     if downloads is not None:
         dl = read_downloads(downloads)
         tables.comparison = compare_downloads(table, dl, metric="direct_dependents")
         tables.comparison_transitive = compare_downloads(table, dl, metric="transitive_dependents")
+        filtered_vs = compare_downloads(table, dl, metric="direct_dependents_filtered")
+        filters["spearman_with_downloads"] = {
+            "plain": tables.comparison.get("spearman"),
+            "filtered": filtered_vs.get("spearman"),
+        }
         table = table.merge(dl, on="name", how="left")
         table["downloads_rank_pct"] = table["downloads"].rank(pct=True, method="max")
         tables.packages = table
@@ -118,7 +167,11 @@ def _summary(tables: ReportTables) -> dict[str, object]:
         "largest_cycle": max((len(c) for c in tables.cycles), default=0),
         "self_loops": len(tables.self_loops),
         "unsatisfiable_edges": len(tables.broken_edges),
-        "umbrellas": len(tables.umbrellas),
+        **{
+            f"{kind.replace('-', '_')}s": int((tables.pinning["kind"] == kind).sum())
+            for kind in PINNING_KINDS
+        },
+        "filtered_dependents": tables.filters,
         "roles": on_index["role"].value_counts().to_dict(),
         "top_by_direct_dependents": on_index.head(10)["name"].tolist(),
     }
@@ -208,7 +261,7 @@ def write_report(
     installable: Sequence[Target] = (),
     installable_top: int = 1000,
 ) -> dict[str, object]:
-    """packages.csv, edges.csv, broken_edges.csv, umbrellas.csv, cycles.csv, missing.csv,
+    """packages.csv, edges.csv, broken_edges.csv, pinning.csv, cycles.csv, missing.csv,
     summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
     request). With `installable` targets: installable.csv and an `installable_<target>` column
     for the `installable_top` projects by direct dependents. Returns the summary."""
@@ -239,7 +292,7 @@ def write_report(
         }
     ).to_csv(out / "edges.csv", index=False)
     tables.broken_edges.to_csv(out / "broken_edges.csv", index=False)
-    tables.umbrellas.to_csv(out / "umbrellas.csv", index=False)
+    tables.pinning.to_csv(out / "pinning.csv", index=False)
     tables.missing.to_csv(out / "missing.csv", index=False)
     pd.DataFrame(
         [(i, name) for i, members in enumerate(tables.cycles) for name in members],

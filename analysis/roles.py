@@ -1,11 +1,13 @@
 """Roles: dependents speak for libraries, so say which projects are something else.
 
-library      required by at least one project
-plugin       a member of a plugin family (pytest-*, django-*, ...): required by its host's users,
-             rarely by other libraries
-umbrella     every dependency pinned exactly: a distribution of parts, not code of its own
-application  required by nobody but requiring many (>= 5): a tool or an end-user program
-leaf         required by nobody, requiring few
+metapackage         pins its own family exactly: a distribution of parts (analysis.pinning)
+frozen-environment  a pasted `pip freeze`: many exact pins to unrelated projects
+plugin              a member of a plugin family (pytest-*, django-*, ...): required by its host's
+                    users, rarely by other libraries
+library             required by at least one project
+pinned-application  required by nobody, every dependency pinned: a tool pinning what it runs with
+application         required by nobody but requiring many (>= 5): a tool or an end-user program
+leaf                required by nobody, requiring few
 (Console-script entry points would sharpen "application"; the store does not hold them yet.)
 """
 
@@ -51,16 +53,33 @@ _PLUGIN = re.compile(
 
 
 def assign_roles(
-    table: pd.DataFrame, umbrella_names: set[str] | None = None, application_min_deps: int = 5
+    table: pd.DataFrame, pinning: pd.DataFrame | None = None, application_min_deps: int = 5
 ) -> pd.Series:
+    """The first role that fits, in the order of the module's doc; `pinning` is
+    analysis.pinning.classify_pinning's table."""
     names = table["name"]
-    umbrella = names.isin(umbrella_names or set())
+    kinds = pinning.set_index("name")["kind"] if pinning is not None and len(pinning) else None
+    kind = names.map(kinds) if kinds is not None else pd.Series(None, index=names.index)
     plugin = names.str.match(_PLUGIN)
     depended = table["direct_dependents"] > 0
     application = ~depended & (table["direct_dependencies"] >= application_min_deps)
     role = np.select(
-        [umbrella, plugin, depended, application],
-        ["umbrella", "plugin", "library", "application"],
+        [
+            kind.eq("metapackage"),
+            kind.eq("frozen-environment"),
+            plugin,
+            depended,
+            kind.eq("pinned-application"),
+            application,
+        ],
+        [
+            "metapackage",
+            "frozen-environment",
+            "plugin",
+            "library",
+            "pinned-application",
+            "application",
+        ],
         "leaf",
     )
     return pd.Series(role, index=table.index, name="role")

@@ -50,16 +50,22 @@ def read_nodes(db: str | Path) -> pd.DataFrame:
         WITH kinds AS (
             SELECT r.project, max(f.kind = :wheel) AS has_wheels, max(f.kind = :sdist) AS has_sdist
             FROM files f JOIN releases r ON r.id = f.release_id GROUP BY r.project),
-        counts AS (SELECT project, count(*) AS releases FROM releases GROUP BY project)
+        counts AS (SELECT project, count(*) AS releases FROM releases GROUP BY project),
+        uploads AS (
+            SELECT r.project, max(f.upload_time) AS last_upload
+            FROM files f JOIN releases r ON r.id = f.release_id
+            WHERE f.upload_time IS NOT NULL GROUP BY r.project)
         SELECT p.name, p.status, l.version AS latest_version,
                coalesce(l.deps_state, 'no-release') AS deps_state, l.metadata_source,
                l.deps_verified,
                coalesce(c.releases, 0) AS releases,
-               coalesce(k.has_wheels, 0) AS has_wheels, coalesce(k.has_sdist, 0) AS has_sdist
+               coalesce(k.has_wheels, 0) AS has_wheels, coalesce(k.has_sdist, 0) AS has_sdist,
+               u.last_upload
         FROM projects p
         LEFT JOIN releases l ON l.project = p.name AND l.is_latest = 1
         LEFT JOIN counts c ON c.project = p.name
         LEFT JOIN kinds k ON k.project = p.name
+        LEFT JOIN uploads u ON u.project = p.name
     """
     params = {"wheel": FileKind.WHEEL.value, "sdist": FileKind.SDIST.value}
     with closing(open_store(db)) as conn:

@@ -33,7 +33,8 @@ from scipy import stats  # noqa: E402
 
 from analysis import load_graph, read_downloads  # noqa: E402
 from analysis.centrality import pagerank  # noqa: E402
-from analysis.health import cycles, umbrellas, unsatisfiable_edges  # noqa: E402
+from analysis.health import cycles, unsatisfiable_edges  # noqa: E402
+from analysis.pinning import classify_pinning  # noqa: E402
 from analysis.reach import direct_dependents, transitive_dependents  # noqa: E402
 from analysis.store_reader import read_requirements, read_versions  # noqa: E402
 from analysis.synthetic import synthetic_graph  # noqa: E402
@@ -125,7 +126,7 @@ def real(store: Path, sample: int) -> None:
     health = 0.0
     for name, fn in (
         ("cycles", lambda: cycles(g)),
-        ("umbrellas", lambda: umbrellas(reqs)),
+        ("pinning (metapackages, freezes, pinned apps)", lambda: classify_pinning(reqs)),
         (
             "unsatisfiable edges (3.4 M known versions)",
             lambda: unsatisfiable_edges(reqs, read_versions(store)),

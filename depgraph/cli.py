@@ -235,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="metrics and health of the graph as CSV reports and plots",
         description="Direct and transitive dependents, dependents via extras only, PageRank, "
-        "percentile ranks, roles, cycles, missing and unsatisfiable dependencies, umbrellas; "
+        "percentile ranks, roles, cycles, missing and unsatisfiable dependencies, metapackages, "
+        "frozen environments, pinned applications; "
         "compared with download counts when given.",
     )
     report.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")

@@ -81,7 +81,9 @@ def print_report(summary: dict[str, object], out: Path, top: int) -> None:
         "projects_with_unknown_dependencies",
         "cycles",
         "unsatisfiable_edges",
-        "umbrellas",
+        "metapackages",
+        "frozen_environments",
+        "pinned_applications",
         "missing_projects_required",
     )
     print("  " + ", ".join(f"{k}={summary[k]}" for k in keys))
@@ -93,6 +95,6 @@ def print_report(summary: dict[str, object], out: Path, top: int) -> None:
             f"{comp['top_100_overlap']:.0%}"
         )
     print(
-        f"report: {out}/ (packages.csv, edges.csv, broken_edges.csv, umbrellas.csv, summary.json, "
+        f"report: {out}/ (packages.csv, edges.csv, broken_edges.csv, pinning.csv, summary.json, "
         "plots)"
     )

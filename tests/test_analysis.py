@@ -17,14 +17,15 @@ from analysis import (
     dependents_table,
     missing_dependencies,
     read_downloads,
-    umbrellas,
     unsatisfiable_edges,
 )
 from analysis.build import edges_from_requirements, target_environment
 from analysis.centrality import pagerank
 from analysis.graph import DependencyGraph, from_edge_frame
 from analysis.health import self_loops
+from analysis.pinning import classify_pinning
 from analysis.reach import transitive_dependents
+from analysis.report import filtered_dependents
 from analysis.roles import assign_roles
 from analysis.synthetic import synthetic_graph
 
@@ -153,20 +154,43 @@ def test_unsatisfiable_edges_handle_prereleases_and_yanks() -> None:
     ]
 
 
-def test_umbrellas_need_every_run_requirement_pinned() -> None:
-    r = reqs(
-        [
-            ("meta", "x", "==1.0", None, None),
-            ("meta", "y", "===2", None, None),
-            ("meta", "docs", ">=1", None, "docs"),  # extras do not break the umbrella
-            ("half", "x", "==1.0", None, None),
-            ("half", "y", ">=2", None, None),
-            ("wild", "x", "==1.*", None, None),
-            ("wild", "y", "==2", None, None),
-            ("single", "x", "==1", None, None),
-        ]
-    )
-    assert umbrellas(r)["name"].tolist() == ["meta"]
+def test_pinning_tells_metapackages_freezes_and_pinned_applications() -> None:
+    rows: list[tuple[str, str, str, str | None, str | None]] = [
+        # pyobjc: its own family, pinned in lockstep (every version here is 1.0)
+        ("pyobjc", "pyobjc-core", "==1.0", None, None),
+        ("pyobjc", "pyobjc-framework-cocoa", "==1.0", None, None),
+        ("pyobjc", "docs", ">=1", None, "docs"),  # extras do not count
+        # a pinned application: unrelated projects, a couple of pins
+        ("wheelr", "click", "==4.0", None, None),
+        ("wheelr", "wheel", "===0.24.0", None, None),
+        # not all pinned, or a wildcard: none of the three
+        ("half", "x", "==1.0", None, None),
+        ("half", "y", ">=2", None, None),
+        ("wild", "x", "==1.*", None, None),
+    ]
+    # a pasted freeze: 25 unrelated exact pins and one loose requirement
+    rows += [("nlp-freeze", f"unrelated-{i}", f"=={i}.0", None, None) for i in range(25)]
+    rows += [("nlp-freeze", "loose", ">=1", None, None)]
+    got = classify_pinning(reqs(rows)).set_index("name")
+    assert got["kind"].to_dict() == {
+        "pyobjc": "metapackage",
+        "wheelr": "pinned-application",
+        "nlp-freeze": "frozen-environment",
+    }
+    assert got.loc["pyobjc", "lockstep"] == 1.0 and got.loc["nlp-freeze", "pins"] == 25
+
+
+def test_filtered_dependents_leave_frozen_environments_out() -> None:
+    rows: list[tuple[str, str, str, str | None, str | None]] = [
+        ("freeze", f"lib-{i}", "==1.0", None, None) for i in range(30)
+    ]
+    rows += [("app", "lib-0", ">=1", None, None)]
+    frame = reqs(rows)
+    graph = from_edge_frame(edges_from_requirements(frame))
+    counts, filters = filtered_dependents(graph, classify_pinning(frame))
+    by_name = dict(zip(graph.names, counts, strict=True))
+    assert by_name["lib-0"] == 1 and by_name["lib-1"] == 0  # the freeze's pins carry no signal
+    assert filters["frozen_environments_left_out"] == 1 and filters["stale_cutoff"] is None
 
 
 def test_markers_evaluated_for_a_target_environment() -> None:
@@ -191,10 +215,11 @@ def test_roles() -> None:
             "direct_dependencies": [1, 1, 4, 9, 1],
         }
     )
-    assert assign_roles(table, {"meta"}).tolist() == [
+    pinning = pd.DataFrame({"name": ["meta"], "kind": ["metapackage"]})
+    assert assign_roles(table, pinning).tolist() == [
         "library",
         "plugin",
-        "umbrella",
+        "metapackage",
         "application",
         "leaf",
     ]

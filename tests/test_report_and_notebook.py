@@ -55,7 +55,7 @@ def test_report_command_writes_every_file(
         "packages.csv",
         "edges.csv",
         "broken_edges.csv",
-        "umbrellas.csv",
+        "pinning.csv",
         "cycles.csv",
         "missing.csv",
         "summary.json",
@@ -90,12 +90,15 @@ def test_report_command_writes_every_file(
         assert f"`{column}`" in dictionary or (
             column.endswith("_pct") and "`*_pct`" in dictionary
         ), column
-    assert summary["cycles"] == 1 and summary["umbrellas"] >= 1
+    assert summary["cycles"] == 1 and summary["metapackages"] == 1
     assert (
         summary["projects_with_unknown_dependencies"] == 3
     )  # pending-sandbox: no sandbox in this crawl
-    umbrellas = pd.read_csv(out / "umbrellas.csv")
-    assert "demo-umbrella" in set(umbrellas["name"])
+    pinning = pd.read_csv(out / "pinning.csv").set_index("name")
+    assert pinning.loc["demo-umbrella", "kind"] == "metapackage"  # pins its own demo-* family
+    assert packages.loc["demo-umbrella", "role"] == "metapackage"
+    assert summary["filtered_dependents"]["frozen_environments_left_out"] == 0
+    assert (packages["direct_dependents_filtered"] <= packages["direct_dependents"]).all()
     assert "demo-core" in capsys.readouterr().out
     import networkx as nx
 

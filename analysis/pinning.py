@@ -1,0 +1,89 @@
+"""What a project that pins its dependencies exactly is: a metapackage, a pasted environment, or an
+application that pins what it runs with. Each is told by evidence in its own metadata.
+
+Over the run-time requirements of each project's selected release (outside extras), with `pins`
+the distinct targets required with an exact `==` / `===` version (no wildcard):
+
+- **metapackage**: >= 2 requirements, every one an exact pin, and at least half of them on the
+  project's own family (targets whose first name token is the project's, as `pyobjc` ->
+  `pyobjc-framework-cocoa`): a distribution of parts released together. `lockstep` is the share of
+  family pins at the project's own version (pyobjc: 1.0).
+- **frozen-environment**: >= 20 exact pins, >= 80 % of its requirements pinned, and most of them
+  *not* its own family: a pasted `pip freeze`. Its pins carry no signal about the pinned projects,
+  so the filtered dependents count leaves it out.
+- **pinned-application**: every requirement an exact pin (>= 1), and neither of the above: a tool
+  that pins what it was tested with (`wheelr`: click==4.0, wheel==0.24.0).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+__all__ = ["FROZEN_MIN_PINS", "PINNING_KINDS", "classify_pinning", "family_token"]
+
+PINNING_KINDS = ("metapackage", "frozen-environment", "pinned-application")
+FROZEN_MIN_PINS = 20
+FROZEN_MIN_SHARE = 0.8
+
+
+def family_token(name: str) -> str:
+    """The first token of a canonical name: `pyobjc-framework-cocoa` -> `pyobjc`."""
+    return name.split("-", 1)[0]
+
+
+@lru_cache(maxsize=1 << 16)
+def _pinned_version(specifier: str) -> str | None:
+    """The version of an exact pin (`==1.2`, `===1.2`), else None."""
+    try:
+        specs = list(SpecifierSet(specifier))
+    except InvalidSpecifier:
+        return None
+    if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
+        return specs[0].version
+    return None
+
+
+def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
+    """One row per project whose selected release pins: name, version, requirements, pins,
+    family_pins, lockstep, kind (see the module's doc). `reqs` are requirement rows with
+    source, version, target, specifier, extra."""
+    columns = ["name", "version", "requirements", "pins", "family_pins", "lockstep", "kind"]
+    run = reqs.loc[reqs["extra"].isna(), ["source", "version", "target", "specifier"]]
+    run = run[run["source"] != run["target"]].drop_duplicates(["source", "target"])
+    if run.empty:
+        return pd.DataFrame(columns=columns)
+    pinned_of = {s: _pinned_version(s) for s in run["specifier"].unique()}
+    run = run.assign(pin=run["specifier"].map(pinned_of))
+    run["pinned"] = run["pin"].notna()
+    run["family"] = run["source"].map(family_token) == run["target"].map(family_token)
+    run["family_pin"] = run["pinned"] & run["family"]
+    run["lockstep"] = run["family_pin"] & (run["pin"] == run["version"])
+    grouped = run.groupby(["source", "version"]).agg(
+        requirements=("target", "size"),
+        pins=("pinned", "sum"),
+        family_pins=("family_pin", "sum"),
+        lockstep_pins=("lockstep", "sum"),
+    )
+    grouped = grouped[grouped["pins"] > 0].reset_index()
+    all_pinned = grouped["pins"] == grouped["requirements"]
+    family_share = grouped["family_pins"] / grouped["pins"]
+    meta = all_pinned & (grouped["requirements"] >= 2) & (family_share >= 0.5)
+    frozen = (
+        ~meta
+        & (grouped["pins"] >= FROZEN_MIN_PINS)
+        & (grouped["pins"] / grouped["requirements"] >= FROZEN_MIN_SHARE)
+    )
+    pinned_app = all_pinned & ~meta & ~frozen
+    grouped["kind"] = None
+    grouped.loc[pinned_app, "kind"] = "pinned-application"
+    grouped.loc[frozen, "kind"] = "frozen-environment"
+    grouped.loc[meta, "kind"] = "metapackage"
+    grouped["lockstep"] = (
+        grouped["lockstep_pins"] / grouped["family_pins"].where(grouped["family_pins"] > 0)
+    ).round(3)
+    out = grouped[grouped["kind"].notna()].rename(columns={"source": "name"})
+    out = out.astype({"pins": int, "family_pins": int, "requirements": int})
+    return out[columns].sort_values(["kind", "pins", "name"], ascending=[True, False, True])
