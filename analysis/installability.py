@@ -280,13 +280,11 @@ def write_installability(
 
 
 def _plot_share(table: pd.DataFrame, targets: Sequence[Target], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     share = share_installable(table)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))  # no pyplot: the caller's backend is left alone
+    ax = fig.add_subplot()
     labels = [t.label for t in targets]
     ax.bar([t.python for t in targets], [100 * share.get(label, 0.0) for label in labels])
     ax.set_xlabel("Python version" + (f" ({targets[0].platform})" if targets else ""))
@@ -295,4 +293,3 @@ def _plot_share(table: pd.DataFrame, targets: Sequence[Target], path: Path) -> N
     ax.set_title(f"Installable, of {table['project'].nunique()} projects")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

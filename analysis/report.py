@@ -9,13 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import sparse
 
@@ -184,16 +181,22 @@ def _summary(tables: ReportTables) -> dict[str, object]:
     return summary
 
 
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure that belongs to no pyplot state: report files are written without touching the
+    caller's matplotlib backend, so plots still render inline in a notebook that imports us."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
+
+
 def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
 def _plots(tables: ReportTables, out: Path, label: int = 12) -> list[Path]:
     table = tables.packages
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = _figure(7, 5)
     counts = np.bincount(table["direct_dependents"].to_numpy())
     ks = np.flatnonzero(counts[1:]) + 1
     ax.loglog(ks, counts[ks], ".")
@@ -202,7 +205,7 @@ def _plots(tables: ReportTables, out: Path, label: int = 12) -> list[Path]:
     ax.set_title("In-degree distribution")
     written = [_save(fig, out / "degree_distribution.png")]
     top = table[~table["missing"]].head(25)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 7))
+    fig, ax = _figure(7, 7)
     ax.barh(top["name"], top["direct_dependents"])
     ax.set_xlabel("direct dependents")
     ax.set_title("Most depended-upon projects")
@@ -210,7 +213,7 @@ def _plots(tables: ReportTables, out: Path, label: int = 12) -> list[Path]:
     comp = tables.comparison
     if comp is not None and "downloads" in table:
         both = table[table["downloads"] > 0]
-        fig, ax = plt.subplots(figsize=(8, 6))
+        fig, ax = _figure(8, 6)
         # +1 so that projects nobody depends on stay on the log axis
         ax.loglog(both["downloads"], both["direct_dependents"] + 1, ".", alpha=0.4)
         for key, colour in (

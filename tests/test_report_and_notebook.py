@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -134,6 +136,34 @@ def test_notebook_runs_against_a_crawled_store(crawled_store: Path) -> None:
     )
     assert "projects (incl. required-but-missing)" in outputs
     assert ("spearman" in outputs) == downloads.exists()
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert images  # plots render inline: importing analysis leaves the notebook's backend alone
+
+
+def test_importing_analysis_leaves_the_matplotlib_backend_alone(
+    tmp_path: Path, crawled_store: Path
+) -> None:
+    code = (
+        "import matplotlib; import analysis; from analysis import write_report; "
+        f"write_report({str(crawled_store)!r}, {str(tmp_path / 'r')!r}); "
+        "print(matplotlib.get_backend())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "svg"},
+        cwd=ROOT,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "svg"
+    assert (tmp_path / "r" / "top_dependents.png").stat().st_size > 0
 
 
 def test_report_on_an_empty_store_says_so(
