@@ -4,10 +4,10 @@ application that pins what it runs with. Each is told by evidence in its own met
 Over the run-time requirements of each project's selected release (outside extras), with `pins`
 the distinct targets required with an exact `==` / `===` version (no wildcard):
 
-- **metapackage**: >= 2 requirements, every one an exact pin, and at least half of them on the
+- **metapackage**: >= 2 requirements, every one an exact pin, more than half of them on the
   project's own family (targets whose first name token is the project's, as `pyobjc` ->
-  `pyobjc-framework-cocoa`): a distribution of parts released together. `lockstep` is the share of
-  family pins at the project's own version (pyobjc: 1.0).
+  `pyobjc-framework-cocoa`), released in lockstep: at least half of the family pins are at the
+  project's own version (`lockstep`; pyobjc: 1.0). A distribution of parts released together.
 - **frozen-environment**: >= 20 exact pins, >= 80 % of its requirements pinned, and most of them
   *not* its own family: a pasted `pip freeze`. Its pins carry no signal about the pinned projects,
   so the filtered dependents count leaves it out.
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 __all__ = ["FROZEN_MIN_PINS", "PINNING_KINDS", "classify_pinning", "family_token"]
 
@@ -46,6 +48,15 @@ def _pinned_version(specifier: str) -> str | None:
     return None
 
 
+def _same_version(pin: object, own: str) -> bool:
+    if not isinstance(pin, str):
+        return False
+    try:
+        return Version(pin) == Version(own)
+    except InvalidVersion:
+        return pin == own
+
+
 def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
     """One row per project whose selected release pins: name, version, requirements, pins,
     family_pins, lockstep, kind (see the module's doc). `reqs` are requirement rows with
@@ -60,7 +71,12 @@ def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
     run["pinned"] = run["pin"].notna()
     run["family"] = run["source"].map(family_token) == run["target"].map(family_token)
     run["family_pin"] = run["pinned"] & run["family"]
-    run["lockstep"] = run["family_pin"] & (run["pin"] == run["version"])
+    # only family pins need the (slower) version comparison
+    same = [
+        fp and _same_version(pin, own)
+        for fp, pin, own in zip(run["family_pin"], run["pin"], run["version"], strict=True)
+    ]
+    run["lockstep"] = np.array(same, dtype=bool)
     grouped = run.groupby(["source", "version"]).agg(
         requirements=("target", "size"),
         pins=("pinned", "sum"),
@@ -70,7 +86,12 @@ def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
     grouped = grouped[grouped["pins"] > 0].reset_index()
     all_pinned = grouped["pins"] == grouped["requirements"]
     family_share = grouped["family_pins"] / grouped["pins"]
-    meta = all_pinned & (grouped["requirements"] >= 2) & (family_share >= 0.5)
+    lockstep_share = grouped["lockstep_pins"] / grouped["family_pins"].where(
+        grouped["family_pins"] > 0, 1
+    )
+    meta = (
+        all_pinned & (grouped["requirements"] >= 2) & (family_share > 0.5) & (lockstep_share >= 0.5)
+    )
     frozen = (
         ~meta
         & (grouped["pins"] >= FROZEN_MIN_PINS)
