@@ -4,8 +4,11 @@ projects whose dependencies are unknown."""
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,6 +60,9 @@ class _Releases:
     every: list[Version]  # newest first: most specifiers are met by the newest release
     unyanked: list[Version]
     exact: set[Version]
+    # oldest first, with their comparison keys: bounds are found by bisection
+    every_keys: list[Any] = field(default_factory=list)
+    unyanked_keys: list[Any] = field(default_factory=list)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -93,7 +99,29 @@ def _satisfiable(specifier: str, releases: _Releases) -> bool | None:
             return only.contains(pool[0], prereleases=True)
         if only.operator in ("<", "<="):
             return only.contains(pool[-1], prereleases=True)
-    return any(spec.contains(v, prereleases=True) for v in pool)
+    window = _bounded(items, pool, releases.every_keys if exact else releases.unyanked_keys)
+    return any(spec.contains(v, prereleases=True) for v in window)
+
+
+def _bounded(items: list[Any], pool: list[Version], keys: list[Any]) -> Sequence[Version]:
+    """The releases of `pool` (newest first) between the specifier's lower and upper bounds,
+    newest first: a superset of what it admits (contains still decides), found by bisection on
+    the ascending comparison keys, so a specifier like `>=1.2,<2,!=1.5` checks a handful of
+    releases rather than every one."""
+    lows, highs = [], []
+    for item in items:
+        bound = _parse_version(item.version) if "*" not in item.version else None
+        if item.operator in (">=", ">") and bound is not None:
+            lows.append(bound._key)
+        elif item.operator in ("<", "<=") and bound is not None:
+            highs.append(bound._key)
+        elif item.operator != "!=":
+            return pool  # ==, ~=, ===, wildcards: no cheap bound, check them all
+    start = bisect_left(keys, max(lows)) if lows else 0
+    stop = bisect_right(keys, min(highs)) if highs else len(keys)
+    # pool is newest first: ascending position i is pool[len - 1 - i]
+    n = len(pool)
+    return pool[n - stop : n - start] if stop > start else []
 
 
 _version_key = operator.attrgetter("_key")
@@ -125,7 +153,13 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
         # Version's own comparison key: sorting on it runs in C, ~5x faster than Version.__lt__
         every = sorted(parsed[rows], key=_version_key, reverse=True)
         unyanked = sorted(parsed[rows[~yanked[rows]]], key=_version_key, reverse=True)
-        known[project] = _Releases(every, unyanked, set(every))
+        known[project] = _Releases(
+            every,
+            unyanked,
+            set(every),
+            [v._key for v in reversed(every)],
+            [v._key for v in reversed(unyanked)],
+        )
     candidates = candidates[candidates["target"].isin(known.keys())]
     pairs = candidates[["target", "specifier"]].drop_duplicates()
     verdict = {

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import sparse
 
-from .build import edges_from_requirements, load_graph
+from .build import edges_from_requirements
 from .downloads import compare_downloads, read_downloads
 from .graph import DependencyGraph, from_edge_frame
 from .health import (
@@ -31,7 +31,13 @@ from .metrics import dependents_table
 from .pinning import PINNING_KINDS, classify_pinning
 from .reach import direct_dependents
 from .roles import assign_roles
-from .store_reader import read_nodes, read_requirements, read_versions, require_projects
+from .store_reader import (
+    REQUIREMENT_COLUMNS,
+    read_nodes,
+    read_requirements,
+    read_versions,
+    require_projects,
+)
 from .targets import Target
 
 __all__ = ["DATA_DICTIONARY", "ReportTables", "build_tables", "write_report"]
@@ -96,12 +102,14 @@ def build_tables(
     environment: dict[str, str] | None = None,
 ) -> ReportTables:
     require_projects(db)
+    # the store is read once: every known release's requirements, then the latest ones among them
+    # for the graph and the health checks, all of them for the any-version counts
     nodes = read_nodes(db)
-    reqs = read_requirements(
-        db, latest_only=True
-    )  # read once: the graph and the health checks share it
+    every = read_requirements(db, latest_only=False, columns=(*REQUIREMENT_COLUMNS, "is_latest"))
+    reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
-    any_version = load_graph(db, latest_only=False, environment=environment)
+    any_version = from_edge_frame(edges_from_requirements(every, environment), nodes)
+    del every
     table = dependents_table(graph, include_extras=include_extras, any_version=any_version)
     pinning = classify_pinning(reqs)
     table["pinning"] = table["name"].map(pinning.set_index("name")["kind"])

@@ -17,7 +17,14 @@ from depgraph_core.schema import DepsState, FileKind, RequirementKind, check_ver
 
 from .errors import EmptyStoreError
 
-__all__ = ["open_store", "read_nodes", "read_requirements", "read_versions", "require_projects"]
+__all__ = [
+    "REQUIREMENT_COLUMNS",
+    "open_store",
+    "read_nodes",
+    "read_requirements",
+    "read_versions",
+    "require_projects",
+]
 
 _HINT = "Open it once with `depgraph status --db PATH` to bring it up to date."
 
@@ -78,6 +85,7 @@ def read_nodes(db: str | Path) -> pd.DataFrame:
 
 
 _COLUMNS = {
+    "is_latest": "r.is_latest",
     "source": "r.project",
     "target": "q.name",
     "version": "r.version",
@@ -92,11 +100,25 @@ _COLUMNS = {
 RUNTIME_KINDS = (RequirementKind.RUN, RequirementKind.EXTRA)
 
 
+#: the columns read_requirements gives by default
+REQUIREMENT_COLUMNS = (
+    "source",
+    "target",
+    "version",
+    "specifier",
+    "marker",
+    "extra",
+    "extras",
+    "kind",
+    "raw",
+)
+
+
 def read_requirements(
     db: str | Path,
     latest_only: bool = True,
     kinds: tuple[str, ...] = RUNTIME_KINDS,
-    columns: tuple[str, ...] = tuple(_COLUMNS),
+    columns: tuple[str, ...] = REQUIREMENT_COLUMNS,
 ) -> pd.DataFrame:
     """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind,
     raw."""
