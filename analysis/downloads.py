@@ -23,7 +23,7 @@ from scipy import stats
 
 from .errors import DownloadsFormatError
 
-__all__ = ["MIRROR_INSTALLERS", "compare_downloads", "read_downloads"]
+__all__ = ["MIRROR_INSTALLERS", "compare_downloads", "downloads_window", "read_downloads"]
 
 #: installers that mirror the index rather than install for a user; pypistats' "without_mirrors"
 #: leaves out the same family
@@ -129,6 +129,22 @@ def read_downloads(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     head = path.read_text(encoding="utf-8-sig", errors="replace")[:1].strip()
     return _from_json(path) if head in ("{", "[") else _from_csv(path)
+
+
+def downloads_window(path: str | Path) -> str | None:
+    """What time window a downloads file covers, where the file says (top-pypi-packages'
+    `last_update`: the 30 days, or calendar month, before it); None when it does not say."""
+    path = Path(path)
+    if path.suffix != ".json":
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if isinstance(data, dict) and data.get("last_update"):
+        days = "365" if "365" in path.name else "30"
+        return f"the {days} days before {data['last_update']} (top-pypi-packages)"
+    return None
 
 
 def compare_downloads(

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from scipy import sparse
 
 from .build import edges_from_requirements
-from .downloads import compare_downloads, read_downloads
+from .downloads import compare_downloads, downloads_window, read_downloads
 from .graph import DependencyGraph, from_edge_frame
 from .health import (
     cycles,
@@ -26,6 +26,7 @@ from .health import (
     unknown_dependencies,
     unsatisfiable_edges,
 )
+from .history import dependents_history, plot_history, read_downloads_history
 from .installability import write_installability
 from .metrics import dependents_table
 from .pinning import PINNING_KINDS, classify_pinning
@@ -85,7 +86,7 @@ def filtered_dependents(
         cutoff = uploads.max() - pd.DateOffset(years=STALE_YEARS)
         old = (uploads < cutoff).fillna(False).to_numpy(dtype=bool)
         stale = int((old & ~drop).sum())
-        drop |= old
+        drop = drop | old
         filters["stale_cutoff"] = str(cutoff.date())
     else:
         filters["stale_cutoff"] = None  # no upload times in the store: no age filter
@@ -100,12 +101,16 @@ def build_tables(
     downloads: str | Path | None = None,
     include_extras: bool = False,
     environment: dict[str, str] | None = None,
+    as_of: str | None = None,
 ) -> ReportTables:
+    """Every table of a report; with `as_of` (YYYY-MM-DD), as the index stood on that date."""
     require_projects(db)
     # the store is read once: every known release's requirements, then the latest ones among them
     # for the graph and the health checks, all of them for the any-version counts
-    nodes = read_nodes(db)
-    every = read_requirements(db, latest_only=False, columns=(*REQUIREMENT_COLUMNS, "is_latest"))
+    nodes = read_nodes(db, as_of)
+    every = read_requirements(
+        db, latest_only=False, columns=(*REQUIREMENT_COLUMNS, "is_latest"), as_of=as_of
+    )
     reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     any_version = from_edge_frame(edges_from_requirements(every, environment), nodes)
@@ -123,7 +128,7 @@ def build_tables(
     filters["top_100_changed"] = len(top_plain - top_filtered)
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
-    broken = unsatisfiable_edges(reqs, read_versions(db))
+    broken = unsatisfiable_edges(reqs, read_versions(db, as_of))
     table["unsatisfiable_requirements"] = (
         table["name"].map(broken.groupby("source").size()).fillna(0).astype(int)
     )
@@ -271,6 +276,10 @@ def write_report(
     graphml: bool = False,
     installable: Sequence[Target] = (),
     installable_top: int = 1000,
+    as_of: str | None = None,
+    history_months: int = 0,
+    history_top: int = 10,
+    downloads_history: str | Path | None = None,
 ) -> dict[str, object]:
     """packages.csv, edges.csv, broken_edges.csv, pinning.csv, cycles.csv, missing.csv,
     summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
@@ -278,7 +287,7 @@ def write_report(
     for the `installable_top` projects by direct dependents. Returns the summary."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(db, downloads, include_extras, environment)
+    tables = build_tables(db, downloads, include_extras, environment, as_of)
     checked: dict[str, object] | None = None
     if installable:
         top = (
@@ -323,7 +332,21 @@ def write_report(
         "markers": "evaluated for python/platform" if environment else "every edge kept",
         "requested_extras": "implied edges: reach and PageRank only, not direct counts",
         "downloads_file": str(downloads) if downloads is not None else None,
+        "downloads_window": downloads_window(downloads) if downloads is not None else None,
+        "as_of": as_of,
+        "filters": "direct_dependents_filtered: frozen environments left out; projects with no "
+        f"upload in the {STALE_YEARS} years before the store's newest upload left out",
     }
+    if history_months:
+        history = dependents_history(db, history_months, history_top, include_extras, as_of)
+        history.to_csv(out / "history.csv", index=False)
+        dl_history = read_downloads_history(downloads_history) if downloads_history else None
+        plot_history(history, dl_history, out / "history.png")
+        summary["history"] = {
+            "months": sorted(history["month"].unique().tolist()),
+            "projects": sorted(history["name"].unique().tolist()),
+            "downloads_history": str(downloads_history) if downloads_history else None,
+        }
     if checked is not None:
         summary["installability"] = {
             "projects": checked["projects"],

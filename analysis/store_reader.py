@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from packaging.version import Version
 
 from depgraph_core.errors import StoreError
 from depgraph_core.schema import DepsState, FileKind, RequirementKind, check_version
+from depgraph_core.versions import latest_key
 
-from .errors import EmptyStoreError
+from .errors import AnalysisError, EmptyStoreError
 
 __all__ = [
     "REQUIREMENT_COLUMNS",
@@ -29,18 +32,77 @@ __all__ = [
 _HINT = "Open it once with `depgraph status --db PATH` to bring it up to date."
 
 
-def open_store(db: str | Path) -> sqlite3.Connection:
-    """A read-only connection to a store of this schema version (StoreError otherwise)."""
+def open_store(db: str | Path, as_of: str | None = None) -> sqlite3.Connection:
+    """A read-only connection to a store of this schema version (StoreError otherwise). With
+    `as_of`, the connection sees the store as the index stood on that date (see `_as_of`)."""
     path = Path(db)
     if not path.exists():
         raise StoreError(f"no store at {path}")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         check_version(conn, str(path), _HINT.replace("PATH", str(path)))
+        if as_of is not None:
+            _as_of(conn, str(path), as_of)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def as_of_date(text: str) -> str:
+    """An as-of date, YYYY-MM-DD, checked; the store is seen as at the end of that day (UTC)."""
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise AnalysisError(f"--as-of wants a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def _as_of(conn: sqlite3.Connection, path: str, as_of: str) -> None:
+    """Shadow the store's tables, for this connection only, with TEMP views of the index as it
+    stood at the end of `as_of` (UTC):
+
+    - a release exists once its first file was uploaded (PEP 700 upload times); later releases
+      and files are not there; releases without any upload time are left out;
+    - each project's latest release is picked among the existing ones by the store's rule
+      (`depgraph_core.versions`); yanked flags are today's (the index says when a file was
+      uploaded, not when it was yanked);
+    - projects with no release yet are not there.
+    """
+    day_end = f"{as_of_date(as_of)}T23:59:59.999999+00:00"
+    if conn.execute("SELECT 1 FROM files WHERE upload_time IS NOT NULL LIMIT 1").fetchone() is None:
+        raise AnalysisError(
+            f"{path}: the store has no upload times (its index gave none; PyPI's JSON API does, "
+            "PEP 691/700), so it cannot be seen as of a date"
+        )
+    rows = conn.execute(
+        "SELECT r.id, r.project, r.version, r.yanked FROM releases r JOIN ("
+        " SELECT release_id, min(julianday(upload_time)) AS first FROM files"
+        " WHERE upload_time IS NOT NULL GROUP BY release_id) u ON u.release_id = r.id"
+        " WHERE u.first <= julianday(?)",
+        (day_end,),
+    ).fetchall()
+    best: dict[str, tuple[tuple[bool, bool, bool, Version], int]] = {}
+    for release_id, project, version, yanked in rows:
+        key = latest_key(version, bool(yanked))
+        if project not in best or key > best[project][0]:
+            best[project] = (key, release_id)
+    conn.execute("CREATE TEMP TABLE asof_existing (id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TEMP TABLE asof_latest (id INTEGER PRIMARY KEY)")
+    conn.executemany("INSERT INTO asof_existing VALUES (?)", [(r[0],) for r in rows])
+    conn.executemany("INSERT INTO asof_latest VALUES (?)", [(b[1],) for b in best.values()])
+    # the date is checked above; it is part of the view's text, not a parameter
+    conn.executescript(f"""
+        CREATE TEMP VIEW releases AS
+            SELECT r.id, r.project, r.version, r.yanked, r.requires_python, r.deps_state,
+                   r.metadata_source, r.metadata_file, r.files_digest, r.extractor_version,
+                   r.note, (r.id IN (SELECT id FROM asof_latest)) AS is_latest, r.deps_verified
+            FROM main.releases r WHERE r.id IN (SELECT id FROM asof_existing);
+        CREATE TEMP VIEW files AS
+            SELECT * FROM main.files
+            WHERE upload_time IS NOT NULL AND julianday(upload_time) <= julianday('{day_end}');
+        CREATE TEMP VIEW projects AS
+            SELECT * FROM main.projects WHERE name IN (SELECT project FROM releases);
+    """)
 
 
 def require_projects(db: str | Path) -> None:
@@ -50,7 +112,7 @@ def require_projects(db: str | Path) -> None:
             raise EmptyStoreError(f"the store at {db} holds no projects yet: crawl or import first")
 
 
-def read_nodes(db: str | Path) -> pd.DataFrame:
+def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
     """One row per project: latest version, dependency state of that release, wheels/sdist,
     releases."""
     sql = """
@@ -75,7 +137,7 @@ def read_nodes(db: str | Path) -> pd.DataFrame:
         LEFT JOIN uploads u ON u.project = p.name
     """
     params = {"wheel": FileKind.WHEEL.value, "sdist": FileKind.SDIST.value}
-    with closing(open_store(db)) as conn:
+    with closing(open_store(db, as_of)) as conn:
         nodes = pd.read_sql_query(sql, conn, params=params)
     nodes["deps_known"] = nodes["deps_state"].eq(DepsState.KNOWN.value)
     nodes["has_wheels"] = nodes["has_wheels"].astype(bool)
@@ -119,6 +181,7 @@ def read_requirements(
     latest_only: bool = True,
     kinds: tuple[str, ...] = RUNTIME_KINDS,
     columns: tuple[str, ...] = REQUIREMENT_COLUMNS,
+    as_of: str | None = None,
 ) -> pd.DataFrame:
     """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind,
     raw."""
@@ -130,11 +193,11 @@ def read_requirements(
         f"SELECT {select} FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}"
     )
     params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
-    with closing(open_store(db)) as conn:
+    with closing(open_store(db, as_of)) as conn:
         return pd.read_sql_query(sql, conn, params=params)
 
 
-def read_versions(db: str | Path) -> pd.DataFrame:
+def read_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
     """Every (project, version, yanked) the store knows, for satisfiability checks."""
-    with closing(open_store(db)) as conn:
+    with closing(open_store(db, as_of)) as conn:
         return pd.read_sql_query("SELECT project, version, yanked FROM releases", conn)

@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depgraph_core.schema import RequirementKind
+from depgraph_core.versions import latest_key
 from sandbox.result import requires_from_setup_kwargs
 
 from .errors import ImportFormatError
@@ -90,15 +91,10 @@ def _version_key(v: str) -> tuple[int, Version]:
         return (0, Version("0"))
 
 
-def _latest_key(v: str) -> tuple[bool, bool, Version]:
-    """The release pip picks unconstrained, as the store's `is_latest` picks it: the highest final
-    release, else the highest pre-release (so the release imported with its dependencies is the
-    one the store calls latest)."""
-    try:
-        parsed = Version(v)
-    except InvalidVersion:
-        return (False, False, Version("0"))
-    return (True, not parsed.is_prerelease, parsed)
+def _latest_key(v: str) -> tuple[bool, bool, bool, Version]:
+    """The release the store will call latest (`depgraph_core.versions`): so the release imported
+    with its dependencies is that one."""
+    return latest_key(v)
 
 
 def _resolve(mapping: dict[str, Any], key: str, limit: int = 50) -> object:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
-from packaging.version import InvalidVersion, Version
 
 from depgraph_core.schema import (
     EXTRAS_DERIVATION,
@@ -36,6 +35,7 @@ from depgraph_core.schema import (
     RunStatus,
     migrate,
 )
+from depgraph_core.versions import latest_key
 
 from .index import DistFile
 from .ladder import Extraction, Failure
@@ -67,23 +67,9 @@ def files_digest(files: Iterable[DistFile]) -> str:
 
 
 def latest_release(rows: Iterable[tuple[int, str, int]]) -> int | None:
-    """Id of the latest (id, version, yanked) row, by the rule documented for `is_latest`."""
-    best_key, best_id = None, None
-    for release_id, version, yanked in rows:
-        try:
-            parsed = Version(version)
-        except InvalidVersion:
-            key = (
-                not yanked,
-                False,
-                False,
-                Version("0"),
-            )  # legacy versions rank below every PEP 440 one
-        else:
-            key = (not yanked, True, not parsed.is_prerelease, parsed)
-        if best_key is None or key > best_key:
-            best_key, best_id = key, release_id
-    return best_id
+    """Id of the latest (id, version, yanked) row, by the rule of `depgraph_core.versions`."""
+    best = max(rows, key=lambda row: latest_key(row[1], bool(row[2])), default=None)
+    return None if best is None else best[0]
 
 
 @dataclass

@@ -285,6 +285,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         help="how many projects, by direct dependents, --installable checks (default %(default)s)",
     )
+    report.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="every metric as the index stood at the end of that day (UTC): releases uploaded "
+        "later ignored (needs upload times: PEP 691/700 indexes such as PyPI give them)",
+    )
+    report.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="MONTHS",
+        help="also history.csv and history.png: monthly dependents of the top projects",
+    )
+    report.add_argument(
+        "--history-top", type=int, default=10, help="projects in the history (default %(default)s)"
+    )
+    report.add_argument(
+        "--downloads-history",
+        type=Path,
+        help="top-pypi-packages' monthly history (history/top-pypi-packages-30-days-monthly.csv.gz)"
+        " to plot beside the dependents history",
+    )
 
     imp = sub.add_parser(
         "import",
@@ -482,6 +504,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis import Target, target_environment, write_report
+    from analysis.store_reader import as_of_date
 
     env = target_environment(args.python, args.platform) if args.python else None
     targets = [Target(python, args.platform) for python in args.installable or []]
@@ -494,6 +517,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         args.graphml,
         targets,
         args.installable_top,
+        as_of=as_of_date(args.as_of) if args.as_of else None,
+        history_months=args.history,
+        history_top=args.history_top,
+        downloads_history=args.downloads_history,
     )
     if args.json:
         print_json(summary)

@@ -129,8 +129,13 @@ class FlakyMirror:
             if cut:
                 self.cut.add(path)
         local = self.root / path.lstrip("/")
-        if local.is_dir():
-            local = local / "index.html"
+        content_type = "application/octet-stream"
+        if local.is_dir():  # a simple-API page: JSON (PEP 691) when asked for and present
+            wants_json = "application/vnd.pypi.simple.v1+json" in h.headers.get("Accept", "")
+            if wants_json and (local / "index.json").is_file():
+                local, content_type = local / "index.json", "application/vnd.pypi.simple.v1+json"
+            else:
+                local, content_type = local / "index.html", "text/html"
         if not local.is_file() or ".." in Path(path).parts:
             h.send_response(404)
             h.send_header("Content-Length", "0")
@@ -153,6 +158,7 @@ class FlakyMirror:
                 body = body[: len(body) // 3]  # a whole, well-formed answer: just not what it says
         h.send_response(status)
         h.send_header("Content-Length", str(len(body)))
+        h.send_header("Content-Type", content_type)
         h.send_header("Accept-Ranges", "bytes")
         for key, value in headers.items():
             h.send_header(key, value)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import shutil
 import time
 import zipfile
 from pathlib import Path
+
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
 from crawler.lazywheel import metadata_member
 from tests.servers import project_of
@@ -48,6 +51,7 @@ def write_static_mirror(
     yanked: dict[str, str] | None = None,
     requires_python: dict[str, str] | None = None,
     core_metadata: bool = True,
+    upload_times: dict[str, str] | None = None,
 ) -> Path:
     """Mirror the files of `flat` into `out` (idempotent; files no longer in `flat` are removed).
 
@@ -104,4 +108,44 @@ def write_static_mirror(
         + "\n".join(f'<a href="{p}/">{p}</a>' for p in sorted(by_project))
         + "\n</body></html>\n",
     )
+    if upload_times is not None:
+        write_json_pages(out, upload_times, yanked, requires_python)
     return out
+
+
+def _version_of(filename: str) -> str:
+    if filename.endswith(".whl"):
+        return str(parse_wheel_filename(filename)[1])
+    return str(parse_sdist_filename(filename)[1])
+
+
+def write_json_pages(
+    out: Path, upload_times: dict[str, str], yanked: dict[str, str], requires_python: dict[str, str]
+) -> None:
+    """PEP 691 JSON pages beside the HTML ones (`index.json`), with PEP 700 upload times
+    (filename -> ISO 8601), for servers that answer JSON (tests/faultserver.FlakyMirror)."""
+    packages = out / "packages"
+    projects = sorted(d.name for d in (out / "simple").iterdir() if d.is_dir())
+    meta = {"api-version": "1.1"}
+    for project in projects:
+        files = []
+        for f in sorted(packages.iterdir()):
+            if f.name.endswith(".metadata") or project_of(f.name) != project:
+                continue
+            entry: dict[str, object] = {
+                "filename": f.name,
+                "url": f"../../packages/{f.name}",
+                "hashes": {"sha256": _sha256(f)},
+                "size": f.stat().st_size,
+                "upload-time": upload_times.get(f.name),
+            }
+            if f.name in requires_python:
+                entry["requires-python"] = requires_python[f.name]
+            if f.name in yanked:
+                entry["yanked"] = yanked[f.name]
+            files.append(entry)
+        versions = sorted({_version_of(str(e["filename"])) for e in files})
+        page = {"meta": meta, "name": project, "files": files, "versions": versions}
+        _write_if_changed(out / "simple" / project / "index.json", json.dumps(page))
+    root = {"meta": meta, "projects": [{"name": p} for p in projects]}
+    _write_if_changed(out / "simple" / "index.json", json.dumps(root))

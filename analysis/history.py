@@ -1,0 +1,114 @@
+"""How dependents changed: monthly direct dependents of the top projects, from the store seen as of
+each month's end (`store_reader.open_store(as_of=...)`), beside the monthly download history of
+top-pypi-packages (../shared/data/top-pypi-packages/history/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+from packaging.utils import canonicalize_name
+
+from .build import edges_from_requirements
+from .errors import AnalysisError, DownloadsFormatError
+from .graph import from_edge_frame
+from .metrics import dependents_table
+from .store_reader import open_store, read_nodes, read_requirements
+
+__all__ = ["dependents_history", "month_ends", "plot_history", "read_downloads_history"]
+
+
+def month_ends(db: str | Path, months: int, until: str | None = None) -> list[str]:
+    """The last day of each of the `months` months up to `until` (default: the store's newest
+    upload), oldest first."""
+    conn = open_store(db)
+    try:
+        newest = conn.execute("SELECT max(upload_time) FROM files").fetchone()[0]
+    finally:
+        conn.close()
+    if newest is None:
+        raise AnalysisError(f"{db}: the store has no upload times, so it has no history")
+    end = pd.Timestamp(until or newest[:10])
+    ends = pd.date_range(end=end + pd.offsets.MonthEnd(0), periods=months, freq="ME")
+    return [d.date().isoformat() for d in ends]
+
+
+def dependents_history(
+    db: str | Path,
+    months: int = 24,
+    top: int = 10,
+    include_extras: bool = False,
+    until: str | None = None,
+) -> pd.DataFrame:
+    """month, name, direct_dependents, transitive_dependents for the `top` projects by direct
+    dependents at the last month, for each month end."""
+    frames = []
+    ends = month_ends(db, months, until)
+    for month in ends:
+        nodes = read_nodes(db, month)
+        reqs = read_requirements(
+            db,
+            latest_only=True,
+            as_of=month,
+            columns=("source", "target", "marker", "extra", "extras"),
+        )
+        if nodes.empty:
+            continue
+        graph = from_edge_frame(edges_from_requirements(reqs), nodes)
+        table = dependents_table(graph, include_extras=include_extras)
+        table = table[~table["missing"]]
+        frames.append(
+            table.assign(month=month)[
+                ["month", "name", "direct_dependents", "transitive_dependents"]
+            ]
+        )
+    if not frames:
+        return pd.DataFrame(columns=["month", "name", "direct_dependents", "transitive_dependents"])
+    history = pd.concat(frames, ignore_index=True)
+    last = history[history["month"] == history["month"].max()]
+    chosen = last.nlargest(top, ["direct_dependents"])["name"]
+    return history[history["name"].isin(set(chosen))].reset_index(drop=True)
+
+
+def read_downloads_history(path: str | Path) -> pd.DataFrame:
+    """top-pypi-packages' monthly history (`last_update, source, rank, project, download_count`,
+    gzipped CSV) as month, name, downloads."""
+    try:
+        raw = pd.read_csv(path, usecols=["last_update", "project", "download_count"])
+    except (OSError, ValueError) as exc:
+        raise DownloadsFormatError(
+            Path(path), None, f"not a top-pypi-packages history: {exc}"
+        ) from None
+    month = pd.to_datetime(raw["last_update"]).dt.to_period("M").astype(str)
+    frame = pd.DataFrame(
+        {
+            "month": month,
+            "name": [canonicalize_name(p) for p in raw["project"]],
+            "downloads": raw["download_count"],
+        }
+    )
+    return frame.groupby(["month", "name"], as_index=False)["downloads"].max()
+
+
+def plot_history(history: pd.DataFrame, downloads: pd.DataFrame | None, path: Path) -> Path:
+    """Direct dependents per month of each project; beside it, its monthly downloads."""
+    panels = 2 if downloads is not None else 1
+    fig = Figure(figsize=(7 * panels, 5))  # no pyplot: the caller's backend is left alone
+    ax = fig.add_subplot(1, panels, 1)
+    for name, rows in history.groupby("name"):
+        ax.plot(pd.to_datetime(rows["month"]), rows["direct_dependents"], label=str(name))
+    ax.set_title("Direct dependents, month by month")
+    ax.set_ylabel("direct dependents")
+    ax.legend(fontsize="small")
+    if downloads is not None:
+        ax2 = fig.add_subplot(1, panels, 2)
+        wanted = downloads[downloads["name"].isin(set(history["name"]))]
+        for name, rows in wanted.groupby("name"):
+            ax2.plot(pd.to_datetime(rows["month"]), rows["downloads"], label=str(name))
+        ax2.set_yscale("log")
+        ax2.set_title("Monthly downloads (top-pypi-packages)")
+        ax2.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
