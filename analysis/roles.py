@@ -6,9 +6,10 @@ plugin              a member of a plugin family (pytest-*, django-*, ...): requi
                     users, rarely by other libraries
 library             required by at least one project
 pinned-application  required by nobody, every dependency pinned: a tool pinning what it runs with
-application         required by nobody but requiring many (>= 5): a tool or an end-user program
-leaf                required by nobody, requiring few
-(Console-script entry points would sharpen "application"; the store does not hold them yet.)
+application         required by nobody, and installs console scripts (entry points read from its
+                    wheel): a tool or an end-user program; where the store did not read entry
+                    points, required by nobody but requiring many (>= 5) stands in
+leaf                required by nobody, none of the above
 """
 
 from __future__ import annotations
@@ -62,7 +63,14 @@ def assign_roles(
     kind = names.map(kinds) if kinds is not None else pd.Series(None, index=names.index)
     plugin = names.str.match(_PLUGIN)
     depended = table["direct_dependents"] > 0
-    application = ~depended & (table["direct_dependencies"] >= application_min_deps)
+    scripts = (
+        table["console_scripts"]
+        if "console_scripts" in table
+        else pd.Series(np.nan, index=table.index)
+    )
+    by_evidence = scripts.fillna(0) > 0
+    by_guess = scripts.isna() & (table["direct_dependencies"] >= application_min_deps)
+    application = ~depended & (by_evidence | by_guess)
     role = np.select(
         [
             kind.eq("metapackage"),

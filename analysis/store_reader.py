@@ -95,7 +95,8 @@ def _as_of(conn: sqlite3.Connection, path: str, as_of: str) -> None:
         CREATE TEMP VIEW releases AS
             SELECT r.id, r.project, r.version, r.yanked, r.requires_python, r.deps_state,
                    r.metadata_source, r.metadata_file, r.files_digest, r.extractor_version,
-                   r.note, (r.id IN (SELECT id FROM asof_latest)) AS is_latest, r.deps_verified
+                   r.note, (r.id IN (SELECT id FROM asof_latest)) AS is_latest, r.deps_verified,
+                   r.entry_points_read
             FROM main.releases r WHERE r.id IN (SELECT id FROM asof_existing);
         CREATE TEMP VIEW files AS
             SELECT * FROM main.files
@@ -120,6 +121,9 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
             SELECT r.project, max(f.kind = :wheel) AS has_wheels, max(f.kind = :sdist) AS has_sdist
             FROM files f JOIN releases r ON r.id = f.release_id GROUP BY r.project),
         counts AS (SELECT project, count(*) AS releases FROM releases GROUP BY project),
+        scripts AS (
+            SELECT e.release_id, count(*) AS console_scripts FROM entry_points e
+            WHERE e.grp IN ('console_scripts', 'gui_scripts') GROUP BY e.release_id),
         uploads AS (
             SELECT r.project, max(f.upload_time) AS last_upload
             FROM files f JOIN releases r ON r.id = f.release_id
@@ -129,12 +133,15 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
                l.deps_verified,
                coalesce(c.releases, 0) AS releases,
                coalesce(k.has_wheels, 0) AS has_wheels, coalesce(k.has_sdist, 0) AS has_sdist,
-               u.last_upload
+               u.last_upload,
+               CASE WHEN l.entry_points_read = 1 THEN coalesce(s.console_scripts, 0) END
+                   AS console_scripts
         FROM projects p
         LEFT JOIN releases l ON l.project = p.name AND l.is_latest = 1
         LEFT JOIN counts c ON c.project = p.name
         LEFT JOIN kinds k ON k.project = p.name
         LEFT JOIN uploads u ON u.project = p.name
+        LEFT JOIN scripts s ON s.release_id = l.id
     """
     params = {"wheel": FileKind.WHEEL.value, "sdist": FileKind.SDIST.value}
     with closing(open_store(db, as_of)) as conn:

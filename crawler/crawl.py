@@ -92,6 +92,7 @@ class Crawler:
         stale_retries: int = 2,
         stale_delay: float = 2.0,
         verify_hashes: bool = False,
+        entry_points: bool = False,
     ) -> None:
         self.store, self.client, self.fetcher = store, client, fetcher
         self.workers = max(1, workers)
@@ -100,6 +101,8 @@ class Crawler:
         #: read dependencies from hash-verified bytes only (no range reads); earlier unverified
         #: extractions are redone
         self.verify_hashes = verify_hashes
+        #: read wheels' entry_points.txt even where a PEP 658 file answered the metadata
+        self.entry_points = entry_points
         self.conditional: bool = False
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.min_serials: dict[str, int] = {}
@@ -161,7 +164,9 @@ class Crawler:
             digest = files_digest(files)
             unchanged = known.get(version) == digest
             extraction = (
-                None if unchanged else extract_release(self.fetcher, files, self.verify_hashes)
+                None
+                if unchanged
+                else extract_release(self.fetcher, files, self.verify_hashes, self.entry_points)
             )
             releases.append(ReleaseRecord(version, files, extraction, digest))
         return ProjectRecord(

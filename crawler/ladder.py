@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from depgraph_core.schema import DepsState, FailureStage, FileKind
 
 from .archives import sdist_pkg_info
+from .entrypoints import EntryPoint, parse_entry_points
 from .errors import ArchiveError, CrawlerError, FetchError
 from .fetch import Fetcher
 from .index import DistFile
@@ -57,6 +58,9 @@ class Extraction:
     note: str | None = None
     #: the bytes the dependencies came from were checked against the index's sha256
     verified: bool | None = None
+    #: the selected wheel's entry points; None when they were not read (a PEP 658 file holds
+    #: none: `read_entry_points` reads the wheel for them too), [] when it has none
+    entry_points: list[EntryPoint] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class MetadataRead:
     method: str  # pep658 | wheel-range | wheel-download
     verified: bool
     note: str | None = None  # e.g. why ranges were given up for a whole download
+    entry_points: bytes | None = None  # entry_points.txt (b"": none); None: not read
 
 
 def _no_digest(stage: FailureStage, filename: str) -> Failure:
@@ -86,16 +91,31 @@ def _metadata_problems(meta: CoreMetadata, filename: str) -> list[Failure]:
 
 
 def wheel_metadata(
-    fetcher: Fetcher, wheel: DistFile, failures: list[Failure], verify: bool = False
+    fetcher: Fetcher,
+    wheel: DistFile,
+    failures: list[Failure],
+    verify: bool = False,
+    entry_points: bool = False,
 ) -> MetadataRead | None:
     """Metadata bytes of one wheel via rung 1, then rung 2; failures are appended, None if both
-    fail."""
+    fail. With `entry_points`, a wheel answered by its PEP 658 file is read for its
+    entry_points.txt too (ranges; a failure of that read is recorded, the metadata kept)."""
     if wheel.core_metadata and (wheel.core_metadata_sha256 or not verify):
         try:
             data = fetcher.download(wheel.metadata_url, wheel.core_metadata_sha256)
-            return MetadataRead(data, "pep658", wheel.core_metadata_sha256 is not None)
         except CrawlerError as exc:
             failures.append(_failure(FailureStage.METADATA_FILE, wheel.filename, exc))
+        else:
+            verified = wheel.core_metadata_sha256 is not None
+            points: bytes | None = None
+            if entry_points:
+                try:
+                    points = read_wheel_metadata(
+                        fetcher, wheel.url, wheel.filename, wheel.sha256, wheel.size, whole=verify
+                    ).entry_points
+                except CrawlerError as exc:
+                    failures.append(_failure(FailureStage.WHEEL, wheel.filename, exc))
+            return MetadataRead(data, "pep658", verified, entry_points=points)
     if verify and not wheel.sha256:
         failures.append(_no_digest(FailureStage.WHEEL, wheel.filename))
         return None
@@ -107,7 +127,7 @@ def wheel_metadata(
         failures.append(_failure(FailureStage.WHEEL, wheel.filename, exc))
         return None
     verified = got.method == "wheel-download" and bool(wheel.sha256)
-    return MetadataRead(got.data, got.method, verified, got.note)
+    return MetadataRead(got.data, got.method, verified, got.note, got.entry_points)
 
 
 def _ordered_wheels(files: list[DistFile]) -> tuple[list[DistFile], list[DistFile]]:
@@ -117,14 +137,30 @@ def _ordered_wheels(files: list[DistFile]) -> tuple[list[DistFile], list[DistFil
     return [w for w in wheels if w.pure], [w for w in wheels if not w.pure]
 
 
+def _entry_points(
+    got: MetadataRead, filename: str, failures: list[Failure]
+) -> list[EntryPoint] | None:
+    if got.entry_points is None:
+        return None
+    points, problem = parse_entry_points(got.entry_points)
+    if problem:
+        failures.append(Failure(FailureStage.METADATA, "bad-entry-points", problem, filename))
+    return points
+
+
 def _from_wheels(
-    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure], verify: bool
+    fetcher: Fetcher,
+    wheels: list[DistFile],
+    failures: list[Failure],
+    verify: bool,
+    entry_points: bool = False,
 ) -> Extraction | None:
     """First wheel that yields readable metadata wins."""
     for wheel in wheels:
-        got = wheel_metadata(fetcher, wheel, failures, verify)
+        got = wheel_metadata(fetcher, wheel, failures, verify, entry_points)
         if got is not None:
             meta = parse_core_metadata(got.data)
+            points = _entry_points(got, wheel.filename, failures)
             return Extraction(
                 KNOWN,
                 got.method,
@@ -134,12 +170,17 @@ def _from_wheels(
                 failures + _metadata_problems(meta, wheel.filename),
                 got.note,
                 verified=got.verified,
+                entry_points=points,
             )
     return None
 
 
 def _from_platform_wheels(
-    fetcher: Fetcher, wheels: list[DistFile], failures: list[Failure], verify: bool
+    fetcher: Fetcher,
+    wheels: list[DistFile],
+    failures: list[Failure],
+    verify: bool,
+    entry_points: bool = False,
 ) -> Extraction | None:
     """Union of the requirements of up to MAX_PLATFORM_WHEELS platform wheels."""
     union: dict[tuple[str, str | None], Edge] = {}
@@ -147,10 +188,13 @@ def _from_platform_wheels(
     first: tuple[DistFile, str, CoreMetadata] | None = None
     problems: list[Failure] = []
     verified = True  # the union is verified only if every wheel in it was
+    points: list[EntryPoint] | None = None  # the first wheel's, as the metadata file's
     for wheel in wheels[:MAX_PLATFORM_WHEELS]:
-        got = wheel_metadata(fetcher, wheel, failures, verify)
+        got = wheel_metadata(fetcher, wheel, failures, verify, entry_points and points is None)
         if got is None:
             continue
+        if points is None:
+            points = _entry_points(got, wheel.filename, failures)
         meta = parse_core_metadata(got.data)
         problems += _metadata_problems(meta, wheel.filename)
         verified = verified and got.verified
@@ -177,6 +221,7 @@ def _from_platform_wheels(
         failures + problems,
         note,
         verified=verified,
+        entry_points=points,
     )
 
 
@@ -227,18 +272,21 @@ def _from_sdist(
 
 
 def extract_release(
-    fetcher: Fetcher, files: list[DistFile], verify_hashes: bool = False
+    fetcher: Fetcher,
+    files: list[DistFile],
+    verify_hashes: bool = False,
+    entry_points: bool = False,
 ) -> Extraction:
     """Walk the ladder for one release's files. Never raises for bad input: failures are
     returned. With verify_hashes, only hash-verified bytes are read (see the module's doc)."""
     failures: list[Failure] = []
     pure, platform = _ordered_wheels(files)
     if pure:
-        found = _from_wheels(fetcher, pure, failures, verify_hashes)
+        found = _from_wheels(fetcher, pure, failures, verify_hashes, entry_points)
         if found:
             return found
     if platform:
-        found = _from_platform_wheels(fetcher, platform, failures, verify_hashes)
+        found = _from_platform_wheels(fetcher, platform, failures, verify_hashes, entry_points)
         if found:
             return found
     sdists = sorted(

@@ -37,6 +37,8 @@ class WheelMetadata:
     method: str
     #: why ranges were given up for the whole file, when they were
     note: str | None = None
+    #: the wheel's `*.dist-info/entry_points.txt` (empty when it has none)
+    entry_points: bytes = b""
 
 
 class RangeUnusable(ArchiveError):
@@ -108,7 +110,8 @@ def metadata_member(names: list[str]) -> str:
     return found[0]
 
 
-def _read_member(zf: zipfile.ZipFile, filename: str) -> tuple[str, bytes]:
+def _read_member(zf: zipfile.ZipFile, filename: str) -> tuple[str, bytes, bytes]:
+    """(METADATA's member name, its bytes, the same dist-info's entry_points.txt or b"")."""
     try:
         member = metadata_member(zf.namelist())
     except ArchiveError as exc:
@@ -116,7 +119,11 @@ def _read_member(zf: zipfile.ZipFile, filename: str) -> tuple[str, bytes]:
     info = zf.getinfo(member)
     if info.file_size > 16 * 1024 * 1024:
         raise ArchiveError(filename, f"METADATA of {info.file_size} bytes is implausibly large")
-    return member, zf.read(member)
+    entry_points = member.rsplit("/", 1)[0] + "/entry_points.txt"
+    extra = b""
+    if entry_points in zf.namelist() and zf.getinfo(entry_points).file_size <= 1024 * 1024:
+        extra = zf.read(entry_points)  # dist-info sits at the end: usually in the bytes we hold
+    return member, zf.read(member), extra
 
 
 def _first_range(fetcher: Fetcher, url: str, size: int | None) -> requests.Response:
@@ -165,7 +172,7 @@ def read_wheel_metadata(
     whole_file = fetcher.download(url, sha256)
     note = f"range read failed ({why}); read the whole wheel, verified against its sha256"
     got = _from_whole(whole_file, url, filename, sha256)
-    return WheelMetadata(got.data, got.member, got.method, note)
+    return WheelMetadata(got.data, got.member, got.method, note, got.entry_points)
 
 
 def _from_ranges(
@@ -184,20 +191,20 @@ def _from_ranges(
     raw = RemoteZipFile(fetcher, url, total, (start, first.content))
     try:
         with zipfile.ZipFile(io.BufferedReader(raw, buffer_size=MIN_CHUNK)) as zf:
-            member, data = _read_member(zf, filename)
+            member, data, entry_points = _read_member(zf, filename)
     except _ZIP_ERRORS as exc:
         raise ArchiveError(filename, f"not a readable zip: {exc}") from exc
-    return WheelMetadata(data, member, "wheel-range")
+    return WheelMetadata(data, member, "wheel-range", entry_points=entry_points)
 
 
 def _from_whole(data: bytes, url: str, filename: str, sha256: str | None) -> WheelMetadata:
     verify_sha256(url, data, sha256)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            member, metadata = _read_member(zf, filename)
+            member, metadata, entry_points = _read_member(zf, filename)
     except _ZIP_ERRORS as exc:
         raise ArchiveError(filename, f"not a readable zip: {exc}") from exc
-    return WheelMetadata(metadata, member, "wheel-download")
+    return WheelMetadata(metadata, member, "wheel-download", entry_points=entry_points)
 
 
 _ZIP_ERRORS = (

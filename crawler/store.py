@@ -328,23 +328,29 @@ class Store:
                 extractor_version,
                 ex.note,
                 ex.verified,
+                None if ex.entry_points is None else 1,
             )
             if release_id is None:
                 release_id = db.execute(
                     "INSERT INTO releases (yanked, requires_python, deps_state, metadata_source,"
                     " metadata_file, files_digest, extractor_version, note, deps_verified,"
-                    " project, version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " entry_points_read, project, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (*values, project, rel.version),
                 ).lastrowid
             else:
                 db.execute(
                     "UPDATE releases SET yanked=?, requires_python=?, deps_state=?,"
                     " metadata_source=?, metadata_file=?, files_digest=?, extractor_version=?,"
-                    " note=?, deps_verified=? WHERE id=?",
+                    " note=?, deps_verified=?, entry_points_read=? WHERE id=?",
                     (*values, release_id),
                 )
             assert release_id is not None  # lastrowid of the INSERT, or the stored id
             self.replace_requirements(db, release_id, ex.edges, ex.source or "", extractor_version)
+            db.execute("DELETE FROM entry_points WHERE release_id = ?", (release_id,))
+            db.executemany(
+                "INSERT INTO entry_points (release_id, grp, name, value) VALUES (?,?,?,?)",
+                [(release_id, p.group, p.name, p.value) for p in ex.entry_points or []],
+            )
             db.execute(
                 "DELETE FROM failures WHERE project = ? AND version = ?", (project, rel.version)
             )

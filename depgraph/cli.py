@@ -67,6 +67,13 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
         "wheels instead of range reads where the index serves no metadata file; a file without "
         "a digest, or with a wrong one, gives no dependencies and a recorded failure",
     )
+    p.add_argument(
+        "--entry-points",
+        action="store_true",
+        help="also read each wheel's entry_points.txt where a PEP 658 file answered the metadata "
+        "(one more ranged read per release; range reads get it for free): console scripts tell "
+        "applications from libraries",
+    )
     _add_net_options(p)
     p.add_argument(
         "--no-resume",
@@ -92,7 +99,12 @@ def _add_net_options(p: argparse.ArgumentParser) -> None:
 
 
 def _net(args: argparse.Namespace) -> NetOptions:
-    return NetOptions(args.cert, args.user_agent, getattr(args, "verify_hashes", False))
+    return NetOptions(
+        args.cert,
+        args.user_agent,
+        getattr(args, "verify_hashes", False),
+        getattr(args, "entry_points", False),
+    )
 
 
 def _add_limit_options(p: argparse.ArgumentParser) -> None:

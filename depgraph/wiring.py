@@ -31,6 +31,7 @@ class NetOptions:
     ca_bundle: str | None = None
     user_agent: str = USER_AGENT
     verify_hashes: bool = False
+    entry_points: bool = False  # read wheels' entry_points.txt where PEP 658 answered metadata
 
 
 def polite_rate(index_url: str, max_rps: float | None) -> float | None:
@@ -80,7 +81,13 @@ def crawler_for(
 
     try:
         yield Crawler(
-            store, client, fetcher, workers, on_project=tick, verify_hashes=net.verify_hashes
+            store,
+            client,
+            fetcher,
+            workers,
+            on_project=tick,
+            verify_hashes=net.verify_hashes,
+            entry_points=net.entry_points,
         )
     finally:
         bar.close()

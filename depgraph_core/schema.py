@@ -16,6 +16,9 @@ Tables (every name column holds a PEP 503 canonical name):
         files_digest: sha256 over the sorted (filename, sha256) pairs, to skip unchanged releases
         is_latest: 1 on the release pip would pick without constraints: the highest non-yanked final
                    release, else the highest non-yanked pre-release, else the highest release
+        entry_points_read: 1 when the selected wheel's entry_points.txt was read (its rows are in
+                   entry_points, none if it has none); NULL when not (PEP 658 metadata without
+                   `--entry-points`, an sdist, a store older than schema 3)
         deps_verified: 1 when the bytes the dependencies were read from were checked against the
                    index's sha256 (a PEP 658 file, a whole wheel or sdist); 0 when they were not
                    (a wheel read by HTTP ranges, or an index that gives no digest); NULL where it
@@ -26,6 +29,7 @@ Tables (every name column holds a PEP 503 canonical name):
     requirements(id, release_id, raw, name, specifier, marker, extra, extras, kind, source,
                  extractor_version)
         kind: RequirementKind; extra: the (canonical) extra that pulls it in
+    entry_points(release_id, grp, name, value)     a wheel's entry_points.txt, group by group
     failures(id, project, version, filename, stage, reason, detail, recorded_at)
         stage: FailureStage; version NULL: the failure is about the project page, not one release
     crawl_runs(id, index_url, started_at, finished_at, status, options)
@@ -55,7 +59,7 @@ __all__ = [
 ]
 
 #: bumped whenever the DDL changes; `migrate` brings older stores up to it
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class ProjectStatus(StrEnum):
@@ -152,6 +156,7 @@ CREATE TABLE IF NOT EXISTS releases (
     note TEXT,
     is_latest INTEGER NOT NULL DEFAULT 0,
     deps_verified INTEGER,
+    entry_points_read INTEGER,
     UNIQUE (project, version)
 );
 CREATE INDEX IF NOT EXISTS releases_latest ON releases(project) WHERE is_latest = 1;
@@ -186,6 +191,13 @@ CREATE TABLE IF NOT EXISTS requirements (
 );
 CREATE INDEX IF NOT EXISTS requirements_release ON requirements(release_id);
 CREATE INDEX IF NOT EXISTS requirements_name ON requirements(name);
+CREATE TABLE IF NOT EXISTS entry_points (
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    grp TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entry_points_release ON entry_points(release_id);
 CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY,
     project TEXT NOT NULL,
@@ -225,6 +237,8 @@ EXTRAS_DERIVATION = "1"
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 1 -> 2: whether each release's dependency source was hash-verified (unknown for old rows)
     1: ("ALTER TABLE releases ADD COLUMN deps_verified INTEGER",),
+    # 2 -> 3: entry points (the table comes with the DDL); unknown for releases read before
+    2: ("ALTER TABLE releases ADD COLUMN entry_points_read INTEGER",),
 }
 
 

@@ -17,13 +17,16 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from analysis import dependents_table, load_graph
+from analysis import build_tables, dependents_table, load_graph
 from crawler.crawl import CrawlSummary
 from crawler.store import Store
 from depgraph.cli import main
+from depgraph.demo.distbuild import DistSpec, write_wheel
 from depgraph.wiring import run_crawl
 from tests.conftest import corpus_entries
+from tests.faultserver import FlakyMirror
 from tests.helpers import dump_store, requirement_set, stored_requirements
+from tests.mirror import write_static_mirror
 from tests.servers import IndexServer
 
 
@@ -282,3 +285,52 @@ def _own_metadata(files: list[Path]) -> Message | None:
             dynamic = {d.lower() for d in meta.get_all("Dynamic") or []}
             return meta if version >= Version("2.2") and "requires-dist" not in dynamic else None
     return None
+
+
+@pytest.mark.parametrize("pep658", [False, True])
+def test_console_scripts_are_stored_and_make_applications(tmp_path: Path, pep658: bool) -> None:
+    """Read with the range reads that fetch METADATA; behind PEP 658 files only with
+    --entry-points. A project with console scripts and no dependents is an application."""
+    flat = tmp_path / "flat"
+    write_wheel(DistSpec("tool", "1.0", ["lib-a"], scripts={"tool": "tool.cli:main"}), flat)
+    write_wheel(DistSpec("lib-a", "1.0"), flat)
+    mirror = write_static_mirror(flat, tmp_path / "mirror", core_metadata=pep658)
+    with FlakyMirror(mirror, cut_once=False) as server:
+        for db, extra in (
+            (tmp_path / "plain.sqlite", []),
+            (tmp_path / "ep.sqlite", ["--entry-points"]),
+        ):
+            assert (
+                main(
+                    [
+                        "crawl",
+                        "--index-url",
+                        server.url,
+                        "--db",
+                        str(db),
+                        "--all",
+                        "--sandbox",
+                        "none",
+                        "-q",
+                        *extra,
+                    ]
+                )
+                == 0
+            )
+    for db, read in ((tmp_path / "plain.sqlite", not pep658), (tmp_path / "ep.sqlite", True)):
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT r.project, r.entry_points_read, e.grp, e.name, e.value FROM releases r"
+                " LEFT JOIN entry_points e ON e.release_id = r.id ORDER BY r.project"
+            ).fetchall()
+        if read:
+            assert rows == [
+                ("lib-a", 1, None, None, None),
+                ("tool", 1, "console_scripts", "tool", "tool.cli:main"),
+            ]
+        else:
+            assert rows == [("lib-a", None, None, None, None), ("tool", None, None, None, None)]
+        table = build_tables(db).packages.set_index("name")
+        # with evidence: an application; without it, the dependency count (1) says leaf
+        assert table.loc["tool", "role"] == ("application" if read else "leaf")
+        assert table.loc["lib-a", "role"] == "library"

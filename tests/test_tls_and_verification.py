@@ -25,6 +25,7 @@ from crawler import USER_AGENT
 from crawler.store import Store
 from depgraph.cli import main
 from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
+from depgraph_core.schema import SCHEMA_VERSION
 from tests.faultserver import FlakyMirror
 from tests.helpers import dump_store
 from tests.mirror import write_static_mirror
@@ -397,6 +398,8 @@ def test_a_store_of_schema_1_is_migrated(tmp_path: Path) -> None:
     Store(db).close()
     with sqlite3.connect(db) as conn:  # what a schema-1 store looks like: no deps_verified
         conn.execute("ALTER TABLE releases DROP COLUMN deps_verified")
+        conn.execute("ALTER TABLE releases DROP COLUMN entry_points_read")
+        conn.execute("DROP TABLE entry_points")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         conn.execute("INSERT INTO projects VALUES ('old', 'old', 'x', NULL, NULL, NULL, 'ok', 't')")
         conn.execute(
@@ -405,9 +408,8 @@ def test_a_store_of_schema_1_is_migrated(tmp_path: Path) -> None:
         )
     Store(db)
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            "2",
-        )
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert version == (str(SCHEMA_VERSION),)
         assert conn.execute("SELECT project, deps_verified FROM releases").fetchall() == [
             ("old", None)
         ]

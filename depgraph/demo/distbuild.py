@@ -30,6 +30,7 @@ class DistSpec:
     requires_python: str | None = None
     summary: str = "An example project of pypi-depgraph's demo index"
     filler: int = 0  # bytes of incompressible payload, to give wheels a realistic size
+    scripts: dict[str, str] = field(default_factory=dict)  # console script -> "module:function"
 
     @property
     def dist(self) -> str:
@@ -84,6 +85,9 @@ def write_wheel(spec: DistSpec, out_dir: Path, tag: str = "py3-none-any") -> Pat
         )
         members[f"{spec.module}/_data.bin"] = blob[: spec.filler]
     members[f"{info}/METADATA"] = spec.core_metadata().encode()
+    if spec.scripts:
+        lines = "".join(f"{name} = {target}\n" for name, target in spec.scripts.items())
+        members[f"{info}/entry_points.txt"] = f"[console_scripts]\n{lines}".encode()
     members[f"{info}/WHEEL"] = (
         f"Wheel-Version: 1.0\nGenerator: pypi-depgraph-distbuild\n"
         f"Root-Is-Purelib: {'true' if tag.endswith('any') else 'false'}\nTag: {tag}\n"
