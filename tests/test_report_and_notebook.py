@@ -111,17 +111,13 @@ def test_report_command_writes_every_file(
     )
 
 
-def test_notebook_runs_against_a_crawled_store(crawled_store: Path) -> None:
-    nb = nbformat.read(ROOT / "notebooks" / "explore.ipynb", as_version=4)  # type: ignore[no-untyped-call]
-    os.environ["DEPGRAPH_DB"] = str(crawled_store)
-    downloads = SHARED_DATA / "top-pypi-packages" / "top-pypi-packages.min.json"
-    # the download comparison cells run where ../shared has the data; the rest runs everywhere
-    if os.environ.get("CI") == "true":
-        need_shared(downloads)
-    if downloads.exists():
-        os.environ["DEPGRAPH_DOWNLOADS"] = str(downloads)
-    else:
-        os.environ.pop("DEPGRAPH_DOWNLOADS", None)
+def run_notebook(name: str, store: Path, downloads: Path | None) -> nbformat.NotebookNode:
+    """Execute notebooks/<name> against `store` (and a downloads file, or none) and return it."""
+    nb: nbformat.NotebookNode = nbformat.read(  # type: ignore[no-untyped-call]
+        ROOT / "notebooks" / name, as_version=4
+    )
+    os.environ["DEPGRAPH_DB"] = str(store)
+    os.environ["DEPGRAPH_DOWNLOADS"] = str(downloads) if downloads else "/nonexistent/downloads"
     try:
         NotebookClient(
             nb,
@@ -132,19 +128,35 @@ def test_notebook_runs_against_a_crawled_store(crawled_store: Path) -> None:
     finally:
         os.environ.pop("DEPGRAPH_DB")
         os.environ.pop("DEPGRAPH_DOWNLOADS", None)
-    outputs = "".join(
-        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-    )
-    assert "projects (incl. required-but-missing)" in outputs
-    assert ("spearman" in outputs) == downloads.exists()
-    images = [
-        o
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if "image/png" in o.get("data", {})
-    ]
-    assert images  # plots render inline: importing analysis leaves the notebook's backend alone
+    return nb
+
+
+def _downloads_file() -> Path | None:
+    downloads = SHARED_DATA / "top-pypi-packages" / "top-pypi-packages.min.json"
+    # the download comparison cells run where ../shared has the data; the rest runs everywhere
+    if os.environ.get("CI") == "true":
+        need_shared(downloads)
+    return downloads if downloads.exists() else None
+
+
+def _outputs(nb: nbformat.NotebookNode) -> tuple[str, int]:
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    text = "".join(o.get("text", "") for c in cells for o in c.get("outputs", []))
+    images = sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
+    return text, images
+
+
+@pytest.mark.parametrize("notebook", ["explore.ipynb", "dependents_vs_downloads.ipynb"])
+def test_notebooks_run_against_a_crawled_store(crawled_store: Path, notebook: str) -> None:
+    downloads = _downloads_file()
+    text, images = _outputs(run_notebook(notebook, crawled_store, downloads))
+    if notebook == "explore.ipynb":
+        assert "projects (incl. required-but-missing)" in text
+    else:
+        assert "direct dependency links" in text
+    assert ("spearman" in text) == (downloads is not None)
+    # plots render inline: importing analysis leaves the notebook's backend alone
+    assert images if notebook == "explore.ipynb" or downloads is not None else True
 
 
 def test_importing_analysis_leaves_the_matplotlib_backend_alone(
