@@ -22,7 +22,7 @@ class DependencyGraph:
     edges: DataFrame with int columns `src`, `dst` (src requires dst), boolean `via_extra` (the
     edge exists only through an extra) and boolean `implied` (src's own metadata does not list
     dst: it comes with an extra src requests of another dependency, `B[x]`), one row per distinct
-    (src, dst)."""
+    (src, dst, implied)."""
 
     nodes: pd.DataFrame
     edges: pd.DataFrame
@@ -82,27 +82,26 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
 
     Targets that are not in `nodes` become nodes with `missing=True` (required, but not on the
     index).
-    Several edges between one pair collapse into one, which is via_extra (implied) only if all
-    of them are.
+    Several edges between one pair collapse into one own edge and at most one implied edge, each
+    via_extra only if all of its rows are.
     """
     if nodes is None:
         nodes = pd.DataFrame({"name": pd.unique(edges["source"])})
     nodes = nodes.drop_duplicates("name").reset_index(drop=True)
-    known = set(nodes["name"])
     if "missing" not in nodes:
         nodes["missing"] = False
     extra_names = pd.unique(pd.concat([edges["source"], edges["target"]]))
-    absent = [n for n in extra_names if n not in known]
+    absent = extra_names[pd.Index(nodes["name"]).get_indexer(extra_names) < 0].tolist()
     if absent:
         nodes = pd.concat(
             [nodes, pd.DataFrame({"name": absent, "missing": True})], ignore_index=True
         )
     nodes["missing"] = nodes["missing"].fillna(False).astype(bool)
-    code = pd.Series(np.arange(len(nodes)), index=nodes["name"])
+    index = pd.Index(nodes["name"])  # hashed once; get_indexer maps a column in one pass
     e = pd.DataFrame(
         {
-            "src": code.loc[edges["source"].to_numpy()].to_numpy(),
-            "dst": code.loc[edges["target"].to_numpy()].to_numpy(),
+            "src": index.get_indexer(edges["source"]),
+            "dst": index.get_indexer(edges["target"]),
             "via_extra": edges["via_extra"].to_numpy(dtype=bool),
             "implied": (
                 edges["implied"].to_numpy(dtype=bool)
@@ -111,5 +110,9 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
             ),
         }
     )
-    e = e.groupby(["src", "dst"], sort=False, as_index=False)[["via_extra", "implied"]].min()
+    # an own edge and an implied one between the same pair stay two rows: collapsing their flags
+    # independently would make "listed in an extra" + "implied at run time" look like "listed at
+    # run time" to the direct counts
+    e = e.groupby(["src", "dst", "implied"], sort=False, as_index=False)["via_extra"].min()
+    e = e[["src", "dst", "via_extra", "implied"]]
     return DependencyGraph(nodes, e)

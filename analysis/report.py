@@ -113,9 +113,18 @@ def build_tables(
     )
     reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
-    any_version = from_edge_frame(edges_from_requirements(every, environment), nodes)
-    del every
-    table = dependents_table(graph, include_extras=include_extras, any_version=any_version)
+    # any version: only its direct counts are needed, so no second graph is built
+    any_edges = edges_from_requirements(every, environment)
+    own = any_edges[~any_edges["implied"].astype(bool)]
+    if not include_extras:
+        own = own[~own["via_extra"].astype(bool)]
+    own = own[own["source"] != own["target"]].drop_duplicates(["source", "target"])
+    any_version_counts = own.groupby("target").size()
+    del every, any_edges, own
+    table = dependents_table(graph, include_extras=include_extras)
+    table["direct_dependents_any_version"] = (
+        table["name"].map(any_version_counts).fillna(0).astype(np.int64)
+    )
     pinning = classify_pinning(reqs)
     table["pinning"] = table["name"].map(pinning.set_index("name")["kind"])
     table["role"] = assign_roles(table, pinning)

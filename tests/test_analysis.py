@@ -329,3 +329,21 @@ def test_extras_requested_of_a_dependency_bring_its_extra_requirements() -> None
     # but cli does reach them, as pip installs http[socks]
     assert table.loc["speedups", "transitive_dependents"] >= 1
     assert table.loc["http", "direct_dependents"] == 1  # cli; docs-user only through an extra
+
+
+def test_an_own_extra_edge_and_an_implied_one_do_not_make_a_runtime_dependent() -> None:
+    """A lists C only in its extra `docs`, and gets C at run time through B[y]: A is not a direct
+    (run-time) dependent of C, but it does reach C."""
+    rows = pd.DataFrame(
+        [
+            ("a", "c", 'extra == "docs"', "docs", ""),
+            ("a", "b", None, None, "y"),
+            ("b", "c", 'extra == "y"', "y", ""),
+        ],
+        columns=["source", "target", "marker", "extra", "extras"],
+    )
+    table = dependents_table(from_edge_frame(edges_from_requirements(rows))).set_index("name")
+    assert table.loc["c", "direct_dependents"] == 0
+    assert table.loc["c", "direct_dependents_with_extras"] == 2  # a (docs) and b (y)
+    assert table.loc["c", "dependents_via_requested_extras"] == 1  # a, through b[y]
+    assert table.loc["c", "transitive_dependents"] == 1
