@@ -137,7 +137,8 @@ def build_tables(
     filters["top_100_changed"] = len(top_plain - top_filtered)
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
-    broken = unsatisfiable_edges(reqs, read_versions(db, as_of))
+    constrained = reqs.loc[reqs["specifier"] != "", "target"].unique().tolist()
+    broken = unsatisfiable_edges(reqs, read_versions(db, as_of, constrained))
     table["unsatisfiable_requirements"] = (
         table["name"].map(broken.groupby("source").size()).fillna(0).astype(int)
     )

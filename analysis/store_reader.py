@@ -7,6 +7,7 @@ of another schema version is refused with a clear message before anything is rea
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -204,7 +205,20 @@ def read_requirements(
         return pd.read_sql_query(sql, conn, params=params)
 
 
-def read_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
-    """Every (project, version, yanked) the store knows, for satisfiability checks."""
+def read_versions(
+    db: str | Path, as_of: str | None = None, projects: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Every (project, version, yanked) the store knows, for satisfiability checks; only of
+    `projects` when given (the targets of specifiers: a fraction of all releases)."""
     with closing(open_store(db, as_of)) as conn:
-        return pd.read_sql_query("SELECT project, version, yanked FROM releases", conn)
+        if projects is None:
+            return pd.read_sql_query("SELECT project, version, yanked FROM releases", conn)
+        conn.execute("CREATE TEMP TABLE wanted_projects (name TEXT PRIMARY KEY)")
+        conn.executemany(
+            "INSERT OR IGNORE INTO wanted_projects VALUES (?)", ((p,) for p in projects)
+        )
+        rows = conn.execute(
+            "SELECT r.project, r.version, r.yanked FROM releases r"
+            " JOIN wanted_projects w ON w.name = r.project"
+        ).fetchall()
+    return pd.DataFrame(rows, columns=["project", "version", "yanked"])
