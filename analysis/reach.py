@@ -97,7 +97,7 @@ def transitive_dependents(
     """For each node, how many other nodes depend on it directly or through any chain.
 
     engine: "networkit" (NetworKit's exact ReachableNodes on the reversed graph, multi-threaded
-    C++: measured 1.7x faster than ours on one thread for the 2023 PyPI graph, same counts),
+    C++: 1.03 s against our 1.21 s on the 2023 PyPI graph, graph conversion included, same counts),
     "bitsets" (ours: condensation + chunked bitsets, no compiled dependency), or "auto"
     (NetworKit when it is installed: the `fast` extra)."""
     if engine not in ("auto", "networkit", "bitsets"):
