@@ -13,10 +13,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +30,7 @@ from analysis.targets import Target
 from crawler.store import Store
 from depgraph.demo import build_demo_index
 from depgraph.wiring import run_crawl
-from tests.installable_cases import write_installable_index
+from tests.installable_cases import pip_dry_run, write_installable_index
 from tests.mirror import write_static_mirror
 from tests.servers import IndexServer
 
@@ -43,39 +41,6 @@ PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 
 def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20)
-
-
-def pip_verdict(index_url: str, requirement: str, python: str) -> set[tuple[str, str]] | None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--isolated",
-            "--dry-run",
-            "--ignore-installed",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--report",
-            "-",
-            "--index-url",
-            index_url,
-            "--python-version",
-            python,
-            "--only-binary=:all:",
-            requirement,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        return None
-    return {
-        (i["metadata"]["name"].lower().replace("_", "-"), i["metadata"]["version"])
-        for i in json.loads(done.stdout)["install"]
-    }
 
 
 def loopback(sample: int, seed: int = 3) -> None:
@@ -116,7 +81,7 @@ def loopback(sample: int, seed: int = 3) -> None:
             with ThreadPoolExecutor(1) as pool:
                 pip = list(
                     pool.map(
-                        lambda pair: pip_verdict(
+                        lambda pair: pip_dry_run(
                             server.url,
                             f"{pair[0]}=={chosen[pair].version}"
                             if chosen[pair].version

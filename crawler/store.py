@@ -389,10 +389,19 @@ class Store:
         extractor_version: str,
     ) -> None:
         db.execute("DELETE FROM requirements WHERE release_id = ?", (release_id,))
+        Store.insert_requirements(db, release_id, edges, source, extractor_version)
+
+    @staticmethod
+    def insert_requirements(
+        db: sqlite3.Connection,
+        release_id: int,
+        edges: list[Edge],
+        source: str,
+        extractor_version: str,
+    ) -> None:
         db.executemany(
-            "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra, extras, "
-            "kind,"
-            " source, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra, extras,"
+            " kind, source, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     release_id,
@@ -533,25 +542,14 @@ class Store:
                 if before == after:
                     continue
                 db.execute("DELETE FROM requirements WHERE release_id = ?", (release_id,))
-                db.executemany(
-                    "INSERT INTO requirements (release_id, raw, name, specifier, marker, extra,"
-                    " extras, kind, source, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        (
-                            release_id,
-                            e.raw,
-                            e.name,
-                            e.specifier,
-                            e.marker,
-                            e.extra,
-                            e.extras,
-                            e.kind,
-                            source,
-                            extractor,
-                        )
-                        for e, source, extractor in new
-                    ],
-                )
+                for source, extractor in dict.fromkeys((src, x) for _, src, x in new):
+                    self.insert_requirements(
+                        db,
+                        release_id,
+                        [e for e, src, x in new if (src, x) == (source, extractor)],
+                        source,
+                        extractor,
+                    )
                 changed += 1
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('extras_derivation', ?)"

@@ -55,3 +55,23 @@ def dump_store(db: Path) -> dict[str, list[tuple[object, ...]]]:
     }
     with sqlite3.connect(db) as conn:
         return {t: sorted(conn.execute(q).fetchall(), key=repr) for t, q in queries.items()}
+
+
+def crawl_cli(index_url: str, db: Path, *extra: str, sandbox: str = "none") -> int:
+    """`depgraph crawl --all` of `index_url` into `db`, quiet, as a user runs it; the exit code."""
+    from depgraph.cli import main
+
+    return main(
+        [
+            "crawl",
+            "--index-url",
+            index_url,
+            "--db",
+            str(db),
+            "--all",
+            "--sandbox",
+            sandbox,
+            "-q",
+            *extra,
+        ]
+    )

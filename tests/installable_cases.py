@@ -3,7 +3,12 @@ resolver against pip's on the same loopback index."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from depgraph.demo.distbuild import DistSpec, write_wheel
 from tests.mirror import write_static_mirror
@@ -76,3 +81,39 @@ def write_installable_index(folder: Path, mirror: Path) -> Path:
         if spec.requires_python:
             requires_python[wheel.name] = spec.requires_python
     return write_static_mirror(folder, mirror, yanked=yanked, requires_python=requires_python)
+
+
+def pip_dry_run(index_url: str, requirement: str, python: str) -> set[tuple[str, str]] | None:
+    """The (project, version) set `pip install --dry-run --report` resolves for `requirement` on
+    CPython `python` against `index_url` alone (isolated from this machine's pip configuration,
+    wheels only); None when pip finds no solution."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--report",
+            "-",
+            "--index-url",
+            index_url,
+            "--python-version",
+            python,
+            "--only-binary=:all:",
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        return None
+    return {
+        (canonicalize_name(i["metadata"]["name"]), i["metadata"]["version"])
+        for i in json.loads(done.stdout)["install"]
+    }

@@ -25,7 +25,7 @@ from depgraph.demo.distbuild import DistSpec, write_wheel
 from depgraph.wiring import run_crawl
 from tests.conftest import corpus_entries
 from tests.faultserver import FlakyMirror
-from tests.helpers import dump_store, requirement_set, stored_requirements
+from tests.helpers import crawl_cli, dump_store, requirement_set, stored_requirements
 from tests.mirror import write_static_mirror
 from tests.servers import IndexServer
 
@@ -300,23 +300,7 @@ def test_console_scripts_are_stored_and_make_applications(tmp_path: Path, pep658
             (tmp_path / "plain.sqlite", []),
             (tmp_path / "ep.sqlite", ["--entry-points"]),
         ):
-            assert (
-                main(
-                    [
-                        "crawl",
-                        "--index-url",
-                        server.url,
-                        "--db",
-                        str(db),
-                        "--all",
-                        "--sandbox",
-                        "none",
-                        "-q",
-                        *extra,
-                    ]
-                )
-                == 0
-            )
+            assert crawl_cli(server.url, db, *extra) == 0
     for db, read in ((tmp_path / "plain.sqlite", not pep658), (tmp_path / "ep.sqlite", True)):
         with sqlite3.connect(db) as conn:
             rows = conn.execute(

@@ -13,6 +13,7 @@ import pytest
 from depgraph.cli import main
 from depgraph.demo.distbuild import DistSpec, write_wheel
 from tests.faultserver import FlakyMirror
+from tests.helpers import crawl_cli
 from tests.mirror import write_static_mirror
 
 # (spec, upload time)
@@ -35,22 +36,7 @@ def dated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     mirror = write_static_mirror(folder / "flat", folder / "mirror", upload_times=times)
     db = folder / "dated.sqlite"
     with FlakyMirror(mirror, cut_once=False) as server:
-        assert (
-            main(
-                [
-                    "crawl",
-                    "--index-url",
-                    server.url,
-                    "--db",
-                    str(db),
-                    "--all",
-                    "--sandbox",
-                    "none",
-                    "-q",
-                ]
-            )
-            == 0
-        )
+        assert crawl_cli(server.url, db) == 0
     yield db
 
 
@@ -129,22 +115,7 @@ def test_a_store_without_dates_says_so(tmp_path: Path, capsys: pytest.CaptureFix
     mirror = write_static_mirror(flat, tmp_path / "mirror")
     db = tmp_path / "undated.sqlite"
     with FlakyMirror(mirror, cut_once=False) as server:
-        assert (
-            main(
-                [
-                    "crawl",
-                    "--index-url",
-                    server.url,
-                    "--db",
-                    str(db),
-                    "--all",
-                    "--sandbox",
-                    "none",
-                    "-q",
-                ]
-            )
-            == 0
-        )
+        assert crawl_cli(server.url, db) == 0
     assert (
         main(["report", "--db", str(db), "--out", str(tmp_path / "r"), "--as-of", "2024-01-01"])
         == 2

@@ -7,7 +7,6 @@ against the index (pip isolated from this machine's configuration)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,13 +17,13 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from analysis.installability import check_installable, installability_table
+from analysis.installability import VERDICTS, check_installable, installability_table
 from analysis.release_index import ReleaseIndex
 from analysis.targets import Target
 from crawler.store import Store
 from depgraph.cli import main
 from depgraph.wiring import run_crawl
-from tests.installable_cases import CASES, write_installable_index
+from tests.installable_cases import CASES, pip_dry_run, write_installable_index
 from tests.servers import IndexServer
 
 PYTHONS = ("3.8", f"{sys.version_info[0]}.{sys.version_info[1]}")
@@ -60,38 +59,9 @@ def store(index: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pip_resolves(index_url: str, project: str, python: str) -> set[tuple[str, str]] | None:
-    """The pinned set pip would install, or None when pip finds none."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--isolated",
-            "--dry-run",
-            "--ignore-installed",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--report",
-            "-",
-            "--index-url",
-            index_url,
-            "--python-version",
-            python,
-            "--only-binary=:all:",
-            f"{project}=={LATEST[project]}" if project in LATEST else project,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if done.returncode != 0:
-        return None
-    report = json.loads(done.stdout)
-    return {
-        (canonicalize_name(i["metadata"]["name"]), i["metadata"]["version"])
-        for i in report["install"]
-    }
+    """What pip installs for the project's latest non-yanked release (None: nothing)."""
+    requirement = f"{project}=={LATEST[project]}" if project in LATEST else project
+    return pip_dry_run(index_url, requirement, python)
 
 
 def test_every_project_agrees_with_pip(index: IndexServer, store: Path) -> None:
@@ -177,14 +147,7 @@ def test_command_writes_csv_and_json(
     summary = json.loads(capsys.readouterr().out)
     table = pd.read_csv(out / "installable.csv")
     assert len(table) == 2 * len(ROOTS)  # every project of the index, on each target
-    assert set(table["verdict"]) <= {
-        "installable",
-        "no-compatible-release",
-        "conflict",
-        "missing-dependency",
-        "unknown-dependencies",
-        "too-deep",
-    }
+    assert set(table["verdict"]) <= set(VERDICTS)
     assert set(summary["share_installable"]) == {"py3.8-linux", "py3.12-linux"}
     assert (out / "installable.png").stat().st_size > 0
     same = installability_table(ReleaseIndex(store), ["ok-app"], [Target("3.8")])
