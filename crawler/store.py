@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,6 +44,8 @@ from .metadata import Edge
 
 if TYPE_CHECKING:
     from sandbox import SandboxResult
+
+log = logging.getLogger("pypi-depgraph")
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -135,7 +138,16 @@ class Store:
         with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as conn:
             migrate(conn, self.path)
         if self.get_meta("extras_derivation") != EXTRAS_DERIVATION:
-            self.rederive_requirements()
+            stored = self.db.execute("SELECT 1 FROM requirements LIMIT 1").fetchone() is not None
+            if stored:  # (a new store has nothing to re-derive: say nothing)
+                log.info(
+                    "%s: re-deriving which extras pull each requirement in (once; a large "
+                    "store takes a minute)",
+                    self.path,
+                )
+            changed = self.rederive_requirements()
+            if stored:
+                log.info("%s: %d releases re-derived", self.path, changed)
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -6,6 +6,7 @@ Exit codes are the table in `depgraph.exitcodes`; every error a command meets en
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -698,8 +699,24 @@ def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever sys.stderr is when a record comes (tests swap it between calls)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # the packages say what they do through logging; on the command line it is one stderr line
+    # each, unless the user asked for quiet or JSON
+    quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    handler_ = _StderrHandler()
+    handler_.setFormatter(logging.Formatter("depgraph: %(message)s"))
+    logger = logging.getLogger("pypi-depgraph")
+    logger.handlers[:] = [handler_]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     handler = {
