@@ -80,20 +80,31 @@ def filtered_dependents(
     frozen = set(pinning.loc[pinning["kind"] == "frozen-environment", "name"])
     drop = names.isin(frozen).to_numpy()
     stale = 0
+    stale_mask: np.ndarray | None = None
     filters: dict[str, object] = {"frozen_environments_left_out": int(drop.sum())}
     if "last_upload" in graph.nodes and graph.nodes["last_upload"].notna().any():
         uploads = pd.to_datetime(graph.nodes["last_upload"], utc=True, errors="coerce")
         cutoff = uploads.max() - pd.DateOffset(years=STALE_YEARS)
         old = (uploads < cutoff).fillna(False).to_numpy(dtype=bool)
         stale = int((old & ~drop).sum())
+        stale_mask = old
         drop = drop | old
         filters["stale_cutoff"] = str(cutoff.date())
     else:
         filters["stale_cutoff"] = None  # no upload times in the store: no age filter
     filters["stale_projects_left_out"] = stale
     own = graph.adjacency(include_extras=include_extras, include_implied=False)
-    keep = sparse.diags((~drop).astype(np.int8), dtype=np.int8)
-    return direct_dependents((keep @ own).tocsr()), filters
+
+    def without(mask: np.ndarray) -> np.ndarray:
+        keep = sparse.diags((~mask).astype(np.int8), dtype=np.int8)
+        return direct_dependents((keep @ own).tocsr())
+
+    # each filter alone too, so its own effect can be stated
+    frozen_mask = names.isin(frozen).to_numpy()
+    filters["_each"] = {"frozen_environments": without(frozen_mask)}
+    if stale_mask is not None:
+        filters["_each"]["stale_projects"] = without(stale_mask)  # type: ignore[index]
+    return without(drop), filters
 
 
 def build_tables(
@@ -135,6 +146,15 @@ def build_tables(
     top_plain = set(table.nlargest(100, "direct_dependents")["name"])
     top_filtered = set(table.nlargest(100, "direct_dependents_filtered")["name"])
     filters["top_100_changed"] = len(top_plain - top_filtered)
+    each = filters.pop("_each")
+    assert isinstance(each, dict)
+    by_name = graph.names.to_numpy()
+    effects: dict[str, dict[str, object]] = {}
+    for label, counts in each.items():
+        alone = table["name"].map(pd.Series(counts, index=by_name)).astype(np.int64)
+        top_alone = set(table.assign(alone=alone).nlargest(100, "alone")["name"])
+        effects[label] = {"top_100_changed": len(top_plain - top_alone), "_counts": alone}
+    filters["each_filter"] = effects
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
     constrained = reqs.loc[reqs["specifier"] != "", "target"].unique().tolist()
@@ -162,9 +182,16 @@ def build_tables(
             "plain": tables.comparison.get("spearman"),
             "filtered": filtered_vs.get("spearman"),
         }
+        for effect in effects.values():
+            alone_table = table.assign(alone=effect["_counts"])
+            effect["spearman_with_downloads"] = compare_downloads(
+                alone_table, dl, metric="alone"
+            ).get("spearman")
         table = table.merge(dl, on="name", how="left")
         table["downloads_rank_pct"] = table["downloads"].rank(pct=True, method="max")
         tables.packages = table
+    for effect in effects.values():
+        effect.pop("_counts", None)
     return tables
 
 

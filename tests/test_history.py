@@ -59,6 +59,12 @@ def test_report_as_of_a_date(dated_store: Path, tmp_path: Path, as_of: str, expe
     assert lib_dependents(dated_store, tmp_path / "r", "--as-of", as_of) == expected
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["choices"]["as_of"] == as_of
+    # with dates, the age filter is on, and its effect stated on its own
+    assert summary["filtered_dependents"]["stale_cutoff"] is not None
+    assert set(summary["filtered_dependents"]["each_filter"]) == {
+        "frozen_environments",
+        "stale_projects",
+    }
 
 
 def test_as_of_picks_the_latest_release_of_that_day(dated_store: Path, tmp_path: Path) -> None:

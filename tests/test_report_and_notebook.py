@@ -101,6 +101,9 @@ def test_report_command_writes_every_file(
     assert pinning.loc["demo-umbrella", "kind"] == "pinned-application"
     assert packages.loc["demo-umbrella", "role"] == "pinned-application"
     assert summary["filtered_dependents"]["frozen_environments_left_out"] == 0
+    each = summary["filtered_dependents"]["each_filter"]
+    assert each["frozen_environments"]["top_100_changed"] == 0  # no freezes in this index
+    assert "spearman_with_downloads" in each["frozen_environments"]
     assert (packages["direct_dependents_filtered"] <= packages["direct_dependents"]).all()
     assert "demo-core" in capsys.readouterr().out
     import networkx as nx
