@@ -90,7 +90,7 @@ def check_installable(
     started = time.perf_counter()
     name = canonicalize_name(project)
     assumption = "" if index.has_files else NO_FILES_ASSUMPTION
-    releases = [r for r in index.projects.get(name, []) if not r.yanked]
+    releases = [r for r in index.releases(name) if not r.yanked]
     latest = index.latest(name)
     if latest is None:
         return Verdict(
@@ -148,9 +148,7 @@ def check_installable(
         return verdict("too-deep", detail=f"no answer within {max_rounds} resolver rounds")
     except ResolutionImpossible as exc:
         causes = list(exc.causes)
-        missing = sorted(
-            {c.requirement.name for c in causes if c.requirement.name not in index.projects}
-        )
+        missing = sorted({c.requirement.name for c in causes if c.requirement.name not in index})
         if missing:
             return verdict(
                 "missing-dependency",
@@ -167,7 +165,7 @@ def check_installable(
         ]
         if lonely and len(lonely) == len(causes):
             req = lonely[0]
-            known = ", ".join(str(r.version) for r in index.projects.get(req.name, [])[:5])
+            known = ", ".join(str(r.version) for r in index.releases(req.name)[:5])
             return verdict(
                 "no-compatible-release",
                 detail=f"no release of {req.name} matches {req.specifier or 'any'} for "
@@ -226,7 +224,7 @@ def select_projects(
     if projects:
         return [canonicalize_name(p) for p in projects]
     if top is None:
-        return sorted(index.projects)
+        return list(index.project_names())
     from .build import load_graph
     from .metrics import dependents_table
 

@@ -4,9 +4,6 @@ each release's requirements, read on demand. Read-only: never the network."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -75,32 +72,49 @@ def _requirement(raw: str) -> Requirement | None:
 
 
 class ReleaseIndex:
-    """Releases by project, newest first, with their files; requirements per release on demand."""
+    """Releases by project, newest first, with their files, read from the store on demand (a
+    resolution touches a few hundred projects of hundreds of thousands); requirements per release
+    on demand too."""
 
     def __init__(self, db: str | Path) -> None:
         self.db = Path(db)
-        self.projects: dict[NormalizedName, list[ReleaseInfo]] = {}
-        self.has_files = False
-        with closing(open_store(db)) as conn:
-            self._load(conn)
         self._conn = open_store(db)
         self._conn.execute("PRAGMA query_only = 1")
+        self._releases: dict[NormalizedName, list[ReleaseInfo]] = {}
+        self.has_files = self._conn.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         self._conn.close()
 
-    def _load(self, conn: sqlite3.Connection) -> None:
+    def project_names(self) -> list[NormalizedName]:
+        """Every project of the store, sorted."""
+        rows = self._conn.execute("SELECT DISTINCT project FROM releases ORDER BY project")
+        return [canonicalize_name(r[0]) for r in rows]
+
+    def __contains__(self, project: object) -> bool:
+        return isinstance(project, str) and bool(self.releases(canonicalize_name(project)))
+
+    def releases(self, project: NormalizedName) -> list[ReleaseInfo]:
+        """The project's releases, newest first (empty when the store does not have it)."""
+        found = self._releases.get(project)
+        if found is None:
+            found = self._load(project)
+            self._releases[project] = found
+        return found
+
+    def _load(self, project: str) -> list[ReleaseInfo]:
         by_id: dict[int, ReleaseInfo] = {}
-        rows = conn.execute(
-            "SELECT id, project, version, yanked, requires_python, deps_state, is_latest"
-            " FROM releases"
+        rows = self._conn.execute(
+            "SELECT id, version, yanked, requires_python, deps_state, is_latest FROM releases"
+            " WHERE project = ?",
+            (project,),
         )
-        for rid, project, version, yanked, requires_python, state, latest in rows:
+        for rid, version, yanked, requires_python, state, latest in rows:
             try:
                 parsed = Version(version)
             except InvalidVersion:
                 continue  # pip ignores releases whose version is not PEP 440
-            info = ReleaseInfo(
+            by_id[rid] = ReleaseInfo(
                 rid,
                 parsed,
                 bool(yanked),
@@ -108,29 +122,26 @@ class ReleaseIndex:
                 state == DepsState.KNOWN,
                 bool(latest),
             )
-            by_id[rid] = info
-            self.projects.setdefault(canonicalize_name(project), []).append(info)
-        for releases in self.projects.values():
-            releases.sort(key=lambda r: r.version, reverse=True)
-        for rid, filename, kind, yanked, requires_python in conn.execute(
-            "SELECT release_id, filename, kind, yanked, requires_python FROM files"
-        ):
-            release = by_id.get(rid)
-            if release is None:
-                continue
-            self.has_files = True
-            wheel_tags: frozenset[Tag] = frozenset()
-            if kind == FileKind.WHEEL:
-                try:
-                    wheel_tags = parse_wheel_filename(filename)[3]
-                except InvalidWheelFilename:
-                    continue  # pip skips wheels it cannot name
-            release.files.append(
-                DistInfo(kind, wheel_tags, bool(yanked), _specifier(requires_python))
-            )
+        if by_id and self.has_files:
+            marks = ",".join("?" * len(by_id))
+            for rid, filename, kind, yanked, requires_python in self._conn.execute(
+                "SELECT release_id, filename, kind, yanked, requires_python FROM files"
+                f" WHERE release_id IN ({marks})",
+                tuple(by_id),
+            ):
+                wheel_tags: frozenset[Tag] = frozenset()
+                if kind == FileKind.WHEEL:
+                    try:
+                        wheel_tags = parse_wheel_filename(filename)[3]
+                    except InvalidWheelFilename:
+                        continue  # pip skips wheels it cannot name
+                by_id[rid].files.append(
+                    DistInfo(kind, wheel_tags, bool(yanked), _specifier(requires_python))
+                )
+        return sorted(by_id.values(), key=lambda r: r.version, reverse=True)
 
     def latest(self, project: NormalizedName) -> ReleaseInfo | None:
-        releases = self.projects.get(project)
+        releases = self.releases(project)
         if not releases:
             return None
         return next((r for r in releases if r.is_latest), releases[0])
@@ -170,6 +181,3 @@ class ReleaseIndex:
             if req is not None:
                 out.append(StoredRequirement(req, canonicalize_name(name), extra))
         return tuple(out)
-
-    def iter_projects(self) -> Iterator[NormalizedName]:
-        return iter(self.projects)

@@ -91,7 +91,7 @@ class StoreProvider(AbstractProvider):  # type: ignore[type-arg]
         found = self._usable.get(name)
         if found is None:
             found = []
-            for release in self.index.projects.get(name, []):
+            for release in self.index.releases(name):
                 rp = release.requires_python
                 if rp is not None and not rp.contains(self.target.python_version, prereleases=True):
                     continue

@@ -58,7 +58,7 @@ def loopback(sample: int, seed: int = 3) -> None:
         with IndexServer(mirror, "static") as server:
             run_crawl(Store(db), server.url, None, progress=False)
             index = ReleaseIndex(db)
-            projects = sorted(index.projects)
+            projects = index.project_names()
             targets = [Target(p) for p in PYTHONS]
             started = time.perf_counter()
             table = table_of(index, projects, targets)
