@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
@@ -203,18 +203,6 @@ def share_installable(table: pd.DataFrame) -> dict[str, float]:
         return {}
     share = table.assign(ok=table["verdict"].eq("installable")).groupby("target")["ok"].mean()
     return {str(k): round(float(v), 4) for k, v in share.items()}
-
-
-def targets_for(pythons: Sequence[str], platform: str = "linux") -> list[Target]:
-    return [Target(p, platform) for p in pythons]
-
-
-def pinned_names(verdict: Verdict) -> set[NormalizedName]:
-    return {canonicalize_name(n) for n, _ in verdict.pinned}
-
-
-def load_index(db: str | Path) -> ReleaseIndex:
-    return ReleaseIndex(db)
 
 
 def select_projects(

@@ -77,7 +77,6 @@ class ReleaseIndex:
     on demand too."""
 
     def __init__(self, db: str | Path) -> None:
-        self.db = Path(db)
         self._conn = open_store(db)
         self._conn.execute("PRAGMA query_only = 1")
         self._releases: dict[NormalizedName, list[ReleaseInfo]] = {}

@@ -71,11 +71,12 @@ STALE_YEARS = 10
 
 def filtered_dependents(
     graph: DependencyGraph, pinning: pd.DataFrame, include_extras: bool = False
-) -> tuple[np.ndarray, dict[str, object]]:
+) -> tuple[np.ndarray, dict[str, object], dict[str, np.ndarray]]:
     """Direct dependents counted only from dependents that carry a signal: frozen environments
     (a pasted `pip freeze` pins hundreds of unrelated projects) are left out always; projects whose
     newest upload is over STALE_YEARS years older than the store's newest are left out when the
-    store knows upload times. Returns the counts and what was left out."""
+    store knows upload times. Returns the counts, what was left out, and the counts with each
+    filter alone."""
     names = graph.names
     frozen = set(pinning.loc[pinning["kind"] == "frozen-environment", "name"])
     drop = names.isin(frozen).to_numpy()
@@ -100,11 +101,10 @@ def filtered_dependents(
         return direct_dependents((keep @ own).tocsr())
 
     # each filter alone too, so its own effect can be stated
-    frozen_mask = names.isin(frozen).to_numpy()
-    filters["_each"] = {"frozen_environments": without(frozen_mask)}
+    each = {"frozen_environments": without(names.isin(frozen).to_numpy())}
     if stale_mask is not None:
-        filters["_each"]["stale_projects"] = without(stale_mask)  # type: ignore[index]
-    return without(drop), filters
+        each["stale_projects"] = without(stale_mask)
+    return without(drop), filters, each
 
 
 def build_tables(
@@ -139,21 +139,23 @@ def build_tables(
     pinning = classify_pinning(reqs)
     table["pinning"] = table["name"].map(pinning.set_index("name")["kind"])
     table["role"] = assign_roles(table, pinning)
-    filtered, filters = filtered_dependents(graph, pinning, include_extras)
-    # by name: the table is sorted, the counts are in graph order
-    by_name = pd.Series(filtered, index=graph.names.to_numpy())
-    table["direct_dependents_filtered"] = table["name"].map(by_name).astype(np.int64)
+    filtered, filters, each = filtered_dependents(graph, pinning, include_extras)
+    names = graph.names.to_numpy()
+
+    def in_table_order(counts: np.ndarray) -> pd.Series:  # the table is sorted, counts are not
+        return table["name"].map(pd.Series(counts, index=names)).astype(np.int64)
+
+    table["direct_dependents_filtered"] = in_table_order(filtered)
     top_plain = set(table.nlargest(100, "direct_dependents")["name"])
     top_filtered = set(table.nlargest(100, "direct_dependents_filtered")["name"])
     filters["top_100_changed"] = len(top_plain - top_filtered)
-    each = filters.pop("_each")
-    assert isinstance(each, dict)
-    by_name = graph.names.to_numpy()
-    effects: dict[str, dict[str, object]] = {}
-    for label, counts in each.items():
-        alone = table["name"].map(pd.Series(counts, index=by_name)).astype(np.int64)
-        top_alone = set(table.assign(alone=alone).nlargest(100, "alone")["name"])
-        effects[label] = {"top_100_changed": len(top_plain - top_alone), "_counts": alone}
+    alone = {label: in_table_order(counts) for label, counts in each.items()}
+    effects: dict[str, dict[str, object]] = {
+        label: {
+            "top_100_changed": len(top_plain - set(table.loc[counts.nlargest(100).index, "name"]))
+        }
+        for label, counts in alone.items()
+    }
     filters["each_filter"] = effects
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
@@ -182,16 +184,13 @@ def build_tables(
             "plain": tables.comparison.get("spearman"),
             "filtered": filtered_vs.get("spearman"),
         }
-        for effect in effects.values():
-            alone_table = table.assign(alone=effect["_counts"])
-            effect["spearman_with_downloads"] = compare_downloads(
-                alone_table, dl, metric="alone"
+        for label, counts in alone.items():
+            effects[label]["spearman_with_downloads"] = compare_downloads(
+                table.assign(alone=counts), dl, metric="alone"
             ).get("spearman")
         table = table.merge(dl, on="name", how="left")
         table["downloads_rank_pct"] = table["downloads"].rank(pct=True, method="max")
         tables.packages = table
-    for effect in effects.values():
-        effect.pop("_counts", None)
     return tables
 
 

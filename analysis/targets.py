@@ -43,8 +43,7 @@ class Target:
     def __post_init__(self) -> None:
         if self.platform not in PLATFORMS:
             raise ValueError(f"unknown platform {self.platform!r} (linux, win32, darwin)")
-        major, minor = self.python_tuple  # validates "3.12"
-        del major, minor
+        _ = self.python_tuple  # validates "3.12"
 
     @property
     def label(self) -> str:

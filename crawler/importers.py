@@ -91,12 +91,6 @@ def _version_key(v: str) -> tuple[int, Version]:
         return (0, Version("0"))
 
 
-def _latest_key(v: str) -> tuple[bool, bool, bool, Version]:
-    """The release the store will call latest (`depgraph_core.versions`): so the release imported
-    with its dependencies is that one."""
-    return latest_key(v)
-
-
 def _resolve(mapping: dict[str, Any], key: str, limit: int = 50) -> object:
     value = mapping.get(key)
     while isinstance(value, str) and limit:
@@ -172,7 +166,7 @@ def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[
             if all_versions:
                 chosen, others = sorted(versions, key=_version_key), ()
             else:
-                latest = max(versions, key=_latest_key)
+                latest = max(versions, key=latest_key)
                 chosen, others = [latest], tuple(v for v in versions if v != latest)
             for version in chosen:
                 meta = _wheel_meta(w_tags, version)
@@ -250,7 +244,7 @@ def bigquery_releases(path: Path, latest_only: bool = True) -> Iterator[Imported
         if seen is None:
             best[key] = len(raw)
             raw.append(entry)
-        elif _latest_key(entry[1]) > _latest_key(raw[seen][1]):
+        elif latest_key(entry[1]) > latest_key(raw[seen][1]):
             raw[seen] = entry
     for entry in raw:
         yield _bigquery_release(*entry)

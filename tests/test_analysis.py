@@ -189,7 +189,8 @@ def test_filtered_dependents_leave_frozen_environments_out() -> None:
     rows += [("app", "lib-0", ">=1", None, None)]
     frame = reqs(rows)
     graph = from_edge_frame(edges_from_requirements(frame))
-    counts, filters = filtered_dependents(graph, classify_pinning(frame))
+    counts, filters, each = filtered_dependents(graph, classify_pinning(frame))
+    assert list(each) == ["frozen_environments"]  # no dates: no age filter
     by_name = dict(zip(graph.names, counts, strict=True))
     assert by_name["lib-0"] == 1 and by_name["lib-1"] == 0  # the freeze's pins carry no signal
     assert filters["frozen_environments_left_out"] == 1 and filters["stale_cutoff"] is None

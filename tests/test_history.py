@@ -40,8 +40,13 @@ def dated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield db
 
 
+def report(db: Path, out: Path, *extra: str) -> int:
+    """`depgraph report` of `db` into `out`; the exit code."""
+    return main(["report", "--db", str(db), "--out", str(out), "-q", *extra])
+
+
 def lib_dependents(db: Path, out: Path, *extra: str) -> int:
-    assert main(["report", "--db", str(db), "--out", str(out), "-q", *extra]) == 0
+    assert report(db, out, *extra) == 0
     packages = pd.read_csv(out / "packages.csv").set_index("name")
     return int(packages.loc["lib", "direct_dependents"])
 
@@ -68,21 +73,7 @@ def test_report_as_of_a_date(dated_store: Path, tmp_path: Path, as_of: str, expe
 
 
 def test_as_of_picks_the_latest_release_of_that_day(dated_store: Path, tmp_path: Path) -> None:
-    assert (
-        main(
-            [
-                "report",
-                "--db",
-                str(dated_store),
-                "--out",
-                str(tmp_path / "r"),
-                "-q",
-                "--as-of",
-                "2021-01-31",
-            ]
-        )
-        == 0
-    )
+    assert report(dated_store, tmp_path / "r", "--as-of", "2021-01-31") == 0
     packages = pd.read_csv(tmp_path / "r" / "packages.csv").set_index("name")
     assert packages.loc["lib", "latest_version"] == 1.0  # 2.0 came in June
     assert packages.loc["app-a", "latest_version"] == 1.0
@@ -91,23 +82,7 @@ def test_as_of_picks_the_latest_release_of_that_day(dated_store: Path, tmp_path:
 
 def test_history_month_by_month(dated_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "h"
-    assert (
-        main(
-            [
-                "report",
-                "--db",
-                str(dated_store),
-                "--out",
-                str(out),
-                "-q",
-                "--history",
-                "36",
-                "--history-top",
-                "3",
-            ]
-        )
-        == 0
-    )
+    assert report(dated_store, out, "--history", "36", "--history-top", "3") == 0
     history = pd.read_csv(out / "history.csv")
     lib = history[history["name"] == "lib"].set_index("month")["direct_dependents"]
     assert lib["2020-01-31"] == 0 and lib["2020-03-31"] == 1 and lib["2021-02-28"] == 2
@@ -122,13 +97,8 @@ def test_a_store_without_dates_says_so(tmp_path: Path, capsys: pytest.CaptureFix
     db = tmp_path / "undated.sqlite"
     with FlakyMirror(mirror, cut_once=False) as server:
         assert crawl_cli(server.url, db) == 0
-    assert (
-        main(["report", "--db", str(db), "--out", str(tmp_path / "r"), "--as-of", "2024-01-01"])
-        == 2
-    )
+    assert report(db, tmp_path / "r", "--as-of", "2024-01-01") == 2
     err = capsys.readouterr().err
     assert "has no upload times" in err
-    assert (
-        main(["report", "--db", str(db), "--out", str(tmp_path / "r"), "--as-of", "last year"]) == 2
-    )
+    assert report(db, tmp_path / "r", "--as-of", "last year") == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err

@@ -193,6 +193,28 @@ def test_a_page_that_stays_stale_leaves_the_store_unconsistent(
         log.__exit__()
 
 
+def crawl_command(index_url: str, db: Path, workers: int) -> list[str]:
+    """`depgraph crawl --all` as a separate process, slowed to 12 requests/s."""
+    return [
+        sys.executable,
+        "-m",
+        "depgraph",
+        "crawl",
+        "--index-url",
+        index_url,
+        "--db",
+        str(db),
+        "--all",
+        "--workers",
+        str(workers),
+        "--no-progress",
+        "--sandbox",
+        "none",
+        "--max-rps",
+        "12",
+    ]
+
+
 @pytest.fixture(scope="module")
 def many_projects_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """80 projects of real wheels and static sdists (the kill test needs a crawl of some length,
@@ -216,24 +238,7 @@ def test_kill_9_at_random_points_then_resume(
     run_crawl(Store(reference), pypiserver_index.url, None, workers=1, progress=False)
     db = tmp_path / "killed.sqlite"
     # --max-rps stretches the crawl to ~20 s, so that every kill lands mid-crawl
-    cmd = [
-        sys.executable,
-        "-m",
-        "depgraph",
-        "crawl",
-        "--index-url",
-        pypiserver_index.url,
-        "--db",
-        str(db),
-        "--all",
-        "--workers",
-        "2",
-        "--no-progress",
-        "--sandbox",
-        "none",
-        "--max-rps",
-        "12",
-    ]
+    cmd = crawl_command(pypiserver_index.url, db, workers=2)
     rng = random.Random(1234)
     kills = 0
     for _ in range(14):
@@ -253,24 +258,7 @@ def test_sigterm_stops_cleanly_and_resumes(
 ) -> None:
     pypiserver_index = many_projects_index
     db = tmp_path / "term.sqlite"
-    cmd = [
-        sys.executable,
-        "-m",
-        "depgraph",
-        "crawl",
-        "--index-url",
-        pypiserver_index.url,
-        "--db",
-        str(db),
-        "--all",
-        "--workers",
-        "1",
-        "--no-progress",
-        "--sandbox",
-        "none",
-        "--max-rps",
-        "12",
-    ]
+    cmd = crawl_command(pypiserver_index.url, db, workers=1)
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
