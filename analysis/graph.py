@@ -91,7 +91,9 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
     if "missing" not in nodes:
         nodes["missing"] = False
     extra_names = pd.unique(pd.concat([edges["source"], edges["target"]]))
-    absent = extra_names[pd.Index(nodes["name"]).get_indexer(extra_names) < 0].tolist()
+    # sorted: node codes (and so the report's row order) must not depend on the order the
+    # database returned the edges in
+    absent = sorted(extra_names[pd.Index(nodes["name"]).get_indexer(extra_names) < 0].tolist())
     if absent:
         nodes = pd.concat(
             [nodes, pd.DataFrame({"name": absent, "missing": True})], ignore_index=True

@@ -78,7 +78,6 @@ class ReleaseIndex:
 
     def __init__(self, db: str | Path) -> None:
         self._conn = open_store(db)
-        self._conn.execute("PRAGMA query_only = 1")
         self._releases: dict[NormalizedName, list[ReleaseInfo]] = {}
         self.has_files = self._conn.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
 

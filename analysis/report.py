@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import sparse
 
+from depgraph_core.db import display_locator
+
 from .build import edges_from_requirements
 from .downloads import compare_downloads, downloads_window, read_downloads
 from .graph import DependencyGraph, from_edge_frame
@@ -339,6 +341,8 @@ def write_report(
     tables.packages.to_csv(out / "packages.csv", index=False)
     names = tables.graph.names.to_numpy()
     edges = tables.graph.edges
+    # rows in node order (names sorted by the reader), whichever order the database gave them in
+    edges = edges.iloc[np.lexsort((edges["dst"].to_numpy(), edges["src"].to_numpy()))]
     pd.DataFrame(
         {
             "source": names[edges["src"]],
@@ -347,7 +351,9 @@ def write_report(
             "implied": edges["implied"],
         }
     ).to_csv(out / "edges.csv", index=False)
-    tables.broken_edges.to_csv(out / "broken_edges.csv", index=False)
+    tables.broken_edges.sort_values(list(tables.broken_edges.columns[:2])).to_csv(
+        out / "broken_edges.csv", index=False
+    )
     tables.pinning.to_csv(out / "pinning.csv", index=False)
     tables.missing.to_csv(out / "missing.csv", index=False)
     pd.DataFrame(
@@ -360,7 +366,7 @@ def write_report(
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)
     summary["choices"] = {
-        "store": str(db),
+        "store": display_locator(db),
         "releases": "latest per project",
         "include_extras": include_extras,
         "python": environment.get("python_version") if environment else None,

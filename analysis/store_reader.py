@@ -1,13 +1,14 @@
 """Read a pypi-depgraph store into name-level frames. Read-only: never the network, never a write.
 
 Tables, columns and state values come from the one schema module (`depgraph_core.schema`); a store
-of another schema version is refused with a clear message before anything is read.
+of another schema version is refused with a clear message before anything is read. A store is a
+SQLite file or a PostgreSQL URL (`depgraph_core.db`); the SQL here is common to both, but for the
+date arithmetic of `--as-of`.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
+from depgraph_core.db import Connection, Dialect, connect, display_locator, is_postgres
 from depgraph_core.errors import StoreError
 from depgraph_core.schema import DepsState, FileKind, RequirementKind, check_version
 from depgraph_core.versions import latest_key
@@ -24,6 +26,7 @@ from .errors import AnalysisError, EmptyStoreError
 __all__ = [
     "REQUIREMENT_COLUMNS",
     "open_store",
+    "read_frame",
     "read_nodes",
     "read_requirements",
     "read_versions",
@@ -33,21 +36,29 @@ __all__ = [
 _HINT = "Open it once with `depgraph status --db PATH` to bring it up to date."
 
 
-def open_store(db: str | Path, as_of: str | None = None) -> sqlite3.Connection:
-    """A read-only connection to a store of this schema version (StoreError otherwise). With
+def open_store(db: str | Path, as_of: str | None = None) -> Connection:
+    """A connection to a store of this schema version (StoreError otherwise), read-only for a
+    SQLite file; nothing here writes to the store (an as-of view writes only TEMP tables). With
     `as_of`, the connection sees the store as the index stood on that date (see `_as_of`)."""
-    path = Path(db)
-    if not path.exists():
-        raise StoreError(f"no store at {path}")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    name = display_locator(db)
+    if not is_postgres(db) and not Path(db).exists():
+        raise StoreError(f"no store at {name}")
+    conn = connect(db, read_only=not is_postgres(db))
     try:
-        check_version(conn, str(path), _HINT.replace("PATH", str(path)))
+        check_version(conn, name, _HINT.replace("PATH", name))
         if as_of is not None:
-            _as_of(conn, str(path), as_of)
+            _as_of(conn, name, as_of)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def read_frame(conn: Connection, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+    """The rows of one query as a frame, its columns named as the query names them."""
+    cursor = conn.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
 
 
 def as_of_date(text: str) -> str:
@@ -58,7 +69,7 @@ def as_of_date(text: str) -> str:
         raise AnalysisError(f"--as-of wants a date as YYYY-MM-DD, not {text!r}") from None
 
 
-def _as_of(conn: sqlite3.Connection, path: str, as_of: str) -> None:
+def _as_of(conn: Connection, path: str, as_of: str) -> None:
     """Shadow the store's tables, for this connection only, with TEMP views of the index as it
     stood at the end of `as_of` (UTC):
 
@@ -70,6 +81,11 @@ def _as_of(conn: sqlite3.Connection, path: str, as_of: str) -> None:
     - projects with no release yet are not there.
     """
     day_end = f"{as_of_date(as_of)}T23:59:59.999999+00:00"
+    # upload times are ISO 8601 text with offsets: compared as instants, not as strings
+    if conn.dialect is Dialect.SQLITE:
+        instant, base = "julianday({})", "main"
+    else:
+        instant, base = "({})::timestamptz", "public"
     if conn.execute("SELECT 1 FROM files WHERE upload_time IS NOT NULL LIMIT 1").fetchone() is None:
         raise AnalysisError(
             f"{path}: the store has no upload times (its index gave none; PyPI's JSON API does, "
@@ -77,9 +93,9 @@ def _as_of(conn: sqlite3.Connection, path: str, as_of: str) -> None:
         )
     rows = conn.execute(
         "SELECT r.id, r.project, r.version, r.yanked FROM releases r JOIN ("
-        " SELECT release_id, min(julianday(upload_time)) AS first FROM files"
-        " WHERE upload_time IS NOT NULL GROUP BY release_id) u ON u.release_id = r.id"
-        " WHERE u.first <= julianday(?)",
+        " SELECT release_id, min({}) AS first FROM files".format(instant.format("upload_time"))
+        + " WHERE upload_time IS NOT NULL GROUP BY release_id) u ON u.release_id = r.id"
+        " WHERE u.first <= {}".format(instant.format("?")),
         (day_end,),
     ).fetchall()
     best: dict[str, tuple[tuple[bool, bool, bool, Version], int]] = {}
@@ -96,14 +112,16 @@ def _as_of(conn: sqlite3.Connection, path: str, as_of: str) -> None:
         CREATE TEMP VIEW releases AS
             SELECT r.id, r.project, r.version, r.yanked, r.requires_python, r.deps_state,
                    r.metadata_source, r.metadata_file, r.files_digest, r.extractor_version,
-                   r.note, (r.id IN (SELECT id FROM asof_latest)) AS is_latest, r.deps_verified,
-                   r.entry_points_read
-            FROM main.releases r WHERE r.id IN (SELECT id FROM asof_existing);
+                   r.note,
+                   CASE WHEN r.id IN (SELECT id FROM asof_latest) THEN 1 ELSE 0 END AS is_latest,
+                   r.deps_verified, r.entry_points_read
+            FROM {base}.releases r WHERE r.id IN (SELECT id FROM asof_existing);
         CREATE TEMP VIEW files AS
-            SELECT * FROM main.files
-            WHERE upload_time IS NOT NULL AND julianday(upload_time) <= julianday('{day_end}');
+            SELECT * FROM {base}.files
+            WHERE upload_time IS NOT NULL
+              AND {instant.format("upload_time")} <= {instant.format(repr(day_end))};
         CREATE TEMP VIEW projects AS
-            SELECT * FROM main.projects WHERE name IN (SELECT project FROM releases);
+            SELECT * FROM {base}.projects WHERE name IN (SELECT project FROM releases);
     """)
 
 
@@ -119,7 +137,8 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
     releases."""
     sql = """
         WITH kinds AS (
-            SELECT r.project, max(f.kind = :wheel) AS has_wheels, max(f.kind = :sdist) AS has_sdist
+            SELECT r.project, max(CASE WHEN f.kind = ? THEN 1 ELSE 0 END) AS has_wheels,
+                   max(CASE WHEN f.kind = ? THEN 1 ELSE 0 END) AS has_sdist
             FROM files f JOIN releases r ON r.id = f.release_id GROUP BY r.project),
         counts AS (SELECT project, count(*) AS releases FROM releases GROUP BY project),
         scripts AS (
@@ -143,10 +162,11 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
         LEFT JOIN kinds k ON k.project = p.name
         LEFT JOIN uploads u ON u.project = p.name
         LEFT JOIN scripts s ON s.release_id = l.id
+        ORDER BY p.name
     """
-    params = {"wheel": FileKind.WHEEL.value, "sdist": FileKind.SDIST.value}
+    params = (FileKind.WHEEL.value, FileKind.SDIST.value)
     with closing(open_store(db, as_of)) as conn:
-        nodes = pd.read_sql_query(sql, conn, params=params)
+        nodes = read_frame(conn, sql, params)
     nodes["deps_known"] = nodes["deps_state"].eq(DepsState.KNOWN.value)
     nodes["has_wheels"] = nodes["has_wheels"].astype(bool)
     nodes["has_sdist"] = nodes["has_sdist"].astype(bool)
@@ -202,7 +222,7 @@ def read_requirements(
     )
     params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
     with closing(open_store(db, as_of)) as conn:
-        return pd.read_sql_query(sql, conn, params=params)
+        return read_frame(conn, sql, params)
 
 
 def read_versions(
@@ -212,10 +232,11 @@ def read_versions(
     `projects` when given (the targets of specifiers: a fraction of all releases)."""
     with closing(open_store(db, as_of)) as conn:
         if projects is None:
-            return pd.read_sql_query("SELECT project, version, yanked FROM releases", conn)
+            return read_frame(conn, "SELECT project, version, yanked FROM releases")
         conn.execute("CREATE TEMP TABLE wanted_projects (name TEXT PRIMARY KEY)")
         conn.executemany(
-            "INSERT OR IGNORE INTO wanted_projects VALUES (?)", ((p,) for p in projects)
+            "INSERT INTO wanted_projects VALUES (?) ON CONFLICT DO NOTHING",
+            ((p,) for p in projects),
         )
         rows = conn.execute(
             "SELECT r.project, r.version, r.yanked FROM releases r"

@@ -1,11 +1,13 @@
-"""The durable store: one SQLite file (WAL), written one batch of projects per transaction.
+"""The durable store: a SQLite file (WAL, the default) or a PostgreSQL database, written one batch
+of projects per transaction.
 
 The schema (tables, columns, state values, version, migrations) lives in `depgraph_core.schema`;
 this module is the one write path. Opening a store creates it, migrates an older one, and refuses a
 newer or foreign one with a clear message.
 
 Idempotence: a project's rows are replaced as a whole inside one transaction, so running the same
-crawl twice leaves the same rows, and a crash leaves each project either before or after.
+crawl twice leaves the same rows, and a crash leaves each project either before or after. A write
+whose PostgreSQL connection is lost (a server restart) is retried whole on a new connection.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from packaging.utils import NormalizedName
 
+from depgraph_core.db import Connection, ConnectionLost, Dialect, connect, display_locator
 from depgraph_core.schema import (
     EXTRAS_DERIVATION,
     SCHEMA_VERSION,
@@ -128,52 +131,100 @@ class ProjectRecord:
     last_modified: str | None = None
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: how long a write waits for a lost database to come back before giving up
+RECONNECT_SECONDS = 120.0
+
+
+def retried_on_connection_loss(method: Callable[P, T]) -> Callable[P, T]:
+    """Run a Store method again, on a new connection, when its connection was lost. Each such
+    method is one transaction (rolled back by the server when the connection dropped) or a read,
+    so running it again is safe."""
+
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        store = args[0]
+        assert isinstance(store, Store)
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        delay = 0.25
+        while True:
+            try:
+                return method(*args, **kwargs)
+            except ConnectionLost as exc:
+                store.close()
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("%s: %s; retrying in %.1f s", store.name, exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
 class Store:
-    """SQLite store. One writer (the crawl's main thread); readers get their own connections."""
+    """The store, SQLite or PostgreSQL (`depgraph_core.db`). One writer thread (the crawl's main
+    thread); every thread gets its own connection."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        #: the locator for messages (a URL's password hidden)
+        self.name = display_locator(self.path)
         self._local = threading.local()
         # check (and create or migrate) before any pragma writes to a file that may not be ours
-        with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as conn:
-            migrate(conn, self.path)
+        with closing(connect(self.path)) as conn:
+            migrate(conn, self.name)
+        self._rederive_once()
+
+    @retried_on_connection_loss
+    def _rederive_once(self) -> None:
         if self.get_meta("extras_derivation") != EXTRAS_DERIVATION:
             stored = self.db.execute("SELECT 1 FROM requirements LIMIT 1").fetchone() is not None
             if stored:  # (a new store has nothing to re-derive: say nothing)
                 log.info(
                     "%s: re-deriving which extras pull each requirement in (once; a large "
                     "store takes a minute)",
-                    self.path,
+                    self.name,
                 )
             changed = self.rederive_requirements()
             if stored:
-                log.info("%s: %d releases re-derived", self.path, changed)
+                log.info("%s: %d releases re-derived", self.name, changed)
 
     @property
-    def db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+    def dialect(self) -> Dialect:
+        return self.db.dialect
+
+    @property
+    def db(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "PRAGMA synchronous=NORMAL"
-            )  # WAL + NORMAL: durable at each checkpoint, never corrupt
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = connect(self.path)
+            if conn.dialect is Dialect.SQLITE:
+                conn.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL: durable at each checkpoint, never corrupt
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            conn.close()
-            self._local.conn = None
+            try:
+                conn.close()
+            finally:
+                self._local.conn = None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+        except ConnectionLost:
+            raise  # nothing to roll back on a dead connection: the server did it
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -182,6 +233,7 @@ class Store:
 
     # --- reads used by the crawler -------------------------------------------------------------
 
+    @retried_on_connection_loss
     def release_digests(
         self, project: str, extractor_version: str, verified_only: bool = False
     ) -> dict[str, str]:
@@ -203,6 +255,7 @@ class Store:
         )
         return dict(rows.fetchall())
 
+    @retried_on_connection_loss
     def all_validators(self) -> dict[str, tuple[str | None, str | None]]:
         """project -> (ETag, Last-Modified) of its page at the last crawl."""
         return {
@@ -214,6 +267,7 @@ class Store:
 
     # --- the one write path of a crawl ---------------------------------------------------------
 
+    @retried_on_connection_loss
     def write_project(
         self,
         record: ProjectRecord,
@@ -224,6 +278,7 @@ class Store:
         """Replace everything stored about one project, atomically (and tick it off `run_id`)."""
         self.write_projects([record], index_url, extractor_version, run_id)
 
+    @retried_on_connection_loss
     def write_projects(
         self,
         records: list[ProjectRecord],
@@ -258,7 +313,7 @@ class Store:
 
     def _write_project(
         self,
-        db: sqlite3.Connection,
+        db: Connection,
         record: ProjectRecord,
         index_url: str,
         extractor_version: str,
@@ -309,16 +364,19 @@ class Store:
         self.mark_latest(db, record.name)
 
     @staticmethod
-    def mark_latest(db: sqlite3.Connection, project: str) -> None:
+    def mark_latest(db: Connection, project: str) -> None:
         rows = db.execute(
             "SELECT id, version, yanked FROM releases WHERE project = ?", (project,)
         ).fetchall()
         best = latest_release(rows)
-        db.execute("UPDATE releases SET is_latest = (id = ?) WHERE project = ?", (best, project))
+        db.execute(
+            "UPDATE releases SET is_latest = CASE WHEN id = ? THEN 1 ELSE 0 END WHERE project = ?",
+            (best, project),
+        )
 
     def _write_release(
         self,
-        db: sqlite3.Connection,
+        db: Connection,
         project: str,
         rel: ReleaseRecord,
         release_id: int | None,
@@ -346,9 +404,10 @@ class Store:
                 release_id = db.execute(
                     "INSERT INTO releases (yanked, requires_python, deps_state, metadata_source,"
                     " metadata_file, files_digest, extractor_version, note, deps_verified,"
-                    " entry_points_read, project, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " entry_points_read, project, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " RETURNING id",
                     (*values, project, rel.version),
-                ).lastrowid
+                ).fetchone()[0]
             else:
                 db.execute(
                     "UPDATE releases SET yanked=?, requires_python=?, deps_state=?,"
@@ -356,7 +415,6 @@ class Store:
                     " note=?, deps_verified=?, entry_points_read=? WHERE id=?",
                     (*values, release_id),
                 )
-            assert release_id is not None  # lastrowid of the INSERT, or the stored id
             self.replace_requirements(db, release_id, ex.edges, ex.source or "", extractor_version)
             db.execute("DELETE FROM entry_points WHERE release_id = ?", (release_id,))
             db.executemany(
@@ -394,7 +452,7 @@ class Store:
 
     @staticmethod
     def replace_requirements(
-        db: sqlite3.Connection,
+        db: Connection,
         release_id: int,
         edges: list[Edge],
         source: str,
@@ -405,7 +463,7 @@ class Store:
 
     @staticmethod
     def insert_requirements(
-        db: sqlite3.Connection,
+        db: Connection,
         release_id: int,
         edges: list[Edge],
         source: str,
@@ -433,7 +491,7 @@ class Store:
 
     @staticmethod
     def _insert_failures(
-        db: sqlite3.Connection, project: str, version: str | None, failures: list[Failure]
+        db: Connection, project: str, version: str | None, failures: list[Failure]
     ) -> None:
         stamp = now()
         db.executemany(
@@ -447,6 +505,7 @@ class Store:
 
     # --- sandbox builds ---------------------------------------------------------------------------
 
+    @retried_on_connection_loss
     def sandbox_candidates(
         self, retry_failed: bool = False, projects: list[str] | None = None
     ) -> list[SandboxCandidate]:
@@ -468,6 +527,7 @@ class Store:
                 first[row[0]] = SandboxCandidate(*row)
         return list(first.values())
 
+    @retried_on_connection_loss
     def record_sandbox_result(
         self,
         candidate: SandboxCandidate,
@@ -572,6 +632,7 @@ class Store:
 
     # --- imported data sets -----------------------------------------------------------------------
 
+    @retried_on_connection_loss
     def write_imported(self, batch: list[ImportedRelease], origin: str) -> None:
         """Releases read from a data set, in one transaction (provenance: `origin`, their
         source)."""
@@ -616,9 +677,8 @@ class Store:
                     ],
                 )
                 db.executemany(
-                    "INSERT OR IGNORE INTO releases (project, version, yanked, deps_state, "
-                    "files_digest,"
-                    " extractor_version) VALUES (?,?,0,?,'',?)",
+                    "INSERT INTO releases (project, version, yanked, deps_state, files_digest,"
+                    " extractor_version) VALUES (?,?,0,?,'',?) ON CONFLICT DO NOTHING",
                     [
                         (rel.project, v, DepsState.NOT_IMPORTED, IMPORT_EXTRACTOR)
                         for v in rel.other_versions
@@ -629,6 +689,7 @@ class Store:
 
     # --- crawl runs and resume -----------------------------------------------------------------
 
+    @retried_on_connection_loss
     def open_run(
         self,
         index_url: str,
@@ -647,26 +708,29 @@ class Store:
             if row:
                 return int(row[0]), True
         with self.transaction() as db:
-            run_id = db.execute(
-                "INSERT INTO crawl_runs (index_url, started_at, status, options) VALUES (?,?,?,?)",
+            run_id: int = db.execute(
+                "INSERT INTO crawl_runs (index_url, started_at, status, options) VALUES (?,?,?,?)"
+                " RETURNING id",
                 (index_url, now(), RunStatus.RUNNING, opts),
-            ).lastrowid
-            assert run_id is not None
+            ).fetchone()[0]
             if projects is not None:
                 self._enqueue(db, run_id, projects)
         return run_id, False
 
     @staticmethod
-    def _enqueue(db: sqlite3.Connection, run_id: int, projects: Sequence[str]) -> None:
+    def _enqueue(db: Connection, run_id: int, projects: Sequence[str]) -> None:
         db.executemany(
-            "INSERT OR IGNORE INTO crawl_queue (run_id, position, project) VALUES (?,?,?)",
+            "INSERT INTO crawl_queue (run_id, position, project) VALUES (?,?,?)"
+            " ON CONFLICT DO NOTHING",
             [(run_id, i, p) for i, p in enumerate(projects)],
         )
 
+    @retried_on_connection_loss
     def enqueue(self, run_id: int, projects: Sequence[str]) -> None:
         with self.transaction() as db:
             self._enqueue(db, run_id, projects)
 
+    @retried_on_connection_loss
     def queued(self, run_id: int) -> tuple[list[str], int]:
         """(projects still to do in order, number already done)."""
         todo = [
@@ -681,6 +745,7 @@ class Store:
         ).fetchone()[0]
         return todo, int(done)
 
+    @retried_on_connection_loss
     def has_queue(self, run_id: int) -> bool:
         return (
             self.db.execute(
@@ -689,11 +754,12 @@ class Store:
             is not None
         )
 
-    def mark_done(self, db: sqlite3.Connection, run_id: int, project: str) -> None:
+    def mark_done(self, db: Connection, run_id: int, project: str) -> None:
         db.execute(
             "UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?", (run_id, project)
         )
 
+    @retried_on_connection_loss
     def finish_run(self, run_id: int, status: RunStatus) -> None:
         with self.transaction() as db:
             db.execute(
@@ -702,10 +768,12 @@ class Store:
             )
         # fold the WAL back into the database: a large WAL makes every later commit pay for a
         # checkpoint attempt while the next run's readers hold it open
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self.dialect is Dialect.SQLITE:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- incremental updates --------------------------------------------------------------------
 
+    @retried_on_connection_loss
     def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
         """The newest crawl runs: id, status, started_at, finished_at."""
         rows = self.db.execute(
@@ -716,12 +784,14 @@ class Store:
             dict(zip(("id", "status", "started_at", "finished_at"), r, strict=True)) for r in rows
         ]
 
+    @retried_on_connection_loss
     def last_index_url(self) -> str | None:
         row = self.db.execute(
             "SELECT index_url FROM crawl_runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
         return row[0] if row else None
 
+    @retried_on_connection_loss
     def project_names(self) -> set[str]:
         return {
             r[0]
@@ -730,6 +800,7 @@ class Store:
             )
         }
 
+    @retried_on_connection_loss
     def remove_projects(self, names: Iterable[str]) -> int:
         """Projects the index no longer lists: gone from the store (and so from the graph)."""
         names = list(names)
@@ -741,10 +812,12 @@ class Store:
                 db.execute("DELETE FROM failures WHERE project = ?", (name,))
         return len(names)
 
+    @retried_on_connection_loss
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @retried_on_connection_loss
     def set_meta(self, values: dict[str, str]) -> None:
         with self.transaction() as db:
             db.executemany(
@@ -755,6 +828,7 @@ class Store:
 
     # --- summaries ------------------------------------------------------------------------------
 
+    @retried_on_connection_loss
     def counts(self) -> dict[str, object]:
         q = self.db.execute
         return {

@@ -17,6 +17,7 @@ from crawler import USER_AGENT
 from crawler.http import PYPI_DEFAULT_RPS
 from crawler.index import PYPI_SIMPLE
 from crawler.store import Store
+from depgraph_core.db import display_locator, is_postgres
 from depgraph_core.errors import DepgraphError
 from sandbox import Limits
 
@@ -35,12 +36,18 @@ from .wiring import (
 
 __all__ = ["build_parser", "main"]
 
+DB_HELP = (
+    "the store: a SQLite file, or a PostgreSQL URL postgresql://user:password@host/dbname"
+    " (default %(default)s)"
+)
+
 
 def _add_crawl_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
         default="crawl.sqlite",
-        help="SQLite store to write (created if missing; default %(default)s)",
+        help="the store to write: a SQLite file (created if missing) or a PostgreSQL URL"
+        " postgresql://user:password@host/dbname (default %(default)s)",
     )
     p.add_argument(
         "--workers",
@@ -252,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         "frozen environments, pinned applications; "
         "compared with download counts when given.",
     )
-    report.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
+    report.add_argument("--db", default="crawl.sqlite", help=DB_HELP)
     report.add_argument("--out", default="report", help="output folder (default %(default)s)")
     report.add_argument(
         "--downloads",
@@ -334,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="pypi-deps-db folder (with sdist/ and wheel/), or a CSV/JSONL export",
     )
-    imp.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
+    imp.add_argument("--db", default="crawl.sqlite", help=DB_HELP)
     imp.add_argument(
         "--all-versions",
         action="store_true",
@@ -351,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         "missing-dependency, unknown-dependencies or too-deep. Writes installable.csv, "
         "summary.json and installable.png.",
     )
-    inst.add_argument("--db", default="crawl.sqlite", help="store (default %(default)s)")
+    inst.add_argument("--db", default="crawl.sqlite", help=DB_HELP)
     inst.add_argument(
         "--python",
         nargs="+",
@@ -409,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
         "releases by dependency state and metadata source, failures by reason, and the serial "
         "or time the store is consistent to.",
     )
-    status.add_argument("--db", default="crawl.sqlite", help="SQLite store (default %(default)s)")
+    status.add_argument("--db", default="crawl.sqlite", help=DB_HELP)
     return parser
 
 
@@ -444,7 +451,7 @@ def build_options(
 
 
 def existing_store(db: str) -> Store:
-    if not Path(db).exists():
+    if not is_postgres(db) and not Path(db).exists():
         raise UsageError(f"no store at {db}")
     return Store(db)
 
@@ -551,12 +558,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     run = import_pypi_deps_db if args.kind == "pypi-deps-db" else import_bigquery
     summary = run(args.path, store, all_versions=args.all_versions)
     if args.json:
-        print_json(summary.__dict__ | {"db": args.db})
+        print_json(summary.__dict__ | {"db": display_locator(args.db)})
     else:
         print(
             f"imported {summary.projects} projects, {summary.releases} releases, "
             f"{summary.requirements} requirements ({summary.bad_requirements} unreadable, "
-            f"recorded as failures) into {args.db}"
+            f"recorded as failures) into {display_locator(args.db)}"
         )
     return ExitCode.OK
 
@@ -591,7 +598,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     store = existing_store(args.db)
     index_url = args.index_url or store.last_index_url()
     if index_url is None:
-        raise UsageError(f"{args.db} has no crawl yet; give --index-url")
+        raise UsageError(f"{display_locator(args.db)} has no crawl yet; give --index-url")
     is_pypi = index_url.rstrip("/") == PYPI_SIMPLE.rstrip("/")
     changelog_url = args.changelog_url or ("https://pypi.org/pypi" if is_pypi else None)
     with crawler_for(
@@ -635,7 +642,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(status)
         return ExitCode.OK
     print(
-        f"store {args.db}: {status['projects']} projects, {status['releases']} releases, "
+        f"store {display_locator(args.db)}: {status['projects']} projects, "
+        f"{status['releases']} releases, "
         f"{status['files']} files, {status['requirements']} requirements"
     )
     for key in (

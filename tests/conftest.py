@@ -93,3 +93,15 @@ def json_index(
     log = tmp_path_factory.mktemp("logs") / "srs.log"
     with IndexServer(index_folder, "simple-repository-server", log=log) as server:
         yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_locator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty store of each kind: a SQLite file, and a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "store.sqlite")
+        return
+    from tests.pg import fresh_database
+
+    with fresh_database() as url:
+        yield url

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from depgraph_core.db import connect
 
 
 def requirement_key(raw: str) -> tuple[str, frozenset[str], frozenset[str], str]:
@@ -29,8 +31,8 @@ def requirement_set(raws: list[str]) -> set[tuple[str, frozenset[str], frozenset
     return {requirement_key(r) for r in raws}
 
 
-def stored_requirements(db: Path, project: str, version: str) -> list[str]:
-    with sqlite3.connect(db) as conn:
+def stored_requirements(db: Path | str, project: str, version: str) -> list[str]:
+    with closing(connect(db)) as conn:
         return [
             r[0]
             for r in conn.execute(
@@ -41,7 +43,13 @@ def stored_requirements(db: Path, project: str, version: str) -> list[str]:
         ]
 
 
-def dump_store(db: Path) -> dict[str, list[tuple[object, ...]]]:
+def query(db: Path | str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows of one query on a store, SQLite file or PostgreSQL URL alike."""
+    with closing(connect(db)) as conn:
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def dump_store(db: Path | str) -> dict[str, list[tuple[object, ...]]]:
     """Table contents without surrogate ids or timestamps: equal dumps mean equal stores."""
     queries = {
         "projects": "SELECT name, display_name, status, serial FROM projects",
@@ -53,11 +61,14 @@ def dump_store(db: Path) -> dict[str, list[tuple[object, ...]]]:
         " q.extra, q.kind, q.source FROM requirements q JOIN releases r ON r.id = q.release_id",
         "failures": "SELECT project, version, filename, stage, reason FROM failures",
     }
-    with sqlite3.connect(db) as conn:
-        return {t: sorted(conn.execute(q).fetchall(), key=repr) for t, q in queries.items()}
+    with closing(connect(db)) as conn:
+        return {
+            t: sorted((tuple(r) for r in conn.execute(q).fetchall()), key=repr)
+            for t, q in queries.items()
+        }
 
 
-def crawl_cli(index_url: str, db: Path, *extra: str, sandbox: str = "none") -> int:
+def crawl_cli(index_url: str, db: Path | str, *extra: str, sandbox: str = "none") -> int:
     """`depgraph crawl --all` of `index_url` into `db`, quiet, as a user runs it; the exit code."""
     from depgraph.cli import main
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
 from itertools import product
@@ -25,26 +25,36 @@ from depgraph.demo.distbuild import DistSpec, write_wheel
 from depgraph.wiring import run_crawl
 from tests.conftest import corpus_entries
 from tests.faultserver import FlakyMirror
-from tests.helpers import crawl_cli, dump_store, requirement_set, stored_requirements
+from tests.helpers import crawl_cli, dump_store, query, requirement_set, stored_requirements
 from tests.mirror import write_static_mirror
 from tests.servers import IndexServer
 
 
-def crawl_all(db: Path, server: IndexServer, workers: int = 8) -> CrawlSummary:
+def crawl_all(db: Path | str, server: IndexServer, workers: int = 8) -> CrawlSummary:
     return run_crawl(Store(db), server.url, None, workers=workers, progress=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def pypiserver_store(
-    pypiserver_index: IndexServer, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    db = tmp_path_factory.mktemp("crawl") / "pypiserver.sqlite"
-    crawl_all(db, pypiserver_index)
-    return db
+    request: pytest.FixtureRequest,
+    pypiserver_index: IndexServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path | str]:
+    """The whole index crawled once per module, into each kind of store."""
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("crawl") / "pypiserver.sqlite"
+        crawl_all(db, pypiserver_index)
+        yield db
+        return
+    from tests.pg import fresh_database
+
+    with fresh_database() as url:
+        crawl_all(url, pypiserver_index)
+        yield url
 
 
 def test_every_corpus_wheel_matches_stored_edges(
-    pypiserver_store: Path, corpus: list[dict[str, Any]]
+    pypiserver_store: Path | str, corpus: list[dict[str, Any]]
 ) -> None:
     for entry in corpus:
         stored = stored_requirements(pypiserver_store, entry["name"], entry["version"])
@@ -52,45 +62,44 @@ def test_every_corpus_wheel_matches_stored_edges(
         assert requirement_set(stored) == requirement_set(expected), entry["name"]
 
 
-def test_release_counts_states_and_sources(pypiserver_store: Path, index_folder: Path) -> None:
+def test_release_counts_states_and_sources(
+    pypiserver_store: Path | str, index_folder: Path
+) -> None:
     # the corpus' releases when ../shared is there, none in a bare clone: counted either way
-    with sqlite3.connect(pypiserver_store) as db:
-        rows = {
-            (p, v): (s, src)
-            for p, v, s, src in db.execute(
-                "SELECT project, version, deps_state, metadata_source FROM releases"
-            )
-        }
-        corpus = {(e["name"].lower().replace("_", "-"), e["version"]) for e in corpus_entries()}
-        assert len(rows) == len(corpus) + 11 + 2  # corpus + demo releases + fixture extras
-        for key in corpus:
-            # pypiserver: HTML, ranges, no PEP 658
-            assert rows[key] == ("known", "wheel-range"), key
-        assert rows[("demo-static", "1.0")] == ("known", "sdist-pkg-info")
-        assert rows[("demo-socks", "0.5")] == ("pending-sandbox", None)
-        assert rows[("demo-dynamic", "0.2")] == ("pending-sandbox", None)
-        files = db.execute("SELECT count(*), count(sha256) FROM files").fetchone()
-        # every file stored, each with its sha256
-        assert files == (len(list(index_folder.iterdir())), files[0])
+    rows = {
+        (p, v): (s, src)
+        for p, v, s, src in query(
+            pypiserver_store, "SELECT project, version, deps_state, metadata_source FROM releases"
+        )
+    }
+    corpus = {(e["name"].lower().replace("_", "-"), e["version"]) for e in corpus_entries()}
+    assert len(rows) == len(corpus) + 11 + 2  # corpus + demo releases + fixture extras
+    for key in corpus:
+        # pypiserver: HTML, ranges, no PEP 658
+        assert rows[key] == ("known", "wheel-range"), key
+    assert rows[("demo-static", "1.0")] == ("known", "sdist-pkg-info")
+    assert rows[("demo-socks", "0.5")] == ("pending-sandbox", None)
+    assert rows[("demo-dynamic", "0.2")] == ("pending-sandbox", None)
+    [files] = query(pypiserver_store, "SELECT count(*), count(sha256) FROM files")
+    # every file stored, each with its sha256
+    assert files == (len(list(index_folder.iterdir())), files[0])
 
 
 def test_celery_bad_requirement_is_recorded(
-    pypiserver_store: Path, corpus: list[dict[str, Any]]
+    pypiserver_store: Path | str, corpus: list[dict[str, Any]]
 ) -> None:
-    with sqlite3.connect(pypiserver_store) as db:
-        rows = db.execute("SELECT reason, detail FROM failures WHERE project = 'celery'").fetchall()
+    rows = query(pypiserver_store, "SELECT reason, detail FROM failures WHERE project = 'celery'")
     assert [r[0] for r in rows] == ["bad-requirement"]
-    assert "pytz (>dev)" in rows[0][1]
+    assert "pytz (>dev)" in str(rows[0][1])
 
 
-def test_platform_wheels_are_united_with_a_note(pypiserver_store: Path) -> None:
+def test_platform_wheels_are_united_with_a_note(pypiserver_store: Path | str) -> None:
     assert sorted(stored_requirements(pypiserver_store, "plat-only", "1.0")) == [
         "numpyish>=1",
         "pywin32ish",
     ]
-    with sqlite3.connect(pypiserver_store) as db:
-        note = db.execute("SELECT note FROM releases WHERE project = 'plat-only'").fetchone()[0]
-    assert "disagree" in note
+    [(note,)] = query(pypiserver_store, "SELECT note FROM releases WHERE project = 'plat-only'")
+    assert isinstance(note, str) and "disagree" in note
 
 
 def test_range_reads_fetch_a_fraction_of_a_big_wheel(
@@ -104,9 +113,9 @@ def test_range_reads_fetch_a_fraction_of_a_big_wheel(
 
 
 def test_crawl_twice_same_rows(
-    pypiserver_index: IndexServer, pypiserver_store: Path, tmp_path: Path
+    pypiserver_index: IndexServer, pypiserver_store: Path | str, store_locator: str
 ) -> None:
-    db = tmp_path / "twice.sqlite"
+    db = store_locator
     crawl_all(db, pypiserver_index)
     first = dump_store(db)
     second_summary = crawl_all(db, pypiserver_index)
@@ -115,14 +124,14 @@ def test_crawl_twice_same_rows(
 
 
 def test_interrupted_crawl_resumes_to_the_same_store(
-    pypiserver_index: IndexServer, pypiserver_store: Path, tmp_path: Path
+    pypiserver_index: IndexServer, pypiserver_store: Path | str, store_locator: str
 ) -> None:
     from crawler.crawl import Crawler
     from crawler.fetch import Fetcher
     from crawler.http import make_session
     from crawler.index import IndexClient
 
-    db = tmp_path / "resume.sqlite"
+    db = store_locator
     seen = []
 
     def stop_after_five(record: object) -> None:
@@ -213,7 +222,7 @@ def _outside_any_extra(requirement: Requirement) -> bool:
 
 
 def test_direct_dependents_equal_an_independent_reading_of_the_metadata(
-    pypiserver_store: Path, index_folder: Path
+    pypiserver_store: Path | str, index_folder: Path
 ) -> None:
     """For every project: direct_dependents == the number of projects whose latest release's own
     metadata (read here straight from the wheels and static sdists, not from the store) lists it
@@ -302,11 +311,11 @@ def test_console_scripts_are_stored_and_make_applications(tmp_path: Path, pep658
         ):
             assert crawl_cli(server.url, db, *extra) == 0
     for db, read in ((tmp_path / "plain.sqlite", not pep658), (tmp_path / "ep.sqlite", True)):
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute(
-                "SELECT r.project, r.entry_points_read, e.grp, e.name, e.value FROM releases r"
-                " LEFT JOIN entry_points e ON e.release_id = r.id ORDER BY r.project"
-            ).fetchall()
+        rows = query(
+            db,
+            "SELECT r.project, r.entry_points_read, e.grp, e.name, e.value FROM releases r"
+            " LEFT JOIN entry_points e ON e.release_id = r.id ORDER BY r.project",
+        )
         if read:
             assert rows == [
                 ("lib-a", 1, None, None, None),

@@ -5,6 +5,8 @@ the wheel imports the tests."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,13 +64,24 @@ def test_the_extractor_uses_the_standard_library_and_pyproject_hooks_only() -> N
 
 
 def test_the_schema_module_imports_nothing_heavy() -> None:
-    names = {
-        a.name
-        for n in ast.walk(ast.parse((ROOT / "depgraph_core" / "schema.py").read_text()))
-        if isinstance(n, ast.Import)
-        for a in n.names
-    }
-    assert names <= {"sqlite3"}
+    """The schema and the connection layer use the standard library; psycopg is imported only
+    when a PostgreSQL store is opened, so SQLite users never load it."""
+    for module in ("schema.py", "db.py"):
+        names = {
+            a.name.split(".")[0]
+            for n in ast.walk(ast.parse((ROOT / "depgraph_core" / module).read_text()))
+            if isinstance(n, ast.Import) and n.col_offset == 0
+            for a in n.names
+        }
+        assert names <= set(sys.stdlib_module_names), module
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, depgraph_core.schema; print('psycopg' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    assert loaded == "False"
 
 
 def test_state_strings_live_in_the_schema_module_only() -> None:

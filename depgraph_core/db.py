@@ -1,0 +1,192 @@
+"""Where a store lives, and the one connection type its writer and readers use.
+
+`--db` takes a SQLite file path (the embedded default) or a PostgreSQL URL
+(`postgresql://user:password@host:port/dbname`). Both give a `Connection` with the subset of the
+DB-API the store uses. SQL is written once, in the common dialect both servers accept
+(`ON CONFLICT`, `RETURNING`, `CASE`), with `?` placeholders; the PostgreSQL connection rewrites
+the placeholders for psycopg. The few statements that cannot be shared ask `conn.dialect`.
+
+PostgreSQL connections are psycopg 3 (the maintained driver; server-side binding and pipelined
+`executemany`). A lost connection (server restart, network cut) surfaces as `ConnectionLost`, so
+writers can reconnect and retry a whole transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import StoreError
+
+__all__ = [
+    "Connection",
+    "ConnectionLost",
+    "Cursor",
+    "Dialect",
+    "connect",
+    "display_locator",
+    "is_postgres",
+]
+
+
+class Dialect(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+class ConnectionLost(StoreError):
+    """The database went away mid-statement (a restart, a cut network): reconnect and retry."""
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    def executescript(self, sql: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def is_postgres(locator: str | Path) -> bool:
+    return str(locator).startswith(("postgresql://", "postgres://"))
+
+
+def display_locator(locator: str | Path) -> str:
+    """The locator for messages: a URL's password is never printed."""
+    text = str(locator)
+    if not is_postgres(text):
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class SqliteConnection:
+    """sqlite3, autocommit (transactions are explicit BEGIN/COMMIT)."""
+
+    dialect = Dialect.SQLITE
+
+    def __init__(self, path: str, read_only: bool = False) -> None:
+        if read_only:
+            self.raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        else:
+            self.raw = sqlite3.connect(path, timeout=60, isolation_level=None)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.raw.executemany(sql, rows)
+
+    def executescript(self, sql: str) -> None:
+        self.raw.executescript(sql)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@lru_cache(maxsize=512)
+def to_psycopg(sql: str) -> str:
+    """`?` placeholders as psycopg's `%s` (a literal `%` doubled); SQLite's lock-taking BEGIN as
+    plain BEGIN. The store's SQL has no `?` inside string literals."""
+    sql = sql.replace("%", "%%")
+    sql = _PLACEHOLDER.sub("%s", sql)
+    return sql.replace("BEGIN IMMEDIATE", "BEGIN")
+
+
+def _bool_dumper() -> type:
+    from psycopg.adapt import Dumper
+    from psycopg.postgres import types
+
+    class BoolAsInt(Dumper):
+        oid = types["int8"].oid
+
+        def dump(self, obj: object) -> bytes:
+            return b"1" if obj else b"0"
+
+    return BoolAsInt
+
+
+class PostgresConnection:
+    """psycopg 3 in autocommit mode: like the SQLite connection, transactions are explicit."""
+
+    dialect = Dialect.POSTGRESQL
+
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        import psycopg
+
+        self._errors = (psycopg.OperationalError, psycopg.InterfaceError)
+        try:
+            self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConnectionLost(f"{display_locator(url)}: cannot connect: {first}") from None
+        # flags are 0/1 integers in both dialects (SQLite has no boolean type)
+        self.raw.adapters.register_dumper(bool, _bool_dumper())
+        if read_only:
+            self.raw.execute("SET default_transaction_read_only = on")
+
+    def _lost(self, exc: Exception) -> ConnectionLost:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return ConnectionLost(f"the PostgreSQL connection was lost: {first}")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        try:
+            return self.raw.execute(to_psycopg(sql), tuple(params))
+        except self._errors as exc:
+            raise self._lost(exc) from exc
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        batch = [tuple(r) for r in rows]
+        if not batch:
+            return
+        try:
+            with self.raw.cursor() as cur:
+                cur.executemany(to_psycopg(sql), batch)
+        except self._errors as exc:
+            raise self._lost(exc) from exc
+
+    def executescript(self, sql: str) -> None:
+        # no parameters: psycopg sends it as one simple query, every statement in it runs
+        try:
+            self.raw.execute(sql.encode())
+        except self._errors as exc:
+            raise self._lost(exc) from exc
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def connect(locator: str | Path, read_only: bool = False) -> Connection:
+    """A connection to the store at `locator` (a SQLite path or a postgresql:// URL)."""
+    if is_postgres(locator):
+        return PostgresConnection(str(locator), read_only)
+    return SqliteConnection(str(locator), read_only)
