@@ -10,8 +10,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
+from itertools import islice
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -24,7 +26,7 @@ from .index import IndexClient, group_releases
 from .ladder import Failure, extract_release
 from .store import ProjectRecord, ReleaseRecord, Store, files_digest
 
-__all__ = ["CrawlSummary", "Crawler"]
+__all__ = ["ClusterWork", "CrawlSummary", "Crawler", "ProjectTask", "crawl_one"]
 
 
 @dataclass
@@ -81,6 +83,90 @@ class CrawlSummary:
         return out
 
 
+@dataclass(frozen=True)
+class ProjectTask:
+    """One project to crawl, with what the store already holds of it: plain data, so a task can
+    run in another process or on another machine (`crawler.tasks`)."""
+
+    name: str
+    known: dict[str, str]  # version -> files_digest of releases whose extraction can be kept
+    etag: str | None = None  # validators sent back for a conditional request
+    last_modified: str | None = None
+    min_serial: int | None = None  # the changelog's serial: an older page is a stale CDN copy
+
+
+def crawl_one(
+    client: IndexClient,
+    fetcher: Fetcher,
+    task: ProjectTask,
+    verify_hashes: bool = False,
+    entry_points: bool = False,
+) -> ProjectRecord:
+    """Fetch one project's page and extract every release that changed. Never raises
+    CrawlerError.
+
+    With validators, a 304 gives status "unchanged". With min_serial, a page whose
+    X-PyPI-Last-Serial is older is a stale CDN copy: status "stale" (nothing stored, retried
+    later)."""
+    name = task.name
+    project = canonicalize_name(name)
+    try:
+        answer = client.project_page(project, task.etag, task.last_modified)
+    except FetchError as exc:
+        status = PageOutcome.MISSING if exc.status in (404, 410) else PageOutcome.FAILED
+        return ProjectRecord(
+            project, name, status, [], [Failure(FailureStage.PAGE, exc.code, str(exc))]
+        )
+    except CrawlerError as exc:
+        return ProjectRecord(
+            project,
+            name,
+            PageOutcome.FAILED,
+            [],
+            [Failure(FailureStage.PAGE, exc.reason, str(exc))],
+        )
+    if answer.page is None:
+        return ProjectRecord(
+            project,
+            name,
+            PageOutcome.UNCHANGED,
+            [],
+            [],
+            answer.serial,
+            answer.etag,
+            answer.last_modified,
+        )
+    # an index without serials cannot be checked; one whose page is older than its changelog can
+    min_serial = task.min_serial
+    if min_serial is not None and answer.serial is not None and answer.serial < min_serial:
+        detail = f"page serial {answer.serial} is older than the changelog's {min_serial}"
+        return ProjectRecord(
+            project,
+            name,
+            PageOutcome.STALE,
+            [],
+            [Failure(FailureStage.PAGE, "stale-page", detail)],
+        )
+    releases = []
+    for version, files in group_releases(project, answer.page).items():
+        digest = files_digest(files)
+        unchanged = task.known.get(version) == digest
+        extraction = (
+            None if unchanged else extract_release(fetcher, files, verify_hashes, entry_points)
+        )
+        releases.append(ReleaseRecord(version, files, extraction, digest))
+    return ProjectRecord(
+        project,
+        name,
+        PageOutcome.OK,
+        releases,
+        [],
+        answer.serial,
+        answer.etag,
+        answer.last_modified,
+    )
+
+
 class Crawler:
     def __init__(
         self,
@@ -93,8 +179,11 @@ class Crawler:
         stale_delay: float = 2.0,
         verify_hashes: bool = False,
         entry_points: bool = False,
+        cluster: ClusterWork | None = None,
     ) -> None:
         self.store, self.client, self.fetcher = store, client, fetcher
+        #: where the work runs: this process's threads (None), or a cluster's workers
+        self.cluster = cluster
         self.workers = max(1, workers)
         self.on_project = on_project or (lambda record: None)
         self.stale_retries, self.stale_delay = stale_retries, stale_delay
@@ -109,76 +198,15 @@ class Crawler:
 
     # --- worker side: network only --------------------------------------------------------------
 
-    def crawl_project(
-        self, name: str, conditional: bool = False, min_serial: int | None = None
-    ) -> ProjectRecord:
-        """Fetch one project's page and extract every release that changed. Never raises
-        CrawlerError.
-
-        conditional: send the stored ETag / Last-Modified; a 304 gives status "unchanged".
-        min_serial: the changelog says the project changed at this serial; a page whose
-        X-PyPI-Last-Serial is older than that is a stale CDN copy: status "stale" (nothing stored,
-        retried later).
-        """
+    def task_for(self, name: str) -> ProjectTask:
+        """What a worker needs to crawl one project: what the store knows of it already."""
         project = canonicalize_name(name)
-        etag, modified = self.validators.get(project, (None, None)) if conditional else (None, None)
-        try:
-            answer = self.client.project_page(project, etag, modified)
-        except FetchError as exc:
-            status = PageOutcome.MISSING if exc.status in (404, 410) else PageOutcome.FAILED
-            return ProjectRecord(
-                project, name, status, [], [Failure(FailureStage.PAGE, exc.code, str(exc))]
-            )
-        except CrawlerError as exc:
-            return ProjectRecord(
-                project,
-                name,
-                PageOutcome.FAILED,
-                [],
-                [Failure(FailureStage.PAGE, exc.reason, str(exc))],
-            )
-        if answer.page is None:
-            return ProjectRecord(
-                project,
-                name,
-                PageOutcome.UNCHANGED,
-                [],
-                [],
-                answer.serial,
-                answer.etag,
-                answer.last_modified,
-            )
-        # an index without serials cannot be checked; one whose page is older than its changelog can
-        if min_serial is not None and answer.serial is not None and answer.serial < min_serial:
-            detail = f"page serial {answer.serial} is older than the changelog's {min_serial}"
-            return ProjectRecord(
-                project,
-                name,
-                PageOutcome.STALE,
-                [],
-                [Failure(FailureStage.PAGE, "stale-page", detail)],
-            )
-        known = self.store.release_digests(project, EXTRACTOR_VERSION, self.verify_hashes)
-        releases = []
-        for version, files in group_releases(project, answer.page).items():
-            digest = files_digest(files)
-            unchanged = known.get(version) == digest
-            extraction = (
-                None
-                if unchanged
-                else extract_release(self.fetcher, files, self.verify_hashes, self.entry_points)
-            )
-            releases.append(ReleaseRecord(version, files, extraction, digest))
-        return ProjectRecord(
-            project,
-            name,
-            PageOutcome.OK,
-            releases,
-            [],
-            answer.serial,
-            answer.etag,
-            answer.last_modified,
+        no_validators: tuple[str | None, str | None] = (None, None)
+        etag, modified = (
+            self.validators.get(project, no_validators) if self.conditional else no_validators
         )
+        known = self.store.release_digests(project, EXTRACTOR_VERSION, self.verify_hashes)
+        return ProjectTask(name, known, etag, modified, self.min_serials.get(project))
 
     # --- calling thread: scheduling and writes ----------------------------------------------------
 
@@ -192,7 +220,7 @@ class Crawler:
     ) -> CrawlSummary:
         """Crawl the named projects, or every project of the index when `projects` is None.
 
-        Stale pages (see crawl_project) are tried again `stale_retries` times, `stale_delay` x
+        Stale pages (see crawl_one) are tried again `stale_retries` times, `stale_delay` x
         attempt
         seconds apart; what is still stale leaves the run "incomplete", for the next update.
         """
@@ -224,7 +252,10 @@ class Crawler:
                     break
                 if attempt:
                     time.sleep(self.stale_delay * attempt)
-                self._run(todo, run_id, summary)
+                if self.cluster is None:
+                    self._run(todo, run_id, summary)
+                else:
+                    self._run_on_cluster(todo, run_id, summary, self.cluster)
         except KeyboardInterrupt:
             summary.interrupted = True
             self.store.finish_run(run_id, RunStatus.INTERRUPTED)
@@ -232,13 +263,14 @@ class Crawler:
             left, _ = self.store.queued(run_id)
             self.store.finish_run(run_id, RunStatus.INCOMPLETE if left else RunStatus.COMPLETE)
             summary.incomplete = len(left)
-        summary.requests = self.fetcher.counter.requests - requests0
-        summary.bytes_fetched = self.fetcher.counter.bytes - bytes0
+        summary.requests += self.fetcher.counter.requests - requests0
+        summary.bytes_fetched += self.fetcher.counter.bytes - bytes0
         summary.seconds = time.monotonic() - started
         return summary
 
     def _task(self, name: str) -> ProjectRecord:
-        return self.crawl_project(name, self.conditional, self.min_serials.get(name))
+        task = self.task_for(name)
+        return crawl_one(self.client, self.fetcher, task, self.verify_hashes, self.entry_points)
 
     def _run(self, todo: list[str], run_id: int, summary: CrawlSummary) -> None:
         pending = iter(todo)
@@ -266,3 +298,62 @@ class Crawler:
                 for future in in_flight:
                     future.cancel()
                 raise
+
+    def _run_on_cluster(
+        self, todo: list[str], run_id: int, summary: CrawlSummary, cluster: ClusterWork
+    ) -> None:
+        """Batches of projects as tasks on the cluster; results written here as they come back.
+        A batch whose task fails as a whole (the scheduler gave up on it after workers died under
+        it) has each of its projects recorded as a failed page, with the reason."""
+        pending = iter(todo)
+        in_flight: dict[Future[Any], list[ProjectTask]] = {}
+        try:
+            while True:
+                while len(in_flight) < cluster.in_flight:
+                    names = list(islice(pending, cluster.batch_size))
+                    if not names:
+                        break
+                    tasks = [self.task_for(name) for name in names]
+                    in_flight[cluster.executor.submit(cluster.crawl_batch, tasks)] = tasks
+                if not in_flight:
+                    return
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                records: list[ProjectRecord] = []
+                for future in done:
+                    tasks = in_flight.pop(future)
+                    try:
+                        result = future.result()
+                    # any error of the remote task: recorded against its projects, not raised
+                    except Exception as exc:  # noqa: BLE001
+                        records += [_task_failed(task, exc) for task in tasks]
+                        continue
+                    records += result.records
+                    summary.requests += result.requests
+                    summary.bytes_fetched += result.bytes_fetched
+                self.store.write_projects(records, self.client.index_url, EXTRACTOR_VERSION, run_id)
+                for record in records:
+                    summary.add(record)
+                    self.on_project(record)
+        except BaseException:
+            for future in in_flight:
+                future.cancel()
+            raise
+
+
+def _task_failed(task: ProjectTask, exc: BaseException) -> ProjectRecord:
+    detail = f"the crawl task failed on the cluster: {type(exc).__name__}: {exc}"
+    project = canonicalize_name(task.name)
+    failure = Failure(FailureStage.PAGE, "task-failed", detail)
+    return ProjectRecord(project, task.name, PageOutcome.FAILED, [], [failure])
+
+
+@dataclass(frozen=True)
+class ClusterWork:
+    """How the crawl runs on a cluster: an Executor (Dask's `Client.get_executor()`), the task
+    that crawls a batch of projects there (`crawler.tasks.crawl_batch` bound to its index
+    access), projects per task, and tasks kept in flight (a bound: never queue the world)."""
+
+    executor: Executor
+    crawl_batch: Callable[[list[ProjectTask]], Any]
+    batch_size: int = 8
+    in_flight: int = 16

@@ -11,8 +11,8 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from .fetch import Fetcher
 from .metadata import Edge, parse_requirement
 from .store import SandboxCandidate, Store
 
-__all__ = ["SandboxSummary", "build_pending", "edges_from_result"]
+__all__ = ["SandboxSummary", "build_one", "build_pending", "build_pending_on", "edges_from_result"]
 
 
 @dataclass
@@ -62,7 +62,7 @@ def edges_from_result(result: SandboxResult) -> tuple[list[Edge], list[str]]:
     return edges, bad
 
 
-def _build_one(
+def build_one(
     fetcher: Fetcher, sandbox: Sandbox, workdir: Path, todo: SandboxCandidate
 ) -> tuple[SandboxCandidate, SandboxResult]:
     try:
@@ -75,6 +75,20 @@ def _build_one(
         return todo, sandbox.extract(path)
     finally:
         path.unlink(missing_ok=True)
+
+
+def _record(
+    store: Store,
+    summary: SandboxSummary,
+    todo: SandboxCandidate,
+    result: SandboxResult,
+    on_release: Callable[[str, str, SandboxResult], None] | None,
+) -> None:
+    edges, bad = edges_from_result(result) if result.ok else ([], [])
+    store.record_sandbox_result(todo, result, edges, bad, f"sandbox-{SANDBOX_VERSION}")
+    summary.by_outcome[f"{result.method}" if result.ok else f"failed:{result.failure}"] += 1
+    if on_release:
+        on_release(todo.project, todo.version, result)
 
 
 def build_pending(
@@ -94,11 +108,49 @@ def build_pending(
         tempfile.TemporaryDirectory(prefix="depgraph-sdists-") as tmp,
         ThreadPoolExecutor(max(1, workers), thread_name_prefix="sandbox") as pool,
     ):
-        for todo, result in pool.map(lambda r: _build_one(fetcher, sandbox, Path(tmp), r), rows):
-            edges, bad = edges_from_result(result) if result.ok else ([], [])
-            store.record_sandbox_result(todo, result, edges, bad, f"sandbox-{SANDBOX_VERSION}")
-            summary.by_outcome[f"{result.method}" if result.ok else f"failed:{result.failure}"] += 1
-            if on_release:
-                on_release(todo.project, todo.version, result)
+        for todo, result in pool.map(lambda r: build_one(fetcher, sandbox, Path(tmp), r), rows):
+            _record(store, summary, todo, result, on_release)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def build_pending_on(
+    store: Store,
+    executor: Executor,
+    build: Callable[[SandboxCandidate], tuple[SandboxCandidate, SandboxResult]],
+    backend: str,
+    retry_failed: bool = False,
+    projects: list[str] | None = None,
+    on_release: Callable[[str, str, SandboxResult], None] | None = None,
+) -> SandboxSummary:
+    """`build_pending` with one task per sdist on `executor` (a Dask cluster's), each built by
+    `build` in its worker's own sandbox. A task that fails as a whole (its worker could not open a
+    sandbox, or the scheduler gave up on it after workers died under it) is recorded as a failed
+    build of that release, with the reason, and the others go on."""
+    started = time.monotonic()
+    rows = store.sandbox_candidates(retry_failed, projects)
+    summary = SandboxSummary(backend=backend, attempted=len(rows))
+    futures: dict[Future[tuple[SandboxCandidate, SandboxResult]], SandboxCandidate] = {
+        executor.submit(build, row): row for row in rows
+    }
+    for todo, result in _as_results(futures, backend):
+        _record(store, summary, todo, result, on_release)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _as_results(
+    futures: dict[Future[tuple[SandboxCandidate, SandboxResult]], SandboxCandidate], backend: str
+) -> Iterator[tuple[SandboxCandidate, SandboxResult]]:
+    for future in as_completed(futures):
+        try:
+            yield future.result()
+        # any error of the remote task (KilledWorker, SandboxUnavailable, ...): recorded against
+        # its release, not raised, so one bad worker does not stop the builds
+        except Exception as exc:  # noqa: BLE001
+            reason = type(exc).__name__
+            detail = f"the build task failed on the cluster: {reason}: {exc}"
+            yield (
+                futures[future],
+                SandboxResult(False, backend, failure="task-failed", detail=detail),
+            )

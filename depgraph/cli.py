@@ -22,6 +22,7 @@ from depgraph_core.errors import DepgraphError
 from sandbox import Limits
 
 from . import __version__
+from .cluster import open_cluster
 from .errors import UsageError
 from .exitcodes import ExitCode, exit_code_for
 from .output import print_json, print_report, print_summary, summary_dict
@@ -89,6 +90,24 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
         help="start a new run even if an unfinished one with the same options exists",
     )
     _add_sandbox_options(p)
+    _add_cluster_options(p)
+
+
+def _add_cluster_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the crawl and the sdist builds on a Dask distributed cluster, e.g. "
+        "tcp://scheduler:8786: batches of projects and one task per sdist on its workers (each "
+        "building in its own sandbox; --max-rps applies per worker), the store written here",
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="local:N",
+        default=None,
+        help="start a Dask LocalCluster of N worker processes on this machine for the run",
+    )
 
 
 def _add_net_options(p: argparse.ArgumentParser) -> None:
@@ -471,20 +490,24 @@ def crawl_exit(interrupted: bool, problems: list[str]) -> ExitCode:
 def cmd_crawl(args: argparse.Namespace) -> int:
     store = Store(args.db)
     projects = None if args.all else args.project
-    summary = run_crawl(
-        store,
-        args.index_url,
-        projects,
-        args.workers,
-        args.retries,
-        not args.no_resume,
-        progress_wanted(args),
-        args.max_rps,
-        _net(args),
-    )
-    builds = (
-        None if summary.interrupted else run_sandbox_builds(store, build_options(args), projects)
-    )
+    with open_cluster(args.scheduler, args.cluster) as cluster:
+        summary = run_crawl(
+            store,
+            args.index_url,
+            projects,
+            args.workers,
+            args.retries,
+            not args.no_resume,
+            progress_wanted(args),
+            args.max_rps,
+            _net(args),
+            cluster,
+        )
+        builds = (
+            None
+            if summary.interrupted
+            else run_sandbox_builds(store, build_options(args), projects, cluster)
+        )
     print_summary(summary, args.json, builds)
     return crawl_exit(summary.interrupted, summary.problem_projects)
 
@@ -601,20 +624,26 @@ def cmd_update(args: argparse.Namespace) -> int:
         raise UsageError(f"{display_locator(args.db)} has no crawl yet; give --index-url")
     is_pypi = index_url.rstrip("/") == PYPI_SIMPLE.rstrip("/")
     changelog_url = args.changelog_url or ("https://pypi.org/pypi" if is_pypi else None)
-    with crawler_for(
-        store,
-        index_url,
-        args.workers,
-        args.retries,
-        progress_wanted(args),
-        args.max_rps,
-        net=_net(args),
-    ) as crawler:
+    with (
+        open_cluster(args.scheduler, args.cluster) as cluster,
+        crawler_for(
+            store,
+            index_url,
+            args.workers,
+            args.retries,
+            progress_wanted(args),
+            args.max_rps,
+            net=_net(args),
+            cluster=cluster,
+        ) as crawler,
+    ):
         session = crawler.fetcher.session  # the same trust settings, User-Agent and retries
         changelog = Changelog(changelog_url, session) if changelog_url else None
         result = update(store, crawler, changelog)
-    interrupted = result.crawl.interrupted
-    builds = None if interrupted else run_sandbox_builds(store, build_options(args), None)
+        interrupted = result.crawl.interrupted
+        builds = (
+            None if interrupted else run_sandbox_builds(store, build_options(args), None, cluster)
+        )
     if args.json:
         data = result.as_dict()
         if builds is not None:

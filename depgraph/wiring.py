@@ -3,6 +3,7 @@ chosen sandbox for the releases the crawl could not answer statically."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,12 @@ from crawler.crawl import Crawler, CrawlSummary
 from crawler.fetch import Fetcher
 from crawler.http import PYPI_DEFAULT_RPS, RateLimiter, make_session
 from crawler.index import IndexClient
-from crawler.sdist_builds import SandboxSummary, build_pending
+from crawler.sdist_builds import SandboxSummary, build_pending, build_pending_on
 from crawler.store import ProjectRecord, Store
+from crawler.tasks import IndexAccess, SandboxAccess, build_release
 from sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
+
+from .cluster import Cluster
 
 __all__ = ["BuildOptions", "crawler_for", "open_chosen_sandbox", "run_crawl", "run_sandbox_builds"]
 
@@ -64,8 +68,11 @@ def crawler_for(
     max_rps: float | None = None,
     total: int | None = None,
     net: NetOptions | None = None,
+    cluster: Cluster | None = None,
 ) -> Iterator[Crawler]:
-    """A Crawler over `index_url` with its own HTTP session and a progress bar on stderr."""
+    """A Crawler over `index_url` with its own HTTP session and a progress bar on stderr; with a
+    cluster, the pages and releases are read by its workers (each with its own session, capped
+    at `max_rps` per worker) and written here."""
     net = net or NetOptions()
     session = make_session(
         pool_size=workers, retries=retries, user_agent=net.user_agent, ca_bundle=net.ca_bundle
@@ -79,6 +86,18 @@ def crawler_for(
         bar.update(1)
         bar.set_postfix(releases=len(record.releases), status=record.status, refresh=False)
 
+    work = None
+    if cluster is not None:
+        access = IndexAccess(
+            index_url,
+            net.user_agent,
+            net.ca_bundle,
+            retries,
+            rate,
+            net.verify_hashes,
+            net.entry_points,
+        )
+        work = cluster.crawl_work(access)
     try:
         yield Crawler(
             store,
@@ -88,6 +107,7 @@ def crawler_for(
             on_project=tick,
             verify_hashes=net.verify_hashes,
             entry_points=net.entry_points,
+            cluster=work,
         )
     finally:
         bar.close()
@@ -104,10 +124,13 @@ def run_crawl(
     progress: bool = True,
     max_rps: float | None = None,
     net: NetOptions | None = None,
+    cluster: Cluster | None = None,
 ) -> CrawlSummary:
     """Crawl the named projects (every project with None) into the store."""
     total = len(projects) if projects else None
-    with crawler_for(store, index_url, workers, retries, progress, max_rps, total, net) as crawler:
+    with crawler_for(
+        store, index_url, workers, retries, progress, max_rps, total, net, cluster
+    ) as crawler:
         return crawler.crawl(projects, resume=resume)
 
 
@@ -129,9 +152,15 @@ def open_chosen_sandbox(options: BuildOptions) -> Sandbox | None:
 
 
 def run_sandbox_builds(
-    store: Store, options: BuildOptions, projects: list[str] | None
+    store: Store,
+    options: BuildOptions,
+    projects: list[str] | None,
+    cluster: Cluster | None = None,
 ) -> SandboxSummary | None:
-    """Build the pending sdists of `projects` (all with None); None when no sandbox is used."""
+    """Build the pending sdists of `projects` (all with None); None when no sandbox is used. With
+    a cluster, each sdist is one task, built in the sandbox of the worker that runs it."""
+    if cluster is not None and options.kind != "none":
+        return _builds_on_cluster(store, options, projects, cluster)
     sandbox = open_chosen_sandbox(options)
     if sandbox is None:
         return None
@@ -161,3 +190,37 @@ def run_sandbox_builds(
     finally:
         bar.close()
         session.close()
+
+
+def _builds_on_cluster(
+    store: Store, options: BuildOptions, projects: list[str] | None, cluster: Cluster
+) -> SandboxSummary:
+    access = SandboxAccess(
+        options.kind, options.limits, options.net.user_agent, options.net.ca_bundle
+    )
+    todo = len(store.sandbox_candidates(options.retry_failed, projects))
+    if not options.quiet:
+        print(
+            f"depgraph: building sdists on the cluster ({cluster.threads} workers, "
+            f"sandbox {options.kind} on each)",
+            file=sys.stderr,
+        )
+    bar = tqdm(
+        total=todo, unit="sdist", desc="sandbox", disable=not options.progress, file=sys.stderr
+    )
+
+    def tick(*_: object) -> None:
+        bar.update(1)
+
+    try:
+        return build_pending_on(
+            store,
+            cluster.executor,
+            functools.partial(build_release, access),
+            f"cluster:{options.kind}",
+            options.retry_failed,
+            projects,
+            on_release=tick,
+        )
+    finally:
+        bar.close()

@@ -141,7 +141,12 @@ class PostgresConnection:
     dialect = Dialect.POSTGRESQL
 
     def __init__(self, url: str, read_only: bool = False) -> None:
-        import psycopg
+        try:
+            import psycopg
+        except ModuleNotFoundError:
+            raise StoreError(
+                "a PostgreSQL store needs psycopg: pip install 'pypi-depgraph[cluster]'"
+            ) from None
 
         self._errors = (psycopg.OperationalError, psycopg.InterfaceError)
         try:

@@ -1,0 +1,115 @@
+"""Work units that run in another process or on another machine (a Dask worker): plain data in,
+plain data out, each worker with its own HTTP session and sandbox, none with the store.
+
+The caller (the crawl's main thread) reads what the store knows, ships it with the task, and writes
+what comes back; so a task that runs twice (its worker died and the scheduler ran it elsewhere)
+writes once, and workers need no database connection.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox import Limits, Sandbox, SandboxResult, open_sandbox
+
+from .crawl import ProjectTask, crawl_one
+from .fetch import Fetcher
+from .http import RateLimiter, make_session
+from .index import IndexClient
+from .store import ProjectRecord, SandboxCandidate
+
+__all__ = ["BatchResult", "IndexAccess", "SandboxAccess", "build_release", "crawl_batch"]
+
+
+@dataclass(frozen=True)
+class IndexAccess:
+    """How a worker reaches the index and reads releases."""
+
+    index_url: str
+    user_agent: str
+    ca_bundle: str | None = None
+    retries: int = 5
+    #: requests per second per worker process (None: no cap)
+    max_rps: float | None = None
+    verify_hashes: bool = False
+    entry_points: bool = False
+    pool_size: int = 8
+
+
+@dataclass
+class BatchResult:
+    records: list[ProjectRecord]
+    requests: int = 0
+    bytes_fetched: int = 0
+
+
+@dataclass(frozen=True)
+class SandboxAccess:
+    """Which sandbox a worker builds in, and how it downloads sdists."""
+
+    kind: str
+    limits: Limits = field(default_factory=Limits)
+    user_agent: str = ""
+    ca_bundle: str | None = None
+
+
+# one session (connection pool) and rate limiter per worker process and index, shared by the
+# worker's threads
+_sessions: dict[IndexAccess, tuple[IndexClient, RateLimiter | None]] = {}
+_sandboxes: dict[SandboxAccess, tuple[Sandbox, Fetcher]] = {}
+_lock = threading.Lock()
+
+
+def _index(access: IndexAccess) -> tuple[IndexClient, RateLimiter | None]:
+    with _lock:
+        found = _sessions.get(access)
+        if found is None:
+            session = make_session(
+                pool_size=access.pool_size,
+                retries=access.retries,
+                user_agent=access.user_agent,
+                ca_bundle=access.ca_bundle,
+            )
+            rate = RateLimiter(access.max_rps) if access.max_rps else None
+            found = (IndexClient(Fetcher(session, rate=rate), access.index_url), rate)
+            _sessions[access] = found
+        return found
+
+
+def crawl_batch(access: IndexAccess, tasks: list[ProjectTask]) -> BatchResult:
+    """Crawl a batch of projects; the requests and bytes this batch cost."""
+    client, rate = _index(access)
+    # a Fetcher of its own: the counts are this batch's, whatever else the worker runs
+    fetcher = Fetcher(client.fetcher.session, rate=rate)
+    batch_client = IndexClient(fetcher, access.index_url)
+    records = [
+        crawl_one(batch_client, fetcher, task, access.verify_hashes, access.entry_points)
+        for task in tasks
+    ]
+    return BatchResult(records, fetcher.counter.requests, fetcher.counter.bytes)
+
+
+def _sandbox(access: SandboxAccess) -> tuple[Sandbox, Fetcher]:
+    with _lock:
+        found = _sandboxes.get(access)
+        if found is None:
+            session = make_session(
+                pool_size=4, user_agent=access.user_agent, ca_bundle=access.ca_bundle
+            )
+            found = (open_sandbox(access.kind, access.limits), Fetcher(session))
+            _sandboxes[access] = found
+        return found
+
+
+def build_release(
+    access: SandboxAccess, candidate: SandboxCandidate
+) -> tuple[SandboxCandidate, SandboxResult]:
+    """Download one sdist (hash-verified) and build it in this worker's sandbox."""
+    from .sdist_builds import build_one
+
+    sandbox, fetcher = _sandbox(access)
+    with tempfile.TemporaryDirectory(prefix="depgraph-sdist-") as tmp:
+        return build_one(fetcher, sandbox, Path(tmp), candidate)

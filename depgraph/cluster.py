@@ -1,0 +1,93 @@
+"""The crawl and the sandbox builds on a Dask distributed cluster (`--scheduler`, `--cluster`).
+
+Dask runs the work units (`crawler.tasks`): batches of projects for the metadata crawl, one task
+per sdist build, each worker building in its own local sandbox. The store is written by this
+process only, from the results as they come back; a worker that dies has its tasks run again
+elsewhere by the scheduler, and the write of a project is idempotent, so nothing is lost or
+doubled. Without either option nothing changes: the crawl runs on this process's threads.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from crawler.crawl import ClusterWork
+from crawler.tasks import IndexAccess, crawl_batch
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from distributed import Client
+
+__all__ = ["Cluster", "open_cluster", "parse_local"]
+
+#: how long to wait for a scheduler that does not answer
+CONNECT_TIMEOUT = "20s"
+
+
+@dataclass
+class Cluster:
+    client: Client
+    executor: Executor
+    threads: int  # worker threads on the cluster when it was joined
+
+    def crawl_work(self, access: IndexAccess, batch_size: int = 8) -> ClusterWork:
+        in_flight = max(4, 2 * self.threads)
+        return ClusterWork(
+            self.executor, functools.partial(crawl_batch, access), batch_size, in_flight
+        )
+
+
+def parse_local(text: str) -> int:
+    """`local:N` -> N (worker processes of one thread each on this machine)."""
+    kind, _, count = text.partition(":")
+    if kind != "local" or not count.isdigit() or int(count) < 1:
+        raise UsageError(f"--cluster wants local:N (N worker processes), not {text!r}")
+    return int(count)
+
+
+@contextmanager
+def open_cluster(scheduler: str | None, local: str | None) -> Iterator[Cluster | None]:
+    """A client of the scheduler at `scheduler`, or of a LocalCluster of `local:N` processes; None
+    when neither is asked for."""
+    if scheduler is None and local is None:
+        yield None
+        return
+    if scheduler is not None and local is not None:
+        raise UsageError("give --scheduler or --cluster, not both")
+    try:
+        from distributed import Client, LocalCluster
+    except ModuleNotFoundError:
+        raise UsageError(
+            "--scheduler and --cluster need Dask distributed: pip install 'pypi-depgraph[cluster]'"
+        ) from None
+    local_cluster = None
+    try:
+        if local is not None:
+            local_cluster = LocalCluster(
+                n_workers=parse_local(local),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            client = Client(local_cluster)
+        else:
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            except OSError as exc:
+                raise UsageError(f"no Dask scheduler answers at {scheduler}: {exc}") from None
+        with client:
+            threads = sum(client.nthreads().values())
+            if threads == 0:
+                raise UsageError(f"the Dask scheduler at {scheduler} has no workers yet")
+            # pure=False: two tasks with equal arguments are still two tasks
+            yield Cluster(client, client.get_executor(pure=False), threads)
+    finally:
+        if local_cluster is not None:
+            local_cluster.close()
