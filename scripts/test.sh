@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The test command: set the machine up (scripts/setup.sh --test), then run the whole suite.
+# The test command: set the machine up (scripts/setup.sh --test, scripts/postgres.sh), then run
+# the whole suite.
 # Arguments go to pytest. "No tests ran" (pytest exit 5) is a failure, not a pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test || exit 1
+# the PostgreSQL store's tests: Debian's server on loopback (scripts/postgres.sh prints its URL)
+if [[ -z "${DEPGRAPH_TEST_PG:-}" ]]; then
+  DEPGRAPH_TEST_PG=$(bash scripts/postgres.sh) || { echo "test.sh: PostgreSQL did not start" >&2; exit 1; }
+  export DEPGRAPH_TEST_PG
+fi
 python3 -m pytest "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then

@@ -1,0 +1,197 @@
+"""The crawl and the sandbox builds on a real Dask scheduler with two worker processes, into a real
+PostgreSQL server, against a loopback index whose releases need the sandbox; with faults: a worker
+killed mid-run, the database restarted mid-run, the client killed and the command run again.
+Every time the rows must equal those of a single-machine SQLite crawl of the same index."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from depgraph.cli import main
+from depgraph.demo import build_demo_index
+from depgraph.demo.distbuild import DistSpec, write_sdist
+from tests.cluster_procs import DaskProcesses
+from tests.helpers import crawl_cli, dump_store, query
+from tests.pg import fresh_database, pg_base_url
+from tests.servers import IndexServer
+
+pytestmark = pytest.mark.docker
+
+#: sdists whose requirements only a build tells (computed in setup.py), each taking a while, so
+#: that faults land mid-run
+SLOW_BUILDS = 8
+BUILD_SECONDS = 1.5
+
+
+def slow_sdist(i: int, folder: Path) -> Path:
+    spec = DistSpec(f"slow-build-{i}", "1.0", [f"demo-core>={i % 2}", "demo-http"])
+    setup = textwrap.dedent(f"""\
+        import time
+        from setuptools import setup
+
+        time.sleep({BUILD_SECONDS})  # a slow build
+        REQUIRES = {spec.requires!r}
+        setup(
+            name={spec.name!r},
+            version={spec.version!r},
+            packages=[{spec.module!r}],
+            install_requires=[r.strip() for r in REQUIRES],  # known only by running it
+        )
+        """)
+    return write_sdist(spec, folder, "dynamic", {"setup.py": setup.encode()})
+
+
+@pytest.fixture(scope="module")
+def sandbox_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    folder = build_demo_index(tmp_path_factory.mktemp("cluster-index") / "files")
+    for i in range(SLOW_BUILDS):
+        slow_sdist(i, folder)
+    with IndexServer(folder, "pypiserver") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def reference(sandbox_index: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same index crawled on one machine into SQLite, sdists built in the local sandbox."""
+    db = tmp_path_factory.mktemp("reference") / "reference.sqlite"
+    assert crawl_cli(sandbox_index.url, db, sandbox="docker") == 0
+    return db
+
+
+@pytest.fixture
+def dask(tmp_path: Path) -> Iterator[DaskProcesses]:
+    with DaskProcesses(2, tmp_path) as procs:
+        yield procs
+
+
+@pytest.fixture
+def pg_store() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
+
+
+def sandbox_results(db: str) -> int:
+    rows = query(db, "SELECT count(*) FROM releases WHERE metadata_source LIKE 'sandbox%'")
+    return int(str(rows[0][0]))
+
+
+def when(condition: Callable[[], bool], action: Callable[[], None]) -> threading.Thread:
+    """Run `action` once `condition` holds (polled), in a thread; the test joins it."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("the run never got there")
+            time.sleep(0.05)
+        action()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def mid_sandbox(db: str) -> Callable[[], bool]:
+    """True once some but not all sdists are built: the run is in the middle of its builds."""
+
+    def check() -> bool:
+        try:
+            return sandbox_results(db) >= 1
+        except Exception:  # noqa: BLE001 (the store may not exist yet, or be restarting)
+            return False
+
+    return check
+
+
+def assert_accounted_for(db: str, reference: Path) -> None:
+    """Every release known (or failed with a typed failure), the rows those of the reference, no
+    row twice."""
+    by_state = "SELECT deps_state, count(*) FROM releases GROUP BY deps_state"
+    states = {str(state): count for state, count in query(db, by_state)}
+    assert states == {str(state): count for state, count in query(str(reference), by_state)}
+    assert set(states) == {"known"}
+    assert dump_store(db) == dump_store(reference)
+    [(rows, distinct)] = query(
+        db,
+        "SELECT count(*), count(DISTINCT (release_id, raw, kind, extra)) FROM requirements",
+    )
+    assert rows == distinct
+
+
+def cluster_crawl(index: IndexServer, db: str, scheduler: str) -> int:
+    return crawl_cli(index.url, db, "--scheduler", scheduler, sandbox="docker")
+
+
+def test_cluster_crawl_equals_a_single_machine_crawl_with_a_worker_killed(
+    sandbox_index: IndexServer, reference: Path, dask: DaskProcesses, pg_store: str
+) -> None:
+    killer = when(mid_sandbox(pg_store), lambda: dask.kill_worker(0))
+    assert cluster_crawl(sandbox_index, pg_store, dask.address) == 0
+    killer.join()
+    assert dask.workers[0].returncode == -signal.SIGKILL
+    assert sandbox_results(pg_store) == SLOW_BUILDS + 3  # + the demo's three
+    assert_accounted_for(pg_store, reference)
+
+
+def restart_postgres() -> None:
+    cluster = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    subprocess.run(["pg_ctlcluster", cluster[0], cluster[1], "restart"], check=True)
+
+
+def test_cluster_crawl_survives_a_database_restart(
+    sandbox_index: IndexServer, reference: Path, dask: DaskProcesses, pg_store: str
+) -> None:
+    pg_base_url()
+    if shutil.which("pg_ctlcluster") is None:
+        pytest.skip("restarting the server needs Debian's pg_ctlcluster on this machine")
+    restarted = threading.Event()
+
+    def restart() -> None:
+        restart_postgres()
+        restarted.set()
+
+    restarter = when(mid_sandbox(pg_store), restart)
+    assert cluster_crawl(sandbox_index, pg_store, dask.address) == 0
+    restarter.join()
+    assert restarted.is_set()
+    assert_accounted_for(pg_store, reference)
+
+
+def test_a_killed_client_is_resumed_by_the_same_command(
+    sandbox_index: IndexServer, reference: Path, dask: DaskProcesses, pg_store: str
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "depgraph",
+        "crawl",
+        "--index-url",
+        sandbox_index.url,
+        "--db",
+        pg_store,
+        "--all",
+        "--sandbox",
+        "docker",
+        "--scheduler",
+        dask.address,
+        "-q",
+    ]
+    client = subprocess.Popen(command)
+    when(mid_sandbox(pg_store), lambda: client.send_signal(signal.SIGKILL)).join()
+    client.wait()
+    assert client.returncode == -signal.SIGKILL
+    assert sandbox_results(pg_store) < SLOW_BUILDS + 3  # killed with builds left
+    assert main(command[3:]) == 0
+    assert_accounted_for(pg_store, reference)
