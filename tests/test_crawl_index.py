@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -327,3 +328,25 @@ def test_console_scripts_are_stored_and_make_applications(tmp_path: Path, pep658
         # with evidence: an application; without it, the dependency count (1) says leaf
         assert table.loc["tool", "role"] == ("application" if read else "leaf")
         assert table.loc["lib-a", "role"] == "library"
+
+
+def test_a_postgresql_store_reports_as_a_sqlite_store_does(
+    pypiserver_index: IndexServer, tmp_path: Path
+) -> None:
+    """The same crawl into each kind of store: every report file identical, byte for byte."""
+    from tests.pg import fresh_database
+
+    with fresh_database() as url:
+        outputs = []
+        for db in (tmp_path / "s.sqlite", url):
+            crawl_all(db, pypiserver_index)
+            out = tmp_path / ("pg" if db == url else "sqlite")
+            assert main(["report", "--db", str(db), "--out", str(out), "-q"]) == 0
+            outputs.append(out)
+    sqlite_out, pg_out = outputs
+    for name in ("packages.csv", "edges.csv", "broken_edges.csv", "pinning.csv", "missing.csv"):
+        assert (sqlite_out / name).read_bytes() == (pg_out / name).read_bytes(), name
+    summaries = [json.loads((o / "summary.json").read_text()) for o in outputs]
+    stores = [summary["choices"].pop("store") for summary in summaries]
+    assert summaries[0] == summaries[1]
+    assert "depgraph:***@" in stores[1]  # the password is never written down

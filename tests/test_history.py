@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from depgraph.demo.distbuild import DistSpec, write_wheel
 from tests.faultserver import FlakyMirror
 from tests.helpers import crawl_cli
 from tests.mirror import write_static_mirror
+from tests.pg import fresh_database
 
 # (spec, upload time)
 RELEASES = [
@@ -27,25 +29,32 @@ RELEASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def dated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def dated_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path | str]:
+    """The dated index crawled into each kind of store (the as-of views differ by dialect)."""
     folder = tmp_path_factory.mktemp("dated")
     times = {}
     for spec, when in RELEASES:
         times[write_wheel(spec, folder / "flat").name] = when
     mirror = write_static_mirror(folder / "flat", folder / "mirror", upload_times=times)
-    db = folder / "dated.sqlite"
-    with FlakyMirror(mirror, cut_once=False) as server:
-        assert crawl_cli(server.url, db) == 0
-    yield db
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            db: Path | str = folder / "dated.sqlite"
+        else:
+            db = stack.enter_context(fresh_database())
+        with FlakyMirror(mirror, cut_once=False) as server:
+            assert crawl_cli(server.url, db) == 0
+        yield db
 
 
-def report(db: Path, out: Path, *extra: str) -> int:
+def report(db: Path | str, out: Path, *extra: str) -> int:
     """`depgraph report` of `db` into `out`; the exit code."""
     return main(["report", "--db", str(db), "--out", str(out), "-q", *extra])
 
 
-def lib_dependents(db: Path, out: Path, *extra: str) -> int:
+def lib_dependents(db: Path | str, out: Path, *extra: str) -> int:
     assert report(db, out, *extra) == 0
     packages = pd.read_csv(out / "packages.csv").set_index("name")
     return int(packages.loc["lib", "direct_dependents"])
@@ -60,7 +69,9 @@ def lib_dependents(db: Path, out: Path, *extra: str) -> int:
         ("2022-12-31", 2),  # app-b, app-c
     ],
 )
-def test_report_as_of_a_date(dated_store: Path, tmp_path: Path, as_of: str, expected: int) -> None:
+def test_report_as_of_a_date(
+    dated_store: Path | str, tmp_path: Path, as_of: str, expected: int
+) -> None:
     assert lib_dependents(dated_store, tmp_path / "r", "--as-of", as_of) == expected
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["choices"]["as_of"] == as_of
@@ -72,7 +83,9 @@ def test_report_as_of_a_date(dated_store: Path, tmp_path: Path, as_of: str, expe
     }
 
 
-def test_as_of_picks_the_latest_release_of_that_day(dated_store: Path, tmp_path: Path) -> None:
+def test_as_of_picks_the_latest_release_of_that_day(
+    dated_store: Path | str, tmp_path: Path
+) -> None:
     assert report(dated_store, tmp_path / "r", "--as-of", "2021-01-31") == 0
     packages = pd.read_csv(tmp_path / "r" / "packages.csv").set_index("name")
     assert packages.loc["lib", "latest_version"] == 1.0  # 2.0 came in June
@@ -80,7 +93,7 @@ def test_as_of_picks_the_latest_release_of_that_day(dated_store: Path, tmp_path:
     assert "app-c" not in packages.index  # no release yet
 
 
-def test_history_month_by_month(dated_store: Path, tmp_path: Path) -> None:
+def test_history_month_by_month(dated_store: Path | str, tmp_path: Path) -> None:
     out = tmp_path / "h"
     assert report(dated_store, out, "--history", "36", "--history-top", "3") == 0
     history = pd.read_csv(out / "history.csv")

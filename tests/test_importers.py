@@ -15,6 +15,7 @@ from crawler.errors import ImportFormatError
 from crawler.importers import import_bigquery, import_pypi_deps_db
 from crawler.store import Store
 from tests.conftest import SHARED, need_shared
+from tests.helpers import query
 
 
 def write_bucket(folder: Path, kind: str, name: str, data: dict[str, Any]) -> None:
@@ -71,27 +72,28 @@ def deps_db(tmp_path: Path) -> Path:
     return folder
 
 
-def test_pypi_deps_db_latest_release_with_provenance(deps_db: Path, tmp_path: Path) -> None:
-    db = tmp_path / "s.sqlite"
+def test_pypi_deps_db_latest_release_with_provenance(deps_db: Path, store_locator: str) -> None:
+    db = store_locator
     summary = import_pypi_deps_db(deps_db, Store(db))
     assert (summary.projects, summary.releases, summary.bad_requirements) == (3, 3, 1)
-    with sqlite3.connect(db) as conn:
-        latest = dict(
-            ((p, v), src)
-            for p, v, src in conn.execute(
-                "SELECT project, version, metadata_source FROM releases WHERE is_latest = 1"
-            )
+    latest = {
+        (p, v): src
+        for p, v, src in query(
+            db, "SELECT project, version, metadata_source FROM releases WHERE is_latest = 1"
         )
-        reqs = sorted(
-            conn.execute(
-                "SELECT r.project, q.name, q.kind, q.extra FROM requirements q"
-                " JOIN releases r ON r.id = q.release_id"
-            )
-        )
-        versions = sorted(
-            r[0] for r in conn.execute("SELECT version FROM releases WHERE project = 'app'")
-        )
-        failures = conn.execute("SELECT project, reason FROM failures").fetchall()
+    }
+    reqs = sorted(
+        query(
+            db,
+            "SELECT r.project, q.name, q.kind, q.extra FROM requirements q"
+            " JOIN releases r ON r.id = q.release_id",
+        ),
+        key=repr,
+    )
+    versions = sorted(
+        str(r[0]) for r in query(db, "SELECT version FROM releases WHERE project = 'app'")
+    )
+    failures = query(db, "SELECT project, reason FROM failures")
     assert latest == {
         ("app", "2.0.post1"): "import:pypi-deps-db/sdist-py310",
         ("lib", "2.1"): "import:pypi-deps-db/wheel",

@@ -52,11 +52,12 @@ def change(flat: Path) -> dict[str, str]:
     }  # yanked
 
 
-def test_update_equals_a_fresh_full_crawl(tmp_path: Path) -> None:
+def test_update_equals_a_fresh_full_crawl(tmp_path: Path, store_locator: str) -> None:
+    """An incremental update of either kind of store equals a fresh crawl into SQLite."""
     flat, mirror = tmp_path / "flat", tmp_path / "mirror"
     first_state(flat)
     write_static_mirror(flat, mirror)
-    db = tmp_path / "incremental.sqlite"
+    db = store_locator
     with IndexServer(mirror, "static") as server:
         run_crawl(Store(db), server.url, None, progress=False)
         with crawler_for(Store(db), server.url, progress=False) as crawler:
