@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from packaging.utils import NormalizedName
 
-from depgraph_core.db import Connection, ConnectionLost, Dialect, connect, display_locator
+from depgraph_core.db import (
+    Connection,
+    ConnectionLost,
+    Dialect,
+    RetryableError,
+    connect,
+    display_locator,
+)
 from depgraph_core.schema import (
     EXTRAS_DERIVATION,
     SCHEMA_VERSION,
@@ -139,9 +146,9 @@ RECONNECT_SECONDS = 120.0
 
 
 def retried_on_connection_loss(method: Callable[P, T]) -> Callable[P, T]:
-    """Run a Store method again, on a new connection, when its connection was lost. Each such
-    method is one transaction (rolled back by the server when the connection dropped) or a read,
-    so running it again is safe."""
+    """Run a Store method again when its connection was lost (on a new connection) or the server
+    aborted its transaction to break a deadlock with a concurrent writer. Each such method is one
+    transaction (rolled back) or a read, so running it again is safe."""
 
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         store = args[0]
@@ -151,8 +158,9 @@ def retried_on_connection_loss(method: Callable[P, T]) -> Callable[P, T]:
         while True:
             try:
                 return method(*args, **kwargs)
-            except ConnectionLost as exc:
-                store.close()
+            except RetryableError as exc:
+                if isinstance(exc, ConnectionLost):
+                    store.close()
                 if time.monotonic() > deadline:
                     raise
                 log.warning("%s: %s; retrying in %.1f s", store.name, exc, delay)
@@ -220,16 +228,17 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except ConnectionLost:
-            raise  # nothing to roll back on a dead connection: the server did it
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        with db.batched():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except ConnectionLost:
+                raise  # nothing to roll back on a dead connection: the server did it
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     # --- reads used by the crawler -------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,8 @@ __all__ = [
     "ConnectionLost",
     "Cursor",
     "Dialect",
+    "RetryableError",
+    "TransientConflict",
     "connect",
     "display_locator",
     "is_postgres",
@@ -40,8 +43,17 @@ class Dialect(StrEnum):
     POSTGRESQL = "postgresql"
 
 
-class ConnectionLost(StoreError):
+class RetryableError(StoreError):
+    """The transaction failed for a reason that running it again can cure."""
+
+
+class ConnectionLost(RetryableError):
     """The database went away mid-statement (a restart, a cut network): reconnect and retry."""
+
+
+class TransientConflict(RetryableError):
+    """The server aborted the transaction to break a deadlock or a serialization conflict with a
+    concurrent writer: roll back and retry."""
 
 
 class Cursor(Protocol):
@@ -68,6 +80,8 @@ class Connection(Protocol):
     def executescript(self, sql: str) -> None: ...
 
     def close(self) -> None: ...
+
+    def batched(self) -> AbstractContextManager[object]: ...
 
 
 def is_postgres(locator: str | Path) -> bool:
@@ -109,6 +123,9 @@ class SqliteConnection:
     def close(self) -> None:
         self.raw.close()
 
+    def batched(self) -> AbstractContextManager[object]:
+        return nullcontext()  # in-process: no round trips to save
+
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -149,6 +166,7 @@ class PostgresConnection:
             ) from None
 
         self._errors = (psycopg.OperationalError, psycopg.InterfaceError)
+        self._conflicts = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
         try:
             self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
@@ -159,15 +177,17 @@ class PostgresConnection:
         if read_only:
             self.raw.execute("SET default_transaction_read_only = on")
 
-    def _lost(self, exc: Exception) -> ConnectionLost:
+    def _translated(self, exc: Exception) -> StoreError:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, self._conflicts):  # (subclasses of OperationalError: first)
+            return TransientConflict(f"PostgreSQL aborted the transaction: {first}")
         return ConnectionLost(f"the PostgreSQL connection was lost: {first}")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         try:
             return self.raw.execute(to_psycopg(sql), tuple(params))
         except self._errors as exc:
-            raise self._lost(exc) from exc
+            raise self._translated(exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = [tuple(r) for r in rows]
@@ -177,17 +197,22 @@ class PostgresConnection:
             with self.raw.cursor() as cur:
                 cur.executemany(to_psycopg(sql), batch)
         except self._errors as exc:
-            raise self._lost(exc) from exc
+            raise self._translated(exc) from exc
 
     def executescript(self, sql: str) -> None:
         # no parameters: psycopg sends it as one simple query, every statement in it runs
         try:
             self.raw.execute(sql.encode())
         except self._errors as exc:
-            raise self._lost(exc) from exc
+            raise self._translated(exc) from exc
 
     def close(self) -> None:
         self.raw.close()
+
+    def batched(self) -> AbstractContextManager[object]:
+        """Pipeline mode: statements go out without waiting for each answer (a transaction of a
+        few hundred statements costs a few round trips, not hundreds)."""
+        return self.raw.pipeline()
 
 
 def connect(locator: str | Path, read_only: bool = False) -> Connection:

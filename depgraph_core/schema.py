@@ -311,12 +311,74 @@ def migrate(conn: Connection, path: str) -> None:
     before anything is written."""
     from .errors import SchemaVersionError
 
+    if conn.dialect is Dialect.POSTGRESQL:
+        _migrate_postgres(conn, path)
+        return
     try:
         empty = _is_empty(conn)
     except sqlite3.DatabaseError as exc:  # "file is not a database"
         raise SchemaVersionError(
             path, None, SCHEMA_VERSION, f"It is not an SQLite database ({exc})."
         ) from None
+    _migrate(conn, path, empty)
+
+
+#: the advisory lock under which PostgreSQL stores are created and migrated
+_PG_SCHEMA_LOCK = 0x646570677261  # "depgra"
+
+
+def _migrate_postgres(conn: Connection, path: str) -> None:
+    """Many clients may open one PostgreSQL store at once: whoever comes first creates or migrates
+    it, under an advisory lock, in one transaction; a store already up to date is left alone
+    (re-running CREATE INDEX IF NOT EXISTS takes a lock that deadlocks against writers)."""
+    if stored_version(conn) == str(SCHEMA_VERSION):
+        return
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_PG_SCHEMA_LOCK,))
+        found = stored_version(conn)
+        if found != str(SCHEMA_VERSION):
+            _check_migratable(path, found, _is_empty(conn))
+            if _is_empty(conn):
+                conn.executescript(ddl(conn.dialect))
+                conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            else:
+                _apply_migrations(conn, int(str(found)))
+                conn.executescript(ddl(conn.dialect))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _check_migratable(path: str, found: str | None, empty: bool) -> None:
+    from .errors import SchemaVersionError
+
+    if empty:
+        return
+    if found is None or not found.isdigit():
+        raise SchemaVersionError(
+            path, found, SCHEMA_VERSION, "It is not a pypi-depgraph store; give another --db."
+        )
+    if int(found) > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            path,
+            found,
+            SCHEMA_VERSION,
+            "It was written by a newer pypi-depgraph: upgrade this one.",
+        )
+
+
+def _apply_migrations(conn: Connection, version: int) -> None:
+    for step in range(version, SCHEMA_VERSION):
+        for statement in MIGRATIONS[step]:
+            conn.execute(statement if conn.dialect is Dialect.SQLITE else _pg_types(statement))
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+def _migrate(conn: Connection, path: str, empty: bool) -> None:
     found = stored_version(conn)
     schema = ddl(conn.dialect)
     if empty:
@@ -326,29 +388,13 @@ def migrate(conn: Connection, path: str) -> None:
             (str(SCHEMA_VERSION),),
         )
         return
-    if found is None or not found.isdigit():
-        raise SchemaVersionError(
-            path, found, SCHEMA_VERSION, "It is not a pypi-depgraph store; give another --db."
-        )
-    version = int(found)
-    if version > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            path,
-            found,
-            SCHEMA_VERSION,
-            "It was written by a newer pypi-depgraph: upgrade this one.",
-        )
-    if version == SCHEMA_VERSION:
+    _check_migratable(path, found, empty)
+    if int(str(found)) == SCHEMA_VERSION:
         conn.executescript(schema)  # every statement is idempotent: restores dropped indexes
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for step in range(version, SCHEMA_VERSION):
-            for statement in MIGRATIONS[step]:
-                conn.execute(statement if conn.dialect is Dialect.SQLITE else _pg_types(statement))
-        conn.execute(
-            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-        )
+        _apply_migrations(conn, int(str(found)))
     except BaseException:
         conn.execute("ROLLBACK")
         raise
