@@ -211,6 +211,12 @@ def main() -> None:
         help="assumed seconds per request to the real index (loopback has none)",
     )
     ap.add_argument(
+        "--pessimistic-build",
+        type=float,
+        default=3.0,
+        help="seconds per sdist build for a second projection (the corpus builds fast)",
+    )
+    ap.add_argument(
         "--index-cap", type=float, default=1000.0, help="assumed requests/s the index allows"
     )
     args = ap.parse_args()
@@ -265,6 +271,36 @@ def main() -> None:
         f"sdists built; the client writes (one writer, {writer_rate:.0f} releases/s); index cap "
         f"{args.index_cap:.0f} requests/s (an assumption)"
     )
+    for label, build_seconds in (
+        (f"measured builds ({mean_build:.2f} s)", mean_build),
+        (f"pessimistic builds ({args.pessimistic_build:.1f} s each)", args.pessimistic_build),
+    ):
+        print(f"-- {label}")
+        projection(
+            build_seconds,
+            worker_rate,
+            index_rate,
+            writer_rate,
+            throughput,
+            per_task,
+            args.batch,
+            crawl_tasks,
+            batch_seconds,
+        )
+
+
+def projection(
+    mean_build: float,
+    worker_rate: float,
+    index_rate: float,
+    writer_rate: float,
+    throughput: float,
+    per_task: float,
+    batch: int,
+    crawl_tasks: float,
+    batch_seconds: float,
+) -> None:
+    """Hours of a from-scratch crawl per cluster size, and what bounds each phase."""
     print(
         f"{'workers':>7} {'metadata h':>10} {'bound by':>9} {'builds h':>9} {'bound by':>9} "
         f"{'total h':>8} {'sched. util':>11} {'sched. overhead':>15}"
@@ -274,7 +310,7 @@ def main() -> None:
             "workers": workers * worker_rate,
             "index": index_rate,
             "database": writer_rate,
-            "scheduler": throughput * args.batch * 3,
+            "scheduler": throughput * batch * 3,
         }
         meta_bound = min(meta_limits, key=lambda k: meta_limits[k])
         meta_h = FULL_RELEASES / meta_limits[meta_bound] / 3600

@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from depgraph_core.schema import FailureStage, PageOutcome, RunStatus
 
 from . import EXTRACTOR_VERSION
-from .errors import CrawlerError, FetchError
+from .errors import ClusterLost, CrawlerError, FetchError
 from .fetch import Fetcher
 from .index import IndexClient, group_releases
 from .ladder import Failure, extract_release
@@ -323,8 +323,11 @@ class Crawler:
                     tasks = in_flight.pop(future)
                     try:
                         result = future.result()
-                    # any error of the remote task: recorded against its projects, not raised
-                    except Exception as exc:  # noqa: BLE001
+                    # an error of the remote task: recorded against its projects, not raised;
+                    # the cluster itself gone: the run stops, to be resumed
+                    except Exception as exc:
+                        if cluster.lost(exc):
+                            raise ClusterLost(f"{type(exc).__name__}: {exc}") from exc
                         records += [_task_failed(task, exc) for task in tasks]
                         continue
                     records += result.records
@@ -357,3 +360,5 @@ class ClusterWork:
     crawl_batch: Callable[[list[ProjectTask]], Any]
     batch_size: int = 8
     in_flight: int = 16
+    #: whether an error a task's future gives means the cluster itself is gone (not the task)
+    lost: Callable[[BaseException], bool] = lambda exc: False

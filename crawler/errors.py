@@ -71,3 +71,17 @@ class ImportFormatError(CrawlerError):
     """A data-set file to import cannot be read; names the file and line."""
 
     reason = "bad-import-file"
+
+
+class ClusterLost(CrawlerError):
+    """The cluster the work ran on went away mid-run (its scheduler died, or this client lost it).
+    Nothing is recorded against the work in flight: the run stays open in the store, and the same
+    command resumes it."""
+
+    reason = "cluster-lost"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the cluster was lost mid-run ({detail}); finished work is stored: run the same "
+            "command again (once the scheduler is back) to resume"
+        )

@@ -21,7 +21,7 @@ from packaging.requirements import InvalidRequirement
 from depgraph_core.schema import RequirementKind
 from sandbox import SANDBOX_VERSION, Sandbox, SandboxResult
 
-from .errors import CrawlerError
+from .errors import ClusterLost, CrawlerError
 from .fetch import Fetcher
 from .metadata import Edge, parse_requirement
 from .store import SandboxCandidate, Store
@@ -122,35 +122,49 @@ def build_pending_on(
     retry_failed: bool = False,
     projects: list[str] | None = None,
     on_release: Callable[[str, str, SandboxResult], None] | None = None,
+    lost: Callable[[BaseException], bool] = lambda exc: False,
 ) -> SandboxSummary:
     """`build_pending` with one task per sdist on `executor` (a Dask cluster's), each built by
     `build` in its worker's own sandbox. A task that fails as a whole (its worker could not open a
     sandbox, or the scheduler gave up on it after workers died under it) is recorded as a failed
-    build of that release, with the reason, and the others go on."""
+    build of that release, with the reason, and the others go on; an error for which `lost` holds
+    (the cluster itself is gone) stops the builds with ClusterLost, the unbuilt releases left
+    pending for the next run."""
     started = time.monotonic()
     rows = store.sandbox_candidates(retry_failed, projects)
     summary = SandboxSummary(backend=backend, attempted=len(rows))
     futures: dict[Future[tuple[SandboxCandidate, SandboxResult]], SandboxCandidate] = {
         executor.submit(build, row): row for row in rows
     }
-    for todo, result in _as_results(futures, backend):
-        _record(store, summary, todo, result, on_release)
+    try:
+        for todo, result in _as_results(futures, backend, lost):
+            _record(store, summary, todo, result, on_release)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
     summary.seconds = time.monotonic() - started
     return summary
 
 
 def _as_results(
-    futures: dict[Future[tuple[SandboxCandidate, SandboxResult]], SandboxCandidate], backend: str
+    futures: dict[Future[tuple[SandboxCandidate, SandboxResult]], SandboxCandidate],
+    backend: str,
+    lost: Callable[[BaseException], bool],
 ) -> Iterator[tuple[SandboxCandidate, SandboxResult]]:
     for future in as_completed(futures):
         try:
-            yield future.result()
+            result = future.result()
         # any error of the remote task (KilledWorker, SandboxUnavailable, ...): recorded against
         # its release, not raised, so one bad worker does not stop the builds
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
+            if lost(exc):
+                raise ClusterLost(f"{type(exc).__name__}: {exc}") from exc
             reason = type(exc).__name__
             detail = f"the build task failed on the cluster: {reason}: {exc}"
             yield (
                 futures[future],
                 SandboxResult(False, backend, failure="task-failed", detail=detail),
             )
+        else:
+            yield result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from distributed import Client
 
-__all__ = ["Cluster", "open_cluster", "parse_local"]
+__all__ = ["Cluster", "cluster_lost", "open_cluster", "parse_local"]
 
 #: how long to wait for a scheduler that does not answer
 CONNECT_TIMEOUT = "20s"
@@ -40,8 +41,22 @@ class Cluster:
     def crawl_work(self, access: IndexAccess, batch_size: int = 8) -> ClusterWork:
         in_flight = max(4, 2 * self.threads)
         return ClusterWork(
-            self.executor, functools.partial(crawl_batch, access), batch_size, in_flight
+            self.executor,
+            functools.partial(crawl_batch, access),
+            batch_size,
+            in_flight,
+            cluster_lost,
         )
+
+
+def cluster_lost(exc: BaseException) -> bool:
+    """Whether a task's error means the cluster is gone rather than the task failed: a future
+    cancelled under us (the client lost its scheduler) or the connection to it closed. A worker
+    that died is not: the scheduler reruns its tasks, and gives up on one (KilledWorker) only after
+    it killed several workers, which is that task's failure."""
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, CancelledError | CommClosedError | OSError | TimeoutError)
 
 
 def parse_local(text: str) -> int:

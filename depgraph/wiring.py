@@ -22,7 +22,7 @@ from crawler.store import ProjectRecord, Store
 from crawler.tasks import IndexAccess, SandboxAccess, build_release
 from sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
 
-from .cluster import Cluster
+from .cluster import Cluster, cluster_lost
 
 __all__ = ["BuildOptions", "crawler_for", "open_chosen_sandbox", "run_crawl", "run_sandbox_builds"]
 
@@ -221,6 +221,7 @@ def _builds_on_cluster(
             options.retry_failed,
             projects,
             on_release=tick,
+            lost=cluster_lost,
         )
     finally:
         bar.close()

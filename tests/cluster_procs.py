@@ -26,8 +26,8 @@ class DaskProcesses:
     """`dask scheduler` and `workers` x `dask worker --no-nanny --nthreads 1`: killing a worker
     process loses the worker, as a machine that dies does."""
 
-    def __init__(self, workers: int, log_dir: Path) -> None:
-        self.port = free_port()
+    def __init__(self, workers: int, log_dir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.log_dir = log_dir
         self.count = workers
@@ -35,7 +35,7 @@ class DaskProcesses:
         self.workers: list[subprocess.Popen[bytes]] = []
 
     def _start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        log = open(self.log_dir / f"{name}-{self.port}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115 (closed with the process)
         env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
         return subprocess.Popen([sys.executable, "-m", *args], stdout=log, stderr=log, env=env)
 
@@ -75,6 +75,12 @@ class DaskProcesses:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"only {len(client.scheduler_info()['workers'])} workers")
                 time.sleep(0.2)
+
+    def kill_scheduler(self) -> None:
+        """SIGKILL the scheduler: its clients lose every task in flight."""
+        assert self.scheduler is not None
+        self.scheduler.send_signal(signal.SIGKILL)
+        self.scheduler.wait()
 
     def kill_worker(self, i: int) -> None:
         """SIGKILL: no goodbye to the scheduler, as when a machine dies."""

@@ -20,7 +20,7 @@ import pytest
 from depgraph.cli import main
 from depgraph.demo import build_demo_index
 from depgraph.demo.distbuild import DistSpec, write_sdist
-from tests.cluster_procs import DaskProcesses
+from tests.cluster_procs import DaskProcesses, free_port
 from tests.helpers import crawl_cli, dump_store, query
 from tests.pg import fresh_database, pg_base_url
 from tests.servers import IndexServer
@@ -121,9 +121,10 @@ def assert_accounted_for(db: str, reference: Path) -> None:
     assert states == {str(state): count for state, count in query(str(reference), by_state)}
     assert set(states) == {"known"}
     assert dump_store(db) == dump_store(reference)
-    [(rows, distinct)] = query(
+    [(rows,)] = query(db, "SELECT count(*) FROM requirements")
+    [(distinct,)] = query(
         db,
-        "SELECT count(*), count(DISTINCT (release_id, raw, kind, extra)) FROM requirements",
+        "SELECT count(*) FROM (SELECT DISTINCT release_id, raw, kind, extra FROM requirements) d",
     )
     assert rows == distinct
 
@@ -195,3 +196,52 @@ def test_a_killed_client_is_resumed_by_the_same_command(
     assert sandbox_results(pg_store) < SLOW_BUILDS + 3  # killed with builds left
     assert main(command[3:]) == 0
     assert_accounted_for(pg_store, reference)
+
+
+def test_a_killed_scheduler_stops_the_run_which_the_same_command_resumes(
+    sandbox_index: IndexServer, reference: Path, tmp_path: Path, pg_store: str
+) -> None:
+    """Nothing in flight is recorded as failed: the run stops with one clear line (exit 2), and
+    the same command against the scheduler, back on its address, finishes it."""
+    port = free_port()
+    command = [
+        "crawl",
+        "--index-url",
+        sandbox_index.url,
+        "--db",
+        pg_store,
+        "--all",
+        "--sandbox",
+        "docker",
+        "--scheduler",
+        f"tcp://127.0.0.1:{port}",
+        "-q",
+    ]
+    with DaskProcesses(2, tmp_path, port) as first:
+        killer = when(mid_sandbox(pg_store), first.kill_scheduler)
+        assert main(command) == 2
+        killer.join()
+    assert sandbox_results(pg_store) < SLOW_BUILDS + 3
+    failed = query(pg_store, "SELECT count(*) FROM failures WHERE reason = 'task-failed'")
+    assert failed == [(0,)]
+    with DaskProcesses(2, tmp_path, port):
+        assert main(command) == 0
+    assert_accounted_for(pg_store, reference)
+
+
+def test_a_local_cluster_on_one_machine(
+    sandbox_index: IndexServer, reference: Path, tmp_path: Path
+) -> None:
+    """`--cluster local:2`: Dask's LocalCluster of two processes, for one big machine."""
+    db = tmp_path / "local-cluster.sqlite"
+    assert crawl_cli(sandbox_index.url, db, "--cluster", "local:2", sandbox="docker") == 0
+    assert_accounted_for(str(db), reference)
+
+
+def test_cluster_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "s.sqlite")
+    base = ["crawl", "--index-url", "http://127.0.0.1:9/simple/", "--db", db, "--all", "-q"]
+    assert main([*base, "--cluster", "remote:3"]) == 2
+    assert "--cluster wants local:N" in capsys.readouterr().err
+    assert main([*base, "--scheduler", f"tcp://127.0.0.1:{free_port()}"]) == 2
+    assert "no Dask scheduler answers at tcp://127.0.0.1:" in capsys.readouterr().err
