@@ -99,7 +99,13 @@ def _sandbox(access: SandboxAccess) -> tuple[Sandbox, Fetcher]:
             session = make_session(
                 pool_size=4, user_agent=access.user_agent, ca_bundle=access.ca_bundle
             )
-            found = (open_sandbox(access.kind, access.limits), Fetcher(session))
+            sandbox = open_sandbox(access.kind, access.limits)
+            if sandbox.name == "docker":
+                # a worker started after one died on this machine clears what that one left
+                from sandbox.cleanup import remove_orphans
+
+                remove_orphans()
+            found = (sandbox, Fetcher(session))
             _sandboxes[access] = found
         return found
 

@@ -7,6 +7,8 @@ on stdout, whose size the json-file log driver caps. It is removed whatever happ
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +27,13 @@ __all__ = ["DEFAULT_IMAGE", "LABEL", "DockerSandbox", "docker_available"]
 
 DEFAULT_IMAGE = "pypi-depgraph-sandbox:latest"
 LABEL = "pypi-depgraph.sandbox"  # every container we create carries it, so leftovers can be found
+#: "<host>:<pid>" of the process that started the container: orphans of a dead process (a cluster
+#: worker killed mid-build) can be told from the builds of live ones
+OWNER_LABEL = "pypi-depgraph.sandbox.owner"
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def docker_available() -> bool:
@@ -64,7 +73,7 @@ class DockerSandbox:
             entrypoint=list(EXTRACTOR_COMMAND),  # the image's own, stated so no image can swap it
             command=[inside, f"{WORK_DIR}/job"],
             name=f"depgraph-sandbox-{uuid.uuid4().hex[:12]}",
-            labels={LABEL: "1"},
+            labels={LABEL: "1", OWNER_LABEL: owner()},
             network_mode="none",
             network_disabled=True,
             read_only=True,

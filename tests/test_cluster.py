@@ -20,6 +20,7 @@ import pytest
 from depgraph.cli import main
 from depgraph.demo import build_demo_index
 from depgraph.demo.distbuild import DistSpec, write_sdist
+from sandbox.cleanup import remove_orphans
 from tests.cluster_procs import DaskProcesses, free_port
 from tests.helpers import crawl_cli, dump_store, query
 from tests.pg import fresh_database, pg_base_url
@@ -66,6 +67,15 @@ def reference(sandbox_index: IndexServer, tmp_path_factory: pytest.TempPathFacto
     db = tmp_path_factory.mktemp("reference") / "reference.sqlite"
     assert crawl_cli(sandbox_index.url, db, sandbox="docker") == 0
     return db
+
+
+@pytest.fixture(autouse=True)
+def no_orphan_containers() -> Iterator[None]:
+    """Processes these tests kill leave their builds' containers behind: removed after each test,
+    as a worker starting on the machine would (and checked: nothing of theirs is left)."""
+    yield
+    remove_orphans()
+    assert remove_orphans() == []
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sqlite3
@@ -337,3 +338,38 @@ def test_retry_failed_rebuilds_after_limits_are_raised(tmp_path: Path, index_fol
         assert conn.execute(
             "SELECT count(*) FROM failures WHERE project = 'slow-build'"
         ).fetchone() == (0,)
+
+
+@pytest.mark.docker
+def test_orphans_of_dead_processes_are_removed_and_live_builds_kept() -> None:
+    """A container whose starting process died (a cluster worker killed mid-build) is removed by
+    `remove_orphans`; one of a live process is not."""
+    import docker
+
+    from sandbox.cleanup import remove_orphans
+    from sandbox.docker_backend import DEFAULT_IMAGE, LABEL, OWNER_LABEL, owner
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = owner().rpartition(":")[0]
+    client = docker.from_env()
+    made = {
+        who: client.containers.create(
+            DEFAULT_IMAGE,
+            entrypoint=["true"],
+            labels={LABEL: "1", OWNER_LABEL: who},
+            network_mode="none",
+        )
+        for who in (f"{host}:{dead.pid}", owner(), f"another-host:{dead.pid}")
+    }
+    try:
+        removed = remove_orphans()
+        assert removed == [made[f"{host}:{dead.pid}"].name]
+        left = set(leftover_containers())  # short ids
+        short = {who: str(c.id)[:12] for who, c in made.items()}
+        assert short[f"{host}:{dead.pid}"] not in left
+        assert {short[owner()], short[f"another-host:{dead.pid}"]} <= left
+    finally:
+        for container in made.values():
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
