@@ -286,18 +286,18 @@ class Crawler:
                     if not in_flight:
                         return
                     done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    records = [future.result() for future in done]
-                    # everything that finished together is committed together
-                    self.store.write_projects(
-                        records, self.client.index_url, EXTRACTOR_VERSION, run_id
-                    )
-                    for record in records:
-                        summary.add(record)
-                        self.on_project(record)
+                    self._commit([future.result() for future in done], run_id, summary)
             except BaseException:
                 for future in in_flight:
                     future.cancel()
                 raise
+
+    def _commit(self, records: list[ProjectRecord], run_id: int, summary: CrawlSummary) -> None:
+        """Everything that finished together is committed together, then counted."""
+        self.store.write_projects(records, self.client.index_url, EXTRACTOR_VERSION, run_id)
+        for record in records:
+            summary.add(record)
+            self.on_project(record)
 
     def _run_on_cluster(
         self, todo: list[str], run_id: int, summary: CrawlSummary, cluster: ClusterWork
@@ -333,10 +333,7 @@ class Crawler:
                     records += result.records
                     summary.requests += result.requests
                     summary.bytes_fetched += result.bytes_fetched
-                self.store.write_projects(records, self.client.index_url, EXTRACTOR_VERSION, run_id)
-                for record in records:
-                    summary.add(record)
-                    self.on_project(record)
+                self._commit(records, run_id, summary)
         except BaseException:
             for future in in_flight:
                 future.cancel()

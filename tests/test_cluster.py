@@ -143,6 +143,23 @@ def cluster_crawl(index: IndexServer, db: str, scheduler: str) -> int:
     return crawl_cli(index.url, db, "--scheduler", scheduler, sandbox="docker")
 
 
+def crawl_args(index: IndexServer, db: str, scheduler: str) -> list[str]:
+    """`depgraph crawl` of the whole index on the scheduler's cluster, as a user types it."""
+    return [
+        "crawl",
+        "--index-url",
+        index.url,
+        "--db",
+        db,
+        "--all",
+        "--sandbox",
+        "docker",
+        "--scheduler",
+        scheduler,
+        "-q",
+    ]
+
+
 def test_cluster_crawl_equals_a_single_machine_crawl_with_a_worker_killed(
     sandbox_index: IndexServer, reference: Path, dask: DaskProcesses, pg_store: str
 ) -> None:
@@ -183,22 +200,7 @@ def test_cluster_crawl_survives_a_database_restart(
 def test_a_killed_client_is_resumed_by_the_same_command(
     sandbox_index: IndexServer, reference: Path, dask: DaskProcesses, pg_store: str
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "depgraph",
-        "crawl",
-        "--index-url",
-        sandbox_index.url,
-        "--db",
-        pg_store,
-        "--all",
-        "--sandbox",
-        "docker",
-        "--scheduler",
-        dask.address,
-        "-q",
-    ]
+    command = [sys.executable, "-m", "depgraph", *crawl_args(sandbox_index, pg_store, dask.address)]
     client = subprocess.Popen(command)
     when(mid_sandbox(pg_store), lambda: client.send_signal(signal.SIGKILL)).join()
     client.wait()
@@ -214,19 +216,7 @@ def test_a_killed_scheduler_stops_the_run_which_the_same_command_resumes(
     """Nothing in flight is recorded as failed: the run stops with one clear line (exit 2), and
     the same command against the scheduler, back on its address, finishes it."""
     port = free_port()
-    command = [
-        "crawl",
-        "--index-url",
-        sandbox_index.url,
-        "--db",
-        pg_store,
-        "--all",
-        "--sandbox",
-        "docker",
-        "--scheduler",
-        f"tcp://127.0.0.1:{port}",
-        "-q",
-    ]
+    command = crawl_args(sandbox_index, pg_store, f"tcp://127.0.0.1:{port}")
     with DaskProcesses(2, tmp_path, port) as first:
         killer = when(mid_sandbox(pg_store), first.kill_scheduler)
         assert main(command) == 2
