@@ -6,7 +6,8 @@
 set -euo pipefail
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+# from /: the postgres user may not enter the folder this runs in
+as_postgres() { (cd / && if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi); }
 if ! command -v pg_ctlcluster >/dev/null; then
   echo "postgres: installing postgresql" >&2
   $SUDO apt-get update -qq
