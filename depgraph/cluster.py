@@ -51,12 +51,13 @@ class Cluster:
 
 def cluster_lost(exc: BaseException) -> bool:
     """Whether a task's error means the cluster is gone rather than the task failed: a future
-    cancelled under us (the client lost its scheduler) or the connection to it closed. A worker
-    that died is not: the scheduler reruns its tasks, and gives up on one (KilledWorker) only after
-    it killed several workers, which is that task's failure."""
+    cancelled under us (the client lost its scheduler) or Dask's connection to it closed. Anything
+    a task raised itself arrives as its own type (an OSError from Docker is the task's), and a
+    worker that died is not either: the scheduler reruns its tasks, and gives up on one
+    (KilledWorker) only after it killed several workers, which is that task's failure."""
     from distributed.comm.core import CommClosedError
 
-    return isinstance(exc, CancelledError | CommClosedError | OSError | TimeoutError)
+    return isinstance(exc, CancelledError | CommClosedError)
 
 
 def parse_local(text: str) -> int:

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
 import docker
+from docker.errors import NotFound
+from docker.models.containers import Container
 
 from .docker_backend import LABEL, OWNER_LABEL
 
 __all__ = ["remove_leftovers", "remove_orphans"]
 
 
+def _remove(container: Container) -> None:
+    # a container removed meanwhile (its build ended) is what we wanted: not an error
+    with contextlib.suppress(NotFound):
+        container.remove(force=True)
+
+
 def remove_leftovers() -> list[str]:
     """Names of the labelled sandbox containers that were removed."""
     client = docker.from_env(timeout=30)
-    found = client.containers.list(all=True, filters={"label": LABEL})
+    # sparse: one listing, no per-container inspect that fails for a container removed meanwhile
+    found = client.containers.list(all=True, sparse=True, filters={"label": LABEL})
     for container in found:
-        container.remove(force=True)
-    return [c.name or c.id or "?" for c in found]
+        _remove(container)
+    return [_name(c) for c in found]
+
+
+def _name(container: Container) -> str:
+    names = container.attrs.get("Names") or [container.id or "?"]
+    return str(names[0]).lstrip("/")
 
 
 def _alive(pid: int) -> bool:
@@ -38,10 +53,10 @@ def remove_orphans() -> list[str]:
     client = docker.from_env(timeout=30)
     host = socket.gethostname()
     removed = []
-    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
-        started_by = container.labels.get(OWNER_LABEL, "")
+    for container in client.containers.list(all=True, sparse=True, filters={"label": OWNER_LABEL}):
+        started_by = (container.attrs.get("Labels") or {}).get(OWNER_LABEL, "")
         owner_host, _, pid = started_by.rpartition(":")
         if owner_host == host and pid.isdigit() and not _alive(int(pid)):
-            container.remove(force=True)
-            removed.append(container.name or container.id or "?")
+            _remove(container)
+            removed.append(_name(container))
     return removed

@@ -95,20 +95,36 @@ def sandbox_results(db: str) -> int:
     return int(str(rows[0][0]))
 
 
-def when(condition: Callable[[], bool], action: Callable[[], None]) -> threading.Thread:
-    """Run `action` once `condition` holds (polled), in a thread; the test joins it."""
+class Watcher(threading.Thread):
+    """Runs `action` once `condition` holds (polled); `join` raises what went wrong in it."""
 
-    def watch() -> None:
-        deadline = time.monotonic() + 120
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError("the run never got there")
-            time.sleep(0.05)
-        action()
+    def __init__(self, condition: Callable[[], bool], action: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self.condition, self.action = condition, action
+        self.error: BaseException | None = None
 
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+    def run(self) -> None:
+        try:
+            deadline = time.monotonic() + 120
+            while not self.condition():
+                if time.monotonic() > deadline:
+                    raise AssertionError("the run never got there")
+                time.sleep(0.05)
+            self.action()
+        except BaseException as exc:  # noqa: BLE001 (handed to the test thread by join)
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+def when(condition: Callable[[], bool], action: Callable[[], None]) -> Watcher:
+    """Run `action` once `condition` holds, in a thread; the test joins it."""
+    watcher = Watcher(condition, action)
+    watcher.start()
+    return watcher
 
 
 def mid_sandbox(db: str) -> Callable[[], bool]:
