@@ -61,6 +61,36 @@ def read_frame(conn: Connection, sql: str, params: Sequence[object] = ()) -> pd.
     return pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
 
 
+def read_query(
+    db: str | Path,
+    sql: str,
+    params: Sequence[object] = (),
+    as_of: str | None = None,
+    text: Sequence[str] = (),
+) -> pd.DataFrame:
+    """One query on a checked store as a frame. A SQLite file is read columnar (the ADBC SQLite
+    driver straight into Arrow, ~3x faster than rows through sqlite3 on the 2023 import), but
+    as of a date, whose TEMP views live on the sqlite3 connection. `text`: columns that are text,
+    kept so when every value is NULL (the driver infers an all-NULL column as integers)."""
+    with closing(open_store(db, as_of)) as conn:
+        if conn.dialect is not Dialect.SQLITE or as_of is not None:
+            return read_frame(conn, sql, params)
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with (
+        closing(adbc.connect(f"file:{Path(db).resolve()}?mode=ro")) as columnar,
+        closing(columnar.cursor()) as cursor,
+    ):
+        # one batch: column types inferred from every row, never from a NULL-only first batch
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "1000000000"})
+        cursor.execute(sql, params)
+        frame = cursor.fetch_arrow_table().to_pandas()
+    for column in text:
+        if frame[column].dtype != "str":
+            frame[column] = frame[column].astype("str").where(frame[column].notna())
+    return frame
+
+
 def as_of_date(text: str) -> str:
     """An as-of date, YYYY-MM-DD, checked; the store is seen as at the end of that day (UTC)."""
     try:
@@ -165,8 +195,8 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
         ORDER BY p.name
     """
     params = (FileKind.WHEEL.value, FileKind.SDIST.value)
-    with closing(open_store(db, as_of)) as conn:
-        nodes = read_frame(conn, sql, params)
+    text = ("latest_version", "metadata_source", "last_upload")
+    nodes = read_query(db, sql, params, as_of, text)
     nodes["deps_known"] = nodes["deps_state"].eq(DepsState.KNOWN.value)
     nodes["has_wheels"] = nodes["has_wheels"].astype(bool)
     nodes["has_sdist"] = nodes["has_sdist"].astype(bool)
@@ -221,8 +251,8 @@ def read_requirements(
         f"SELECT {select} FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}"
     )
     params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
-    with closing(open_store(db, as_of)) as conn:
-        return read_frame(conn, sql, params)
+    text = [c for c in columns if c in ("marker", "extra", "specifier", "raw", "version")]
+    return read_query(db, sql, params, as_of, text)
 
 
 def read_versions(
