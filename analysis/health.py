@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from packaging._structures import Infinity  # sorts above every local label, as in Version._key
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from scipy.sparse.csgraph import connected_components
@@ -106,22 +107,60 @@ def _satisfiable(specifier: str, releases: _Releases) -> bool | None:
 def _bounded(items: list[Any], pool: list[Version], keys: list[Any]) -> Sequence[Version]:
     """The releases of `pool` (newest first) between the specifier's lower and upper bounds,
     newest first: a superset of what it admits (contains still decides), found by bisection on
-    the ascending comparison keys, so a specifier like `>=1.2,<2,!=1.5` checks a handful of
-    releases rather than every one."""
+    the ascending comparison keys, so a specifier like `>=1.2,<2,!=1.5`, `~=1.4` or `==2.0.*`
+    checks a handful of releases rather than every one."""
     lows, highs = [], []
     for item in items:
-        bound = _parse_version(item.version) if "*" not in item.version else None
-        if item.operator in (">=", ">") and bound is not None:
-            lows.append(bound._key)
-        elif item.operator in ("<", "<=") and bound is not None:
-            highs.append(bound._key)
-        elif item.operator != "!=":
-            return pool  # ==, ~=, ===, wildcards: no cheap bound, check them all
+        bound = _item_bounds(item.operator, item.version)
+        if bound is None:
+            return pool  # ===, or a version that does not parse: check them all
+        low, high = bound
+        if low is not None:
+            lows.append(low)
+        if high is not None:
+            highs.append(high)
     start = bisect_left(keys, max(lows)) if lows else 0
     stop = bisect_right(keys, min(highs)) if highs else len(keys)
     # pool is newest first: ascending position i is pool[len - 1 - i]
     n = len(pool)
     return pool[n - stop : n - start] if stop > start else []
+
+
+@lru_cache(maxsize=1 << 16)
+def _item_bounds(op: str, text: str) -> tuple[Any, Any] | None:
+    """(lowest, highest) comparison key a release admitted by `op text` can have, inclusive, each
+    None when unbounded on that side; None when there is no cheap bound. Wider than exact is fine.
+
+    ==V: V itself, up to V with any local label (they sort right after V); ==V.* and ~=V: the
+    release prefix, from its first dev release to the next prefix."""
+    if op == "!=":
+        return (None, None)
+    if op == "===":
+        return None
+    wildcard = text.endswith(".*")
+    version = _parse_version(text[:-2] if wildcard else text)
+    if version is None:
+        return None
+    if op in (">=", ">"):
+        return (version._key, None)
+    if op in ("<", "<="):
+        return (None, version._key)
+    if op == "==" and not wildcard:
+        if version.local is not None:
+            return (version._key, version._key)
+        return (version._key, (*version._key[:5], Infinity))
+    if op == "==" or op == "~=":
+        release = version.release if wildcard else version.release[:-1]
+        if not release:  # (~= needs two components; packaging refuses one)
+            return None
+        prefix = ".".join(map(str, release))
+        following = ".".join(map(str, (*release[:-1], release[-1] + 1)))
+        low = _parse_version(f"{version.epoch}!{prefix}.dev0") if wildcard else version
+        high = _parse_version(f"{version.epoch}!{following}.dev0")
+        if low is None or high is None:
+            return None
+        return (low._key, high._key)
+    return None
 
 
 _version_key = operator.attrgetter("_key")

@@ -29,6 +29,7 @@ from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from .csvout import write_csv
 from .release_index import ReleaseIndex
 from .resolver import Candidate, Req, StoreProvider, UnknownDependencies
 from .targets import Target
@@ -245,7 +246,7 @@ def write_installability(
         seconds = time.perf_counter() - started
     finally:
         index.close()
-    table.to_csv(out / "installable.csv", index=False)
+    write_csv(table, out / "installable.csv")
     counts = table.groupby(["target", "verdict"]).size()
     summary: dict[str, object] = {
         "projects": len(chosen),

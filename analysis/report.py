@@ -19,6 +19,7 @@ from scipy import sparse
 from depgraph_core.db import display_locator
 
 from .build import edges_from_requirements
+from .csvout import write_csv
 from .downloads import compare_downloads, downloads_window, read_downloads
 from .graph import DependencyGraph, from_edge_frame
 from .health import (
@@ -338,28 +339,31 @@ def write_report(
         for target in installable:
             column = verdicts[verdicts["target"] == target.label].set_index("project")["verdict"]
             tables.packages[f"installable_{target.label}"] = tables.packages["name"].map(column)
-    tables.packages.to_csv(out / "packages.csv", index=False)
+    write_csv(tables.packages, out / "packages.csv")
     names = tables.graph.names.to_numpy()
     edges = tables.graph.edges
     # rows in node order (names sorted by the reader), whichever order the database gave them in
     edges = edges.iloc[np.lexsort((edges["dst"].to_numpy(), edges["src"].to_numpy()))]
-    pd.DataFrame(
+    edge_rows = pd.DataFrame(
         {
             "source": names[edges["src"]],
             "target": names[edges["dst"]],
             "via_extra": edges["via_extra"],
             "implied": edges["implied"],
         }
-    ).to_csv(out / "edges.csv", index=False)
-    tables.broken_edges.sort_values(list(tables.broken_edges.columns[:2])).to_csv(
-        out / "broken_edges.csv", index=False
     )
-    tables.pinning.to_csv(out / "pinning.csv", index=False)
-    tables.missing.to_csv(out / "missing.csv", index=False)
-    pd.DataFrame(
+    write_csv(edge_rows, out / "edges.csv")
+    write_csv(
+        tables.broken_edges.sort_values(list(tables.broken_edges.columns[:2])),
+        out / "broken_edges.csv",
+    )
+    write_csv(tables.pinning, out / "pinning.csv")
+    write_csv(tables.missing, out / "missing.csv")
+    cycle_rows = pd.DataFrame(
         [(i, name) for i, members in enumerate(tables.cycles) for name in members],
         columns=["cycle", "name"],
-    ).to_csv(out / "cycles.csv", index=False)
+    )
+    write_csv(cycle_rows, out / "cycles.csv")
     if importlib.util.find_spec("pyarrow") is not None:  # optional: Parquet only with pyarrow
         tables.packages.to_parquet(out / "packages.parquet", index=False)
     if graphml:
@@ -381,7 +385,7 @@ def write_report(
     }
     if history_months:
         history = dependents_history(db, history_months, history_top, include_extras, as_of)
-        history.to_csv(out / "history.csv", index=False)
+        write_csv(history, out / "history.csv")
         dl_history = read_downloads_history(downloads_history) if downloads_history else None
         plot_history(history, dl_history, out / "history.png")
         summary["history"] = {

@@ -350,3 +350,25 @@ def test_an_own_extra_edge_and_an_implied_one_do_not_make_a_runtime_dependent() 
     assert table.loc["c", "direct_dependents_with_extras"] == 2  # a (docs) and b (y)
     assert table.loc["c", "dependents_via_requested_extras"] == 1  # a, through b[y]
     assert table.loc["c", "transitive_dependents"] == 1
+
+
+def test_report_csv_reads_back_as_pandas_own_csv_does(tmp_path: Path) -> None:
+    """The report's Arrow CSV writer: every value a pandas reader gets back is what it gets from
+    `to_csv`, with commas, quotes, newlines, gaps, booleans, unicode and floats in the fields."""
+    from analysis.csvout import write_csv
+
+    frame = pd.DataFrame(
+        {
+            "name": ["plain", 'has "quotes"', "has,comma", "multi\nline", "ünïcode", None],
+            "count": [0, 1, 2, 3, 4, 5],
+            "share": [0.5, 1.0, float("nan"), 1e-7, 0.026511646809931698, 2.0],
+            "flag": [True, False, True, False, True, False],
+            "maybe": [True, None, False, None, True, True],
+            "text": pd.array(["a", None, "c", "", "e", "f"], dtype="str"),
+        }
+    )
+    frame.to_csv(tmp_path / "pandas.csv", index=False)
+    write_csv(frame, tmp_path / "arrow.csv")
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "arrow.csv"), pd.read_csv(tmp_path / "pandas.csv")
+    )
