@@ -3,6 +3,7 @@ projects whose dependencies are unknown."""
 
 from __future__ import annotations
 
+import math
 import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -12,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from packaging._structures import Infinity  # sorts above every local label, as in Version._key
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from scipy.sparse.csgraph import connected_components
@@ -148,7 +148,7 @@ def _item_bounds(op: str, text: str) -> tuple[Any, Any] | None:
     if op == "==" and not wildcard:
         if version.local is not None:
             return (version._key, version._key)
-        return (version._key, (*version._key[:5], Infinity))
+        return (version._key, (*version._key[:5], _ABOVE_ANY_LOCAL))
     if op == "==" or op == "~=":
         release = version.release if wildcard else version.release[:-1]
         if not release:  # (~= needs two components; packaging refuses one)
@@ -164,6 +164,9 @@ def _item_bounds(op: str, text: str) -> tuple[Any, Any] | None:
 
 
 _version_key = operator.attrgetter("_key")
+
+#: a local-label key above every real one (those are tuples of (int, "") / (-inf, str) pairs)
+_ABOVE_ANY_LOCAL = ((math.inf,),)
 
 
 @lru_cache(maxsize=1 << 20)

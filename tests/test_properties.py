@@ -93,3 +93,72 @@ def test_project_page_parser_raises_only_index_page_error(body: bytes, content_t
     group_releases(
         canonicalize_name("demo"), page
     )  # whatever parsed, grouping it must not crash either
+
+
+# versions and specifiers from a small alphabet, so that they meet: pre-, post-, dev- and local
+# releases, epochs, and every operator, wildcards included
+_releases = st.sampled_from(["1", "1.0", "1.4", "1.4.5", "2", "2.0.1", "10.2"])
+_suffixes = st.sampled_from(["", "a1", "rc2", ".post1", ".dev0", "+local.7", "b1.dev3"])
+_versions = st.builds(
+    lambda epoch, release, suffix: f"{epoch}{release}{suffix}",
+    st.sampled_from(["", "", "1!"]),
+    _releases,
+    _suffixes,
+)
+_operators = st.sampled_from(["==", "!=", ">=", ">", "<", "<=", "~=", "==*", "!=*", "==="])
+
+
+def _clause(op: str, version: str) -> str | None:
+    if op.endswith("*"):
+        public = version.split("+")[0]
+        if any(tag in public for tag in ("a", "b", "rc", "post", "dev")):
+            return None  # a wildcard takes a plain release prefix
+        return f"{op[:-1]}{public}.*"
+    if op == "~=" and ("." not in version.split("!")[-1] or "+" in version):
+        return None
+    if op in ("<", ">", "<=", ">=") and "+" in version:
+        return None
+    return f"{op}{version}"
+
+
+_specifiers = st.lists(st.tuples(_operators, _versions), min_size=1, max_size=3).map(
+    lambda items: ",".join(c for c in (_clause(op, v) for op, v in items) if c)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(_versions, st.booleans()), min_size=1, max_size=8, unique_by=lambda t: t[0]),
+    st.lists(_specifiers.filter(bool), min_size=1, max_size=6),
+)
+def test_unsatisfiable_edges_agree_with_checking_every_release(
+    releases: list[tuple[str, bool]], specifiers: list[str]
+) -> None:
+    """The bisection shortcuts of `unsatisfiable_edges` give what packaging gives when every known
+    release is tried (pre-releases allowed; yanked ones only for an exact pin, PEP 592)."""
+    import pandas as pd
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    from analysis.health import unsatisfiable_edges
+
+    versions = pd.DataFrame(
+        [("lib", v, int(y)) for v, y in releases], columns=["project", "version", "yanked"]
+    )
+    reqs = pd.DataFrame(
+        [(f"app-{i}", "lib", s, None, None) for i, s in enumerate(specifiers)],
+        columns=["source", "target", "specifier", "marker", "extra"],
+    )
+    expected = set()
+    for i, text in enumerate(specifiers):
+        try:
+            spec = SpecifierSet(text)
+        except InvalidSpecifier:
+            expected.add((f"app-{i}", "bad-specifier"))
+            continue
+        exact = any(s.operator in ("==", "===") and "*" not in s.version for s in spec)
+        pool = [Version(v) for v, y in releases if exact or not y]
+        if not any(spec.contains(v, prereleases=True) for v in pool):
+            expected.add((f"app-{i}", "no-matching-release"))
+    broken = unsatisfiable_edges(reqs, versions)
+    assert set(zip(broken["source"], broken["reason"], strict=True)) == expected
