@@ -187,25 +187,53 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
     parsed = np.array([_parse_version(v) for v in uniques] + [None], dtype=object)[codes]
     usable = np.array([v is not None for v in parsed])
     yanked = wanted["yanked"].to_numpy(dtype=bool)
-    known = {}
-    for project, rows in wanted.groupby("project", sort=False).indices.items():
-        rows = rows[usable[rows]]
-        if not len(rows):
-            continue
-        # Version's own comparison key: sorting on it runs in C, ~5x faster than Version.__lt__
-        every = sorted(parsed[rows], key=_version_key, reverse=True)
-        unyanked = sorted(parsed[rows[~yanked[rows]]], key=_version_key, reverse=True)
-        known[project] = _Releases(
-            every,
-            unyanked,
-            set(every),
-            [v._key for v in reversed(every)],
-            [v._key for v in reversed(unyanked)],
-        )
-    candidates = candidates[candidates["target"].isin(known.keys())]
+    by_project = {
+        project: rows[usable[rows]]
+        for project, rows in wanted.groupby("project", sort=False).indices.items()
+    }
+    by_project = {project: rows for project, rows in by_project.items() if len(rows)}
+    built: dict[str, _Releases] = {}
+
+    def releases_of(project: str) -> _Releases:
+        found = built.get(project)
+        if found is None:
+            rows = by_project[project]
+            # Version's own comparison key: sorting on it runs in C, ~5x faster than __lt__
+            every = sorted(parsed[rows], key=_version_key, reverse=True)
+            unyanked = sorted(parsed[rows[~yanked[rows]]], key=_version_key, reverse=True)
+            found = built[project] = _Releases(
+                every,
+                unyanked,
+                set(every),
+                [v._key for v in reversed(every)],
+                [v._key for v in reversed(unyanked)],
+            )
+        return found
+
+    # most requirements are met by the project's newest release: when it is not yanked, one
+    # `contains` settles them, and the project's releases are never sorted
+    newest: dict[str, Version | None] = {}
+
+    def newest_unyanked(project: str) -> Version | None:
+        if project not in newest:
+            rows = by_project[project]
+            rows = rows[~yanked[rows]]
+            newest[project] = max(parsed[rows], key=_version_key) if len(rows) else None
+        return newest[project]
+
+    def verdict_of(target: str, specifier: str) -> bool | None:
+        spec = _specifier_set(specifier)
+        if spec is None:
+            return None
+        witness = newest_unyanked(target)
+        if witness is not None and spec.contains(witness, prereleases=True):
+            return True
+        return _satisfiable(specifier, releases_of(target))
+
+    candidates = candidates[candidates["target"].isin(by_project.keys())]
     pairs = candidates[["target", "specifier"]].drop_duplicates()
     verdict = {
-        (t, s): _satisfiable(s, known[t])
+        (t, s): verdict_of(t, s)
         for t, s in zip(pairs["target"].tolist(), pairs["specifier"].tolist(), strict=True)
     }
     ok = [
