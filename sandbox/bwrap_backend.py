@@ -125,12 +125,13 @@ class BwrapSandbox:
         started = time.monotonic()
         with ProcessLimiter(self.limits) as limiter:
             try:
+                argv, launch = limiter.launch(self.command(sdist))
                 proc = subprocess.Popen(
-                    self.command(sdist),
+                    argv,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
-                    preexec_fn=limiter.preexec,
+                    **launch,
                 )
             except OSError as exc:
                 return SandboxResult(

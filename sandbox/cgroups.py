@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import shlex
 import signal
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .limits import Limits
 
@@ -45,8 +47,8 @@ def _write(path: Path, value: str) -> None:
 
 
 class ProcessLimiter:
-    """`with ProcessLimiter(limits) as lim: Popen(..., preexec_fn=lim.preexec)`; then
-    lim.oom_killed()."""
+    """`with ProcessLimiter(limits) as lim: argv, kw = lim.launch(command); Popen(argv, **kw)`;
+    then lim.oom_killed()."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -92,6 +94,21 @@ class ProcessLimiter:
             self._remove()
             self.mode, self.memory_group = "rlimit", None
         return self
+
+    def launch(self, command: list[str]) -> tuple[list[str], dict[str, Any]]:
+        """The argv and Popen keywords that run `command` under these limits.
+
+        With cgroups, a small `sh` joins them and execs `prlimit` then the command: the caller is
+        never forked (Popen uses vfork), because a fork of a large caller (a report's Arrow
+        buffers) moved into a memory cgroup fails its exec with ENOMEM. Without cgroups, the
+        rlimits are set between fork and exec (`preexec`)."""
+        if self.mode == "rlimit":
+            return command, {"preexec_fn": self.preexec}
+        join = " && ".join(f"echo $$ > {shlex.quote(str(g / 'cgroup.procs'))}" for g in self.groups)
+        fsize = self.limits.tmpfs_mb << 20
+        argv = ["sh", "-c", f'{join} && exec "$@"', "sh"]
+        argv += ["prlimit", f"--fsize={fsize}:{fsize}", "--", *command]
+        return argv, {"start_new_session": True}
 
     @property
     def preexec(self) -> Callable[[], None]:
