@@ -185,6 +185,11 @@ def test_cluster_crawl_equals_a_single_machine_crawl_with_a_worker_killed(
     assert dask.workers[0].returncode == -signal.SIGKILL
     assert sandbox_results(pg_store) == SLOW_BUILDS + 3  # + the demo's three
     assert_accounted_for(pg_store, reference)
+    # `update` on the same cluster (one worker left): nothing changed, nothing rewritten
+    before = dump_store(pg_store)
+    update = ["update", "--db", pg_store, "--scheduler", dask.address, "--sandbox", "docker"]
+    assert main([*update, "-q"]) == 0
+    assert dump_store(pg_store) == before
 
 
 def restart_postgres() -> None:
