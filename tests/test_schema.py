@@ -130,3 +130,33 @@ def test_a_store_derived_by_regex_is_rederived_on_open_not_recrawled(tmp_path: P
     graph = load_graph(db)
     runtime = graph.edges[~graph.edges["via_extra"]]
     assert set(graph.names[runtime["dst"]]) == {"old-py", "plain"}
+
+
+def test_a_postgresql_store_is_created_once_and_checked_like_a_file() -> None:
+    """Created by whoever opens it first, under a lock (clients opening a new store together do
+    not collide); a newer store or a database that is not a store is refused, by writer and
+    reader, with one clear line; the password is not in the message."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    from analysis.store_reader import read_nodes
+    from tests.pg import fresh_database
+
+    with fresh_database() as url:
+        with ThreadPoolExecutor(4) as pool:
+            stores = list(pool.map(lambda _: Store(url), range(4)))
+        assert stores[0].get_meta("schema_version") == str(SCHEMA_VERSION)
+        for store in stores:
+            store.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        for opening in (lambda: Store(url), lambda: read_nodes(url)):
+            with pytest.raises(SchemaVersionError) as refused:
+                opening()
+            assert "99" in str(refused.value) and ":depgraph@" not in str(refused.value)
+    with fresh_database() as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE someone_elses (x int)")
+        with pytest.raises(SchemaVersionError, match="not a pypi-depgraph store"):
+            Store(url)
