@@ -69,14 +69,18 @@ def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
     pinned_of = {s: _pinned_version(s) for s in run["specifier"].unique()}
     run = run.assign(pin=run["specifier"].map(pinned_of))
     run["pinned"] = run["pin"].notna()
-    run["family"] = run["source"].map(family_token) == run["target"].map(family_token)
+    # family tokens of each distinct name once, then compared by position
+    names = pd.Index(pd.unique(pd.concat([run["source"], run["target"]], ignore_index=True)))
+    tokens = np.array([family_token(n) for n in names], dtype=object)
+    source_token = tokens[names.get_indexer(run["source"])]
+    run["family"] = source_token == tokens[names.get_indexer(run["target"])]
     run["family_pin"] = run["pinned"] & run["family"]
     # only family pins need the (slower) version comparison
-    same = [
-        fp and _same_version(pin, own)
-        for fp, pin, own in zip(run["family_pin"], run["pin"], run["version"], strict=True)
-    ]
-    run["lockstep"] = np.array(same, dtype=bool)
+    lockstep = np.zeros(len(run), dtype=bool)
+    where = np.flatnonzero(run["family_pin"].to_numpy())
+    pins, owns = run["pin"].to_numpy()[where], run["version"].to_numpy()[where]
+    lockstep[where] = [_same_version(pin, own) for pin, own in zip(pins, owns, strict=True)]
+    run["lockstep"] = lockstep
     grouped = run.groupby(["source", "version"]).agg(
         requirements=("target", "size"),
         pins=("pinned", "sum"),
