@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 from sandbox import Limits, Sandbox, SandboxResult, open_sandbox
 
 from .crawl import ProjectTask, crawl_one
@@ -58,12 +60,12 @@ class SandboxAccess:
 
 # one session (connection pool) and rate limiter per worker process and index, shared by the
 # worker's threads
-_sessions: dict[IndexAccess, tuple[IndexClient, RateLimiter | None]] = {}
+_sessions: dict[IndexAccess, tuple[requests.Session, RateLimiter | None]] = {}
 _sandboxes: dict[SandboxAccess, tuple[Sandbox, Fetcher]] = {}
 _lock = threading.Lock()
 
 
-def _index(access: IndexAccess) -> tuple[IndexClient, RateLimiter | None]:
+def _index(access: IndexAccess) -> tuple[requests.Session, RateLimiter | None]:
     with _lock:
         found = _sessions.get(access)
         if found is None:
@@ -74,19 +76,19 @@ def _index(access: IndexAccess) -> tuple[IndexClient, RateLimiter | None]:
                 ca_bundle=access.ca_bundle,
             )
             rate = RateLimiter(access.max_rps) if access.max_rps else None
-            found = (IndexClient(Fetcher(session, rate=rate), access.index_url), rate)
+            found = (session, rate)
             _sessions[access] = found
         return found
 
 
 def crawl_batch(access: IndexAccess, tasks: list[ProjectTask]) -> BatchResult:
     """Crawl a batch of projects; the requests and bytes this batch cost."""
-    client, rate = _index(access)
+    session, rate = _index(access)
     # a Fetcher of its own: the counts are this batch's, whatever else the worker runs
-    fetcher = Fetcher(client.fetcher.session, rate=rate)
-    batch_client = IndexClient(fetcher, access.index_url)
+    fetcher = Fetcher(session, rate=rate)
+    client = IndexClient(fetcher, access.index_url)
     records = [
-        crawl_one(batch_client, fetcher, task, access.verify_hashes, access.entry_points)
+        crawl_one(client, fetcher, task, access.verify_hashes, access.entry_points)
         for task in tasks
     ]
     return BatchResult(records, fetcher.counter.requests, fetcher.counter.bytes)

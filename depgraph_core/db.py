@@ -152,6 +152,11 @@ def _bool_dumper() -> type:
     return BoolAsInt
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class PostgresConnection:
     """psycopg 3 in autocommit mode: like the SQLite connection, transactions are explicit."""
 
@@ -170,15 +175,16 @@ class PostgresConnection:
         try:
             self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConnectionLost(f"{display_locator(url)}: cannot connect: {first}") from None
+            raise ConnectionLost(
+                f"{display_locator(url)}: cannot connect: {_first_line(exc)}"
+            ) from None
         # flags are 0/1 integers in both dialects (SQLite has no boolean type)
         self.raw.adapters.register_dumper(bool, _bool_dumper())
         if read_only:
             self.raw.execute("SET default_transaction_read_only = on")
 
     def _translated(self, exc: Exception) -> StoreError:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = _first_line(exc)
         if isinstance(exc, self._conflicts):  # (subclasses of OperationalError: first)
             return TransientConflict(f"PostgreSQL aborted the transaction: {first}")
         return ConnectionLost(f"the PostgreSQL connection was lost: {first}")

@@ -112,24 +112,20 @@ class ProcessLimiter:
 
     @property
     def preexec(self) -> Callable[[], None]:
-        groups, lim, mode = list(self.groups), self.limits, self.mode
+        """The rlimits of the no-cgroup mode, set in the child between fork and exec."""
+        lim = self.limits
 
-        def join() -> None:  # runs in the child between fork and exec
+        def limit() -> None:
             os.setsid()
-            for group in groups:
-                with open(group / "cgroup.procs", "w") as fh:
-                    fh.write(str(os.getpid()))
             resource.setrlimit(resource.RLIMIT_FSIZE, (lim.tmpfs_mb << 20, lim.tmpfs_mb << 20))
-            if mode == "rlimit":
-                # address space is a blunt proxy for memory: leave room for the interpreter's
-                # mappings
-                cap = (lim.memory_mb + 256) << 20
-                resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-                resource.setrlimit(resource.RLIMIT_NPROC, (lim.pids, lim.pids))
-                cpu = int(lim.wall_seconds * lim.cpus) + 1
-                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+            # address space is a blunt proxy for memory: leave room for the interpreter's mappings
+            cap = (lim.memory_mb + 256) << 20
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+            resource.setrlimit(resource.RLIMIT_NPROC, (lim.pids, lim.pids))
+            cpu = int(lim.wall_seconds * lim.cpus) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
 
-        return join
+        return limit
 
     def oom_killed(self) -> bool:
         group = self.memory_group

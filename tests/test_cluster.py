@@ -156,7 +156,7 @@ def assert_accounted_for(db: str, reference: Path) -> None:
 
 
 def cluster_crawl(index: IndexServer, db: str, scheduler: str) -> int:
-    return crawl_cli(index.url, db, "--scheduler", scheduler, sandbox="docker")
+    return main(crawl_args(index, db, scheduler))
 
 
 def crawl_args(index: IndexServer, db: str, scheduler: str) -> list[str]:
