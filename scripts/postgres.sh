@@ -4,6 +4,9 @@
 # throw-away databases the tests use.
 # Prints the URL of the role's database; the tests read it from DEPGRAPH_TEST_PG.
 set -euo pipefail
+# stdout carries the URL alone: everything else (pg_ctlcluster says "Removed stale pid file."
+# after an unclean stop) goes to stderr
+exec 3>&1 1>&2
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 # from /: the postgres user may not enter the folder this runs in
@@ -25,7 +28,7 @@ if ! grep -q "^listen_addresses = '127.0.0.1'" "$conf"; then
   echo "listen_addresses = '127.0.0.1'" | $SUDO tee -a "$conf" >/dev/null
   $SUDO pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
 fi
-pg_lsclusters --no-header | awk 'NR==1 {print $4}' | grep -q online || $SUDO pg_ctlcluster "$ver" "$name" start
+pg_lsclusters --no-header | awk 'NR==1 {print $4}' | grep -q online || $SUDO pg_ctlcluster "$ver" "$name" start 3>&-  # the server must not hold the URL pipe open
 for _ in $(seq 30); do
   as_postgres psql -qAtc "select 1" >/dev/null 2>&1 && break
   sleep 1
@@ -41,4 +44,4 @@ SQL
 if ! as_postgres psql -qAtc "SELECT 1 FROM pg_database WHERE datname = 'depgraph'" | grep -q 1; then
   as_postgres createdb -O depgraph depgraph
 fi
-echo "postgresql://depgraph:depgraph@127.0.0.1:$port/depgraph"
+echo "postgresql://depgraph:depgraph@127.0.0.1:$port/depgraph" >&3
