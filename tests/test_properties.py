@@ -130,12 +130,15 @@ _specifiers = st.lists(st.tuples(_operators, _versions), min_size=1, max_size=3)
 @given(
     st.lists(st.tuples(_versions, st.booleans()), min_size=1, max_size=8, unique_by=lambda t: t[0]),
     st.lists(_specifiers.filter(bool), min_size=1, max_size=6),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=7)),
 )
 def test_unsatisfiable_edges_agree_with_checking_every_release(
-    releases: list[tuple[str, bool]], specifiers: list[str]
+    releases: list[tuple[str, bool]], specifiers: list[str], latest: int | None
 ) -> None:
-    """The bisection shortcuts of `unsatisfiable_edges` give what packaging gives when every known
-    release is tried (pre-releases allowed; yanked ones only for an exact pin, PEP 592)."""
+    """The shortcuts of `unsatisfiable_edges` (a witness release checked by key intervals, exact
+    pins by their text, bisection) give what packaging gives when every known release is tried
+    (pre-releases allowed; yanked ones only for an exact pin, PEP 592), whichever release the
+    store selected as the latest, or none."""
     import pandas as pd
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import Version
@@ -143,7 +146,8 @@ def test_unsatisfiable_edges_agree_with_checking_every_release(
     from analysis.health import unsatisfiable_edges
 
     versions = pd.DataFrame(
-        [("lib", v, int(y)) for v, y in releases], columns=["project", "version", "yanked"]
+        [("lib", v, int(y), int(i == latest)) for i, (v, y) in enumerate(releases)],
+        columns=["project", "version", "yanked", "is_latest"],
     )
     reqs = pd.DataFrame(
         [(f"app-{i}", "lib", s, None, None) for i, s in enumerate(specifiers)],
@@ -162,3 +166,34 @@ def test_unsatisfiable_edges_agree_with_checking_every_release(
             expected.add((f"app-{i}", "no-matching-release"))
     broken = unsatisfiable_edges(reqs, versions)
     assert set(zip(broken["source"], broken["reason"], strict=True)) == expected
+
+
+_plain_versions = st.builds(
+    lambda epoch, release: f"{epoch}{release}",
+    st.sampled_from(["", "1!"]),
+    st.sampled_from(["0.9", "1", "1.0", "1.0.0", "1.4", "1.4.5", "1.5", "2", "2.0.1", "10.2"]),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_plain_versions, _specifiers.filter(bool))
+def test_key_intervals_read_plain_releases_as_packaging_does(version: str, specifier: str) -> None:
+    """For a plain final release, a specifier's clauses read as intervals of version keys admit
+    exactly what packaging's `contains` admits (pre-releases allowed), clause by clause."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    from analysis.satisfiable import _interval
+
+    try:
+        clauses = list(SpecifierSet(specifier))
+    except InvalidSpecifier:
+        return
+    release = Version(version)
+    for clause in clauses:
+        interval = _interval(clause)
+        if interval is not None:
+            assert interval.admits(release._key) == clause.contains(release, prereleases=True), (
+                clause,
+                release,
+            )
