@@ -51,8 +51,8 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
     """Requirement rows (source, target, specifier, ...) on indexed projects that no known release
     of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`."""
     candidates = reqs[reqs["specifier"] != ""]
-    known = KnownReleases(versions[versions["project"].isin(set(candidates["target"]))])
-    candidates = candidates[candidates["target"].isin(known.projects())]
+    known = KnownReleases(versions[versions["project"].isin(candidates["target"].unique())])
+    candidates = candidates[candidates["target"].isin(sorted(known.projects()))]
     # each distinct (target, specifier) is decided once, on the first row that asks it
     pair = candidates.groupby(["target", "specifier"], sort=False).ngroup().to_numpy()
     _, first = np.unique(pair, return_index=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 __all__ = ["KnownReleases", "parse_version"]
@@ -43,16 +44,17 @@ def parse_version(text: str) -> Version | None:
         return None
 
 
-@dataclass(frozen=True)
 class _Interval:
     """One clause as the set of version keys it admits: exact for plain final releases (no pre-,
     post-, dev- or local part), which is all it is used for. None bounds are open ends."""
 
-    low: Any
-    low_closed: bool
-    high: Any
-    high_closed: bool
-    negated: bool = False
+    __slots__ = ("high", "high_closed", "low", "low_closed", "negated")
+
+    def __init__(
+        self, low: Any, low_closed: bool, high: Any, high_closed: bool, negated: bool = False
+    ) -> None:
+        self.low, self.low_closed, self.high, self.high_closed = low, low_closed, high, high_closed
+        self.negated = negated
 
     def admits(self, key: Any) -> bool:
         inside = (self.low is None or key > self.low or (self.low_closed and key == self.low)) and (
@@ -61,25 +63,35 @@ class _Interval:
         return inside != self.negated
 
 
-def _interval(item: Specifier) -> _Interval | None:
-    """The clause `item` as an interval of keys, or None (`===`, a wildcard after a pre-release,
-    a version that does not parse): packaging decides those."""
-    op, text = item.operator, item.version
+@lru_cache(maxsize=1 << 18)
+def _interval(op: str, text: str) -> _Interval | None:
+    """The clause `op text` as an interval of keys, or None (`===`, a wildcard after a
+    pre-release, a version that does not parse): packaging decides those."""
     wildcard = text.endswith(".*")
+    if op == "===":
+        return None
+    if not wildcard and op != "~=":
+        key = _plain_key(text)
+        if key is None:
+            version = parse_version(text)
+            if version is None:
+                return None
+            key = version._key
+        if op == ">=":
+            return _Interval(key, True, None, False)
+        if op == ">":
+            return _Interval(key, False, None, False)
+        if op == "<=":
+            return _Interval(None, False, key, True)
+        if op == "<":
+            return _Interval(None, False, key, False)
+        if op in ("==", "!="):
+            return _Interval(key, True, key, True, negated=op == "!=")
+        return None
     version = parse_version(text[:-2] if wildcard else text)
-    if version is None or op == "===":
+    if version is None:
         return None
     key = version._key
-    if op == ">=":
-        return _Interval(key, True, None, False)
-    if op == ">":
-        return _Interval(key, False, None, False)
-    if op == "<=":
-        return _Interval(None, False, key, True)
-    if op == "<":
-        return _Interval(None, False, key, False)
-    if op in ("==", "!=") and not wildcard:
-        return _Interval(key, True, key, True, negated=op == "!=")
     if op in ("==", "!=", "~="):
         plain = not (version.pre or version.post is not None or version.dev is not None)
         if wildcard and not plain:
@@ -99,60 +111,106 @@ def _interval(item: Specifier) -> _Interval | None:
     return None
 
 
-@dataclass(frozen=True)
+#: a clause on a plain release (`>=1.4`, `==2.*`, `~=1.4.2`): no Version object needed to read it
+_PLAIN_CLAUSE = re.compile(r"(~=|==|!=|<=|>=|<|>)([0-9]+(?:\.[0-9]+)*)(\.\*)?")
+
+
+def _stable_suffix() -> tuple[Any, ...] | None:
+    """What follows the release in packaging's key of a plain final release (its key format is
+    private and has changed between versions: checked here, else every version is parsed)."""
+    suffix = Version("1")._key[2:]
+    samples = ("0", "1.0", "2.0.1", "10.2.0.0", "007.1", "3.10")
+    if all((0, _trimmed(t), *suffix) == Version(t)._key for t in samples):
+        return suffix
+    return None
+
+
+def _trimmed(text: str) -> tuple[int, ...]:
+    release = tuple(map(int, text.split(".")))
+    end = len(release)
+    while end and release[end - 1] == 0:  # 1.0.0 compares equal to 1
+        end -= 1
+    return release[:end]
+
+
+_STABLE_SUFFIX = _stable_suffix()
+
+
+@lru_cache(maxsize=1 << 20)
+def _plain_key(text: str) -> Any:
+    """packaging's comparison key of a plain release text (`1.4.2`), without building a Version;
+    None for any other text."""
+    digits = text.replace(".", "")
+    plain = digits.isascii() and digits.isdigit() and ".." not in text  # (faster than a regex)
+    if _STABLE_SUFFIX is None or not plain or text[0] == "." or text[-1] == ".":
+        return None
+    return (0, _trimmed(text), *_STABLE_SUFFIX)
+
+
 class _Compiled:
-    spec: SpecifierSet
-    items: tuple[Specifier, ...]
-    intervals: tuple[_Interval, ...] | None  # None: some clause has no interval reading
-    pin: str | None  # the version text of a lone `==V` (no wildcard)
-    exact: bool  # an exact pin among the clauses: yanked releases count (PEP 592)
+    """A specifier read once: its clauses, their intervals, and the packaging object on demand."""
+
+    def __init__(self, text: str, clauses: tuple[tuple[str, str], ...]) -> None:
+        self.text = text
+        self.clauses = clauses  # (operator, version) pairs
+        found = [_interval(op, version) for op, version in clauses]
+        self.intervals = None if any(i is None for i in found) else tuple(i for i in found if i)
+        op, version = clauses[0] if len(clauses) == 1 else ("", "")
+        self.pin = version if op == "==" and "*" not in version else None  # a lone `==V`
+        # an exact pin among the clauses: yanked releases count (PEP 592)
+        self.exact = any(o in ("==", "===") and "*" not in v for o, v in clauses)
+        self._spec: SpecifierSet | None = None
+
+    @property
+    def spec(self) -> SpecifierSet:
+        if self._spec is None:
+            self._spec = SpecifierSet(self.text)
+        return self._spec
+
+    def admits(self, key: Any, text: str, plain: bool) -> bool:
+        """Whether the release `text` (its key; `plain`: a plain final release) meets it."""
+        if plain and self.intervals is not None:
+            return all(i.admits(key) for i in self.intervals)
+        version = parse_version(text)
+        return version is not None and self.spec.contains(version, prereleases=True)
 
 
 @lru_cache(maxsize=1 << 18)
 def _compiled(specifier: str) -> _Compiled | None:
+    """None when packaging cannot read the specifier. Clauses on plain releases are read here
+    (each form is one packaging accepts); anything else by packaging."""
+    clauses = []
+    for part in specifier.split(","):
+        match = _PLAIN_CLAUSE.fullmatch(part)
+        if match is None:
+            break
+        op, version, wildcard = match.groups()
+        if wildcard and op not in ("==", "!="):
+            break
+        if op == "~=" and "." not in version:
+            break
+        clauses.append((op, version + (wildcard or "")))
+    else:
+        return _Compiled(specifier, tuple(clauses))
     try:
         spec = SpecifierSet(specifier)
     except InvalidSpecifier:
         return None
-    items = tuple(spec)
-    found = [_interval(item) for item in items]
-    intervals = None if any(i is None for i in found) else tuple(i for i in found if i)
-    lone = items[0] if len(items) == 1 else None
-    pin = lone.version if lone and lone.operator == "==" and "*" not in lone.version else None
-    exact = any(s.operator in ("==", "===") and "*" not in s.version for s in items)
-    return _Compiled(spec, items, intervals, pin, exact)
-
-
-@dataclass(frozen=True)
-class _Witness:
-    version: Version
-    plain_key: Any  # its key when a plain final release, else None
-
-
-@lru_cache(maxsize=1 << 18)
-def _witness(text: str) -> _Witness | None:
-    version = parse_version(text)
-    if version is None:
-        return None
-    plain = not (
-        version.pre or version.post is not None or version.dev is not None or version.local
-    )
-    return _Witness(version, version._key if plain else None)
+    compiled = _Compiled(specifier, tuple((s.operator, s.version) for s in spec))
+    compiled._spec = spec
+    return compiled
 
 
 @dataclass
 class _Releases:
-    every: list[Version]  # newest first: most specifiers are met by the newest release
-    unyanked: list[Version]
-    exact: set[Version]
-    every_keys: list[Any]  # oldest first: bounds are found by bisection
+    """One project's usable releases, ascending by key, in parallel lists."""
+
+    keys: list[Any]
+    texts: list[str]
+    plain: list[bool]
+    unyanked: list[int]  # positions of the releases not yanked
     unyanked_keys: list[Any]
-
-
-_version_key = operator.attrgetter("_key")
-
-#: a local-label key above every real one (those are tuples of (int, "") / (-inf, str) pairs)
-_ABOVE_ANY_LOCAL = ((math.inf,),)
+    key_set: set[Any]
 
 
 class KnownReleases:
@@ -190,21 +248,14 @@ class KnownReleases:
         compiled = _compiled(specifier)
         if compiled is None:
             return None
-        witness = self._witness(project)
+        witness = self._latest.get(project)
         if witness is not None:
-            if compiled.intervals is not None and witness.plain_key is not None:
-                key = witness.plain_key
-                if all(i.admits(key) for i in compiled.intervals):
-                    return True
-            elif compiled.spec.contains(witness.version, prereleases=True):
+            key = _plain_key(witness)
+            if compiled.admits(key, witness, key is not None):
                 return True
         if compiled.pin is not None and compiled.pin in self._version_texts(project):
             return True
         return self._satisfiable(compiled, self._releases(project))
-
-    def _witness(self, project: str) -> _Witness | None:
-        text = self._latest.get(project)
-        return _witness(text) if text is not None else None
 
     def _version_texts(self, project: str) -> set[str]:
         found = self._texts.get(project)
@@ -216,53 +267,71 @@ class KnownReleases:
         found = self._built.get(project)
         if found is None:
             rows = self._rows[project]
-            parsed = [parse_version(t) for t in self._text[rows].tolist()]
-            pairs = [(v, y) for v, y in zip(parsed, self._yanked[rows].tolist(), strict=True) if v]
-            # Version's own comparison key: sorting on it runs in C, ~5x faster than __lt__
-            every = sorted((v for v, _ in pairs), key=_version_key, reverse=True)
-            unyanked = sorted((v for v, y in pairs if not y), key=_version_key, reverse=True)
+            usable = []
+            for text, yanked in zip(
+                self._text[rows].tolist(), self._yanked[rows].tolist(), strict=True
+            ):
+                key = _plain_key(text)
+                if key is not None:
+                    usable.append((key, text, True, yanked))
+                elif (version := parse_version(text)) is not None:
+                    usable.append((version._key, text, False, yanked))
+            usable.sort(key=_first)
+            keys = [u[0] for u in usable]
+            unyanked = [i for i, u in enumerate(usable) if not u[3]]
             found = self._built[project] = _Releases(
-                every,
+                keys,
+                [u[1] for u in usable],
+                [u[2] for u in usable],
                 unyanked,
-                set(every),
-                [v._key for v in reversed(every)],
-                [v._key for v in reversed(unyanked)],
+                [keys[i] for i in unyanked],
+                set(keys),
             )
         return found
 
     @staticmethod
     def _satisfiable(compiled: _Compiled, releases: _Releases) -> bool:
         exact = compiled.exact
-        pool = releases.every if exact else releases.unyanked
+        pool = range(len(releases.keys)) if exact else releases.unyanked
         if not pool:
             return False
-        items = compiled.items
-        if len(items) == 1:
-            only = items[0]
+
+        def admitted(position: int) -> bool:
+            return compiled.admits(
+                releases.keys[position], releases.texts[position], releases.plain[position]
+            )
+
+        clauses = compiled.clauses
+        if len(clauses) == 1:
+            op = clauses[0][0]
             if compiled.pin is not None:
                 pinned = parse_version(compiled.pin)
-                if pinned is not None and pinned in releases.exact:  # an exact pin, by lookup
+                if pinned is not None and pinned._key in releases.key_set:  # by lookup
                     return True
             # a lone bound is met by some release iff by the newest (>, >=) or oldest (<, <=)
-            if only.operator in (">=", ">"):
-                return only.contains(pool[0], prereleases=True)
-            if only.operator in ("<", "<="):
-                return only.contains(pool[-1], prereleases=True)
-        keys = releases.every_keys if exact else releases.unyanked_keys
-        window = _bounded(items, pool, keys)
-        return any(compiled.spec.contains(v, prereleases=True) for v in window)
+            if op in (">=", ">"):
+                return admitted(pool[-1])
+            if op in ("<", "<="):
+                return admitted(pool[0])
+        keys = releases.keys if exact else releases.unyanked_keys
+        start, stop = _bounded(clauses, keys)
+        # newest first: most specifiers are met by a recent release
+        return any(admitted(pool[i]) for i in range(stop - 1, start - 1, -1))
 
 
-def _bounded(items: Sequence[Specifier], pool: list[Version], keys: list[Any]) -> Sequence[Version]:
-    """The releases of `pool` (newest first) between the specifier's lower and upper bounds,
-    newest first: a superset of what it admits (contains still decides), found by bisection on
-    the ascending comparison keys, so a specifier like `>=1.2,<2,!=1.5`, `~=1.4` or `==2.0.*`
-    checks a handful of releases rather than every one."""
+_first = operator.itemgetter(0)
+
+
+def _bounded(clauses: Sequence[tuple[str, str]], keys: list[Any]) -> tuple[int, int]:
+    """The positions [start, stop) of the ascending `keys` between the specifier's lower and upper
+    bounds: a superset of what it admits (the clauses still decide), found by bisection, so a
+    specifier like `>=1.2,<2,!=1.5`, `~=1.4` or `==2.0.*` checks a handful of releases rather
+    than every one."""
     lows, highs = [], []
-    for item in items:
-        bound = _item_bounds(item.operator, item.version)
+    for op, version in clauses:
+        bound = _item_bounds(op, version)
         if bound is None:
-            return pool  # ===, or a version that does not parse: check them all
+            return 0, len(keys)  # ===, or a version that does not parse: check them all
         low, high = bound
         if low is not None:
             lows.append(low)
@@ -270,9 +339,13 @@ def _bounded(items: Sequence[Specifier], pool: list[Version], keys: list[Any]) -
             highs.append(high)
     start = bisect_left(keys, max(lows)) if lows else 0
     stop = bisect_right(keys, min(highs)) if highs else len(keys)
-    # pool is newest first: ascending position i is pool[len - 1 - i]
-    n = len(pool)
-    return pool[n - stop : n - start] if stop > start else []
+    return start, max(start, stop)
+
+
+#: a local-label key above every real one (those are tuples of (int, "") / (-1, str) pairs); put
+#: in place of the local part of V's key (the last of packaging's key, in every format so far),
+#: it sorts after every V+label and before the next public version
+_ABOVE_ANY_LOCAL = ((math.inf,),)
 
 
 @lru_cache(maxsize=1 << 16)

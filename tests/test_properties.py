@@ -191,9 +191,29 @@ def test_key_intervals_read_plain_releases_as_packaging_does(version: str, speci
         return
     release = Version(version)
     for clause in clauses:
-        interval = _interval(clause)
+        interval = _interval(clause.operator, clause.version)
         if interval is not None:
             assert interval.admits(release._key) == clause.contains(release, prereleases=True), (
                 clause,
                 release,
             )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789.a+!²", max_size=12))
+def test_plain_release_keys_are_packagings_keys(text: str) -> None:
+    """The key read off a plain release text without packaging is packaging's own key."""
+    from packaging.version import InvalidVersion, Version
+
+    from analysis.satisfiable import _plain_key
+
+    key = _plain_key(text)
+    if key is not None:
+        assert key == Version(text)._key
+    else:
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            return
+        plain = not (version.pre or version.post or version.dev or version.local or version.epoch)
+        assert not plain or text != str(version), text  # a canonical plain text is always read
