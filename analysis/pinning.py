@@ -62,31 +62,43 @@ def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
     family_pins, lockstep, kind (see the module's doc). `reqs` are requirement rows with
     source, version, target, specifier, extra."""
     columns = ["name", "version", "requirements", "pins", "family_pins", "lockstep", "kind"]
-    run = reqs.loc[reqs["extra"].isna(), ["source", "version", "target", "specifier"]]
-    run = run[run["source"] != run["target"]].drop_duplicates(["source", "target"])
-    if run.empty:
+    # names as integer codes, and every step on arrays: grouping and de-duplicating text columns
+    # (and filtering frames of them) costs several times more
+    outside_extras = reqs["extra"].isna().to_numpy()
+    codes, names = pd.factorize(pd.concat([reqs["source"], reqs["target"]], ignore_index=True))
+    source, target = codes[: len(reqs)], codes[len(reqs) :]
+    specifiers, distinct = pd.factorize(reqs["specifier"])
+    keep = outside_extras & (source != target)
+    keep[keep] = ~pd.DataFrame({"s": source[keep], "t": target[keep]}).duplicated().to_numpy()
+    rows = np.flatnonzero(keep)
+    if not len(rows):
         return pd.DataFrame(columns=columns)
-    pinned_of = {s: _pinned_version(s) for s in run["specifier"].unique()}
-    run = run.assign(pin=run["specifier"].map(pinned_of))
-    run["pinned"] = run["pin"].notna()
+    source, target = source[rows], target[rows]
+    pin = np.array([_pinned_version(s) for s in distinct.tolist()] + [None], dtype=object)[
+        specifiers[rows]
+    ]
+    pinned = pin != None  # noqa: E711  (elementwise)
     # family tokens of each distinct name once, then compared by position
-    names = pd.Index(pd.unique(pd.concat([run["source"], run["target"]], ignore_index=True)))
-    tokens = np.array([family_token(n) for n in names], dtype=object)
-    source_token = tokens[names.get_indexer(run["source"])]
-    run["family"] = source_token == tokens[names.get_indexer(run["target"])]
-    run["family_pin"] = run["pinned"] & run["family"]
+    tokens = np.array([family_token(n) for n in names.tolist()], dtype=object)
+    family_pin = pinned & (tokens[source] == tokens[target])
     # only family pins need the (slower) version comparison
-    lockstep = np.zeros(len(run), dtype=bool)
-    where = np.flatnonzero(run["family_pin"].to_numpy())
-    pins, owns = run["pin"].to_numpy()[where], run["version"].to_numpy()[where]
-    lockstep[where] = [_same_version(pin, own) for pin, own in zip(pins, owns, strict=True)]
-    run["lockstep"] = lockstep
-    grouped = run.groupby(["source", "version"]).agg(
-        requirements=("target", "size"),
+    versions = reqs["version"]
+    lockstep = np.zeros(len(rows), dtype=bool)
+    where = np.flatnonzero(family_pin)
+    owns = versions.take(rows[where]).tolist()
+    lockstep[where] = [_same_version(p, own) for p, own in zip(pin[where], owns, strict=True)]
+    # one selected release per project: its code stands for (source, version)
+    grouped = pd.DataFrame(
+        {"code": source, "pinned": pinned, "family_pin": family_pin, "lockstep": lockstep}
+    ).groupby("code").agg(
+        requirements=("pinned", "size"),
         pins=("pinned", "sum"),
         family_pins=("family_pin", "sum"),
         lockstep_pins=("lockstep", "sum"),
     )
+    _, first = np.unique(source, return_index=True)  # grouped's index is sorted too
+    grouped["source"] = names[grouped.index.to_numpy()]
+    grouped["version"] = versions.take(rows[first]).to_numpy()
     grouped = grouped[grouped["pins"] > 0].reset_index()
     all_pinned = grouped["pins"] == grouped["requirements"]
     family_share = grouped["family_pins"] / grouped["pins"]

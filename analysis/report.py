@@ -127,18 +127,23 @@ def build_tables(
     )
     reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
-    # any version: only its direct counts are needed, so no second graph is built
-    any_edges = edges_from_requirements(every, environment)
-    own = any_edges[~any_edges["implied"].astype(bool)]
-    if not include_extras:
-        own = own[~own["via_extra"].astype(bool)]
-    own = own[own["source"] != own["target"]].drop_duplicates(["source", "target"])
-    any_version_counts = own.groupby("target").size()
-    del every, any_edges, own
     table = dependents_table(graph, include_extras=include_extras)
-    table["direct_dependents_any_version"] = (
-        table["name"].map(any_version_counts).fillna(0).astype(np.int64)
-    )
+    if len(reqs) == len(every):
+        # only latest releases are known (an import): any version is the latest version
+        table["direct_dependents_any_version"] = table["direct_dependents"]
+    else:
+        # any version: only its direct counts are needed, so no second graph is built
+        any_edges = edges_from_requirements(every, environment)
+        own = any_edges[~any_edges["implied"].astype(bool)]
+        if not include_extras:
+            own = own[~own["via_extra"].astype(bool)]
+        own = own[own["source"] != own["target"]].drop_duplicates(["source", "target"])
+        any_version_counts = own.groupby("target").size()
+        del any_edges, own
+        table["direct_dependents_any_version"] = (
+            table["name"].map(any_version_counts).fillna(0).astype(np.int64)
+        )
+    del every
     pinning = classify_pinning(reqs)
     table["pinning"] = table["name"].map(pinning.set_index("name")["kind"])
     table["role"] = assign_roles(table, pinning)

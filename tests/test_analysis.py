@@ -130,7 +130,14 @@ def reqs(rows: list[tuple[str, str, str, str | None, str | None]]) -> pd.DataFra
 
 def test_unsatisfiable_edges_handle_prereleases_and_yanks() -> None:
     versions = pd.DataFrame(
-        [("lib", "1.0", 0), ("lib", "2.0b1", 0), ("lib", "3.0", 1), ("pre", "1.0a1", 0)],
+        [
+            ("lib", "1.0", 0),
+            ("lib", "2.0b1", 0),
+            ("lib", "3.0", 1),
+            ("lib", "5.0-final-r2", 0),  # not PEP 440: matches nothing, as in pip >= 24
+            ("pre", "1.0a1", 0),
+            ("legacy", "0.85b.dev-r107", 0),
+        ],
         columns=["project", "version", "yanked"],
     )
     r = reqs(
@@ -146,13 +153,15 @@ def test_unsatisfiable_edges_handle_prereleases_and_yanks() -> None:
             ("c", "lib", "==3.0", None, None),  # yanked but pinned exactly: allowed (PEP 592)
             ("d", "lib", ">=4", None, None),  # nothing
             ("e", "pre", ">=1.0a1", None, None),
-            ("f", "elsewhere", ">=1", None, None),
+            ("f", "elsewhere", ">=1", None, None),  # not on the index: a missing dependency
+            ("g", "legacy", ">=0", None, None),  # on the index, but no PEP 440 version
         ]
-    )  # not on the index: a missing dep, not unsatisfiable
+    )
     broken = unsatisfiable_edges(r, versions)
     assert broken[["source", "reason"]].values.tolist() == [
         ["b", "no-matching-release"],
         ["d", "no-matching-release"],
+        ["g", "no-matching-release"],
     ]
 
 
