@@ -88,13 +88,17 @@ def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
     owns = versions.take(rows[where]).tolist()
     lockstep[where] = [_same_version(p, own) for p, own in zip(pin[where], owns, strict=True)]
     # one selected release per project: its code stands for (source, version)
-    grouped = pd.DataFrame(
-        {"code": source, "pinned": pinned, "family_pin": family_pin, "lockstep": lockstep}
-    ).groupby("code").agg(
-        requirements=("pinned", "size"),
-        pins=("pinned", "sum"),
-        family_pins=("family_pin", "sum"),
-        lockstep_pins=("lockstep", "sum"),
+    grouped = (
+        pd.DataFrame(
+            {"code": source, "pinned": pinned, "family_pin": family_pin, "lockstep": lockstep}
+        )
+        .groupby("code")
+        .agg(
+            requirements=("pinned", "size"),
+            pins=("pinned", "sum"),
+            family_pins=("family_pin", "sum"),
+            lockstep_pins=("lockstep", "sum"),
+        )
     )
     _, first = np.unique(source, return_index=True)  # grouped's index is sorted too
     grouped["source"] = names[grouped.index.to_numpy()]
