@@ -98,10 +98,11 @@ def edges_from_requirements(
     Extras requested of a dependency (`B[x]`) bring in what B requires through x, as `implied`
     edges (see `_requested_extras`)."""
     frame = _marker_filter(reqs, environment)
+    # the name columns stay as they came (Arrow strings from the store: no conversion to objects)
     direct = pd.DataFrame(
         {
-            "source": frame["source"].to_numpy(),
-            "target": frame["target"].to_numpy(),
+            "source": frame["source"].reset_index(drop=True),
+            "target": frame["target"].reset_index(drop=True),
             "via_extra": frame["extra"].notna().to_numpy(),
             "implied": False,
         }

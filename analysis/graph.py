@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 __all__ = ["DependencyGraph", "from_edge_frame"]
@@ -90,20 +92,26 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
     nodes = nodes.drop_duplicates("name").reset_index(drop=True)
     if "missing" not in nodes:
         nodes["missing"] = False
-    extra_names = pd.unique(pd.concat([edges["source"], edges["target"]]))
+    endpoints = pa.chunked_array(
+        [*_arrow_text(edges["source"]).chunks, *_arrow_text(edges["target"]).chunks], pa.string()
+    )
+    named = _arrow_text(nodes["name"]).combine_chunks()
+    required = pc.unique(endpoints)
     # sorted: node codes (and so the report's row order) must not depend on the order the
     # database returned the edges in
-    absent = sorted(extra_names[pd.Index(nodes["name"]).get_indexer(extra_names) < 0].tolist())
+    absent = sorted(required.filter(pc.invert(pc.is_in(required, value_set=named))).to_pylist())
     if absent:
         nodes = pd.concat(
             [nodes, pd.DataFrame({"name": absent, "missing": True})], ignore_index=True
         )
+        named = _arrow_text(nodes["name"]).combine_chunks()
     nodes["missing"] = nodes["missing"].fillna(False).astype(bool)
-    index = pd.Index(nodes["name"])  # hashed once; get_indexer maps a column in one pass
+    # names to codes by Arrow's hash lookup: pandas' get_indexer on text costs ~5x more
+    codes = pc.index_in(endpoints, value_set=named).to_numpy(zero_copy_only=False)
     e = pd.DataFrame(
         {
-            "src": index.get_indexer(edges["source"]),
-            "dst": index.get_indexer(edges["target"]),
+            "src": codes[: len(edges)],
+            "dst": codes[len(edges) :],
             "via_extra": edges["via_extra"].to_numpy(dtype=bool),
             "implied": (
                 edges["implied"].to_numpy(dtype=bool)
@@ -118,3 +126,13 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
     e = e.groupby(["src", "dst", "implied"], sort=False, as_index=False)["via_extra"].min()
     e = e[["src", "dst", "via_extra", "implied"]]
     return DependencyGraph(nodes, e)
+
+
+def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow strings (zero-copy when pandas already holds it in Arrow)."""
+    if not len(column):
+        return pa.chunked_array([], pa.string())
+    array = pa.array(column, from_pandas=True)
+    if isinstance(array, pa.Array):  # (pandas' Arrow columns come chunked already)
+        array = pa.chunked_array([array])
+    return array.cast(pa.string())

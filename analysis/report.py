@@ -44,7 +44,13 @@ from .store_reader import (
 )
 from .targets import Target
 
-__all__ = ["DATA_DICTIONARY", "ReportTables", "build_tables", "write_report"]
+__all__ = [
+    "DATA_DICTIONARY",
+    "ReportTables",
+    "any_version_dependents",
+    "build_tables",
+    "write_report",
+]
 
 #: what every column means; copied into each report folder as README.md
 DATA_DICTIONARY = Path(__file__).with_name("DATA_DICTIONARY.md")
@@ -110,6 +116,36 @@ def filtered_dependents(
     return without(drop), filters, each
 
 
+def any_version_dependents(
+    graph: DependencyGraph,
+    older: pd.DataFrame,
+    environment: dict[str, str] | None = None,
+    include_extras: bool = False,
+) -> np.ndarray:
+    """Per node of `graph`: the projects whose selected release *or any older known release*
+    lists it (outside extras unless `include_extras`; implied edges never). `older`: requirement
+    rows of the known releases that are not selected; only their edges are computed here, the
+    rest is the graph's own."""
+    own = graph.adjacency(include_extras=include_extras, include_implied=False)
+    edges = edges_from_requirements(older, environment)
+    edges = edges[~edges["implied"].astype(bool)]
+    if not include_extras:
+        edges = edges[~edges["via_extra"].astype(bool)]
+    index = pd.Index(graph.names)
+    src, dst = index.get_indexer(edges["source"]), index.get_indexer(edges["target"])
+    # a name only an older release requires is not a node of the report: nothing to count
+    keep = (src >= 0) & (dst >= 0) & (src != dst)
+    ones = np.ones(int(keep.sum()), dtype=np.int8)
+    shape = (graph.n, graph.n)
+    older_adj = sparse.csr_matrix((ones, (src[keep], dst[keep])), shape=shape)
+    return direct_dependents((own + older_adj).tocsr())
+
+
+def _in_table_order(table: pd.DataFrame, graph: DependencyGraph, counts: np.ndarray) -> pd.Series:
+    """Per-node counts (graph order) as a column of the table (sorted by its own order)."""
+    return table["name"].map(pd.Series(counts, index=graph.names.to_numpy())).astype(np.int64)
+
+
 def build_tables(
     db: str | Path,
     downloads: str | Path | None = None,
@@ -128,36 +164,21 @@ def build_tables(
     reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     table = dependents_table(graph, include_extras=include_extras)
-    if len(reqs) == len(every):
-        # only latest releases are known (an import): any version is the latest version
-        table["direct_dependents_any_version"] = table["direct_dependents"]
-    else:
-        # any version: only its direct counts are needed, so no second graph is built
-        any_edges = edges_from_requirements(every, environment)
-        own = any_edges[~any_edges["implied"].astype(bool)]
-        if not include_extras:
-            own = own[~own["via_extra"].astype(bool)]
-        own = own[own["source"] != own["target"]].drop_duplicates(["source", "target"])
-        any_version_counts = own.groupby("target").size()
-        del any_edges, own
-        table["direct_dependents_any_version"] = (
-            table["name"].map(any_version_counts).fillna(0).astype(np.int64)
-        )
+    # any version: the latest releases' own edges, and those older known releases add
+    older = every[every["is_latest"] == 0]
+    table["direct_dependents_any_version"] = _in_table_order(
+        table, graph, any_version_dependents(graph, older, environment, include_extras)
+    )
     del every
     pinning = classify_pinning(reqs)
     table["pinning"] = table["name"].map(pinning.set_index("name")["kind"])
     table["role"] = assign_roles(table, pinning)
     filtered, filters, each = filtered_dependents(graph, pinning, include_extras)
-    names = graph.names.to_numpy()
-
-    def in_table_order(counts: np.ndarray) -> pd.Series:  # the table is sorted, counts are not
-        return table["name"].map(pd.Series(counts, index=names)).astype(np.int64)
-
-    table["direct_dependents_filtered"] = in_table_order(filtered)
+    table["direct_dependents_filtered"] = _in_table_order(table, graph, filtered)
     top_plain = set(table.nlargest(100, "direct_dependents")["name"])
     top_filtered = set(table.nlargest(100, "direct_dependents_filtered")["name"])
     filters["top_100_changed"] = len(top_plain - top_filtered)
-    alone = {label: in_table_order(counts) for label, counts in each.items()}
+    alone = {label: _in_table_order(table, graph, counts) for label, counts in each.items()}
     effects: dict[str, dict[str, object]] = {
         label: {
             "top_100_changed": len(top_plain - set(table.loc[counts.nlargest(100).index, "name"]))

@@ -217,3 +217,43 @@ def test_plain_release_keys_are_packagings_keys(text: str) -> None:
             return
         plain = not (version.pre or version.post or version.dev or version.local or version.epoch)
         assert not plain or text != str(version), text  # a canonical plain text is always read
+
+
+_names = st.sampled_from(["a", "b", "c", "d", "e"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_names, st.booleans(), _names, st.sampled_from([None, "x"])),
+        max_size=25,
+    ),
+    st.booleans(),
+)
+def test_any_version_dependents_count_every_known_release(
+    rows: list[tuple[str, bool, str, str | None]], include_extras: bool
+) -> None:
+    """`direct_dependents_any_version` of a node is the number of other projects with some known
+    release (selected or older) listing it, outside extras unless they are included: counted
+    here from the rows, by sets."""
+    import pandas as pd
+
+    from analysis.build import edges_from_requirements
+    from analysis.graph import from_edge_frame
+    from analysis.report import any_version_dependents
+
+    frame = pd.DataFrame(
+        [(s, "1" if latest else "0", t, "", None, x, "") for s, latest, t, x in rows],
+        columns=["source", "version", "target", "specifier", "marker", "extra", "extras"],
+    )
+    latest = frame[frame["version"] == "1"]
+    nodes = pd.DataFrame({"name": ["a", "b", "c", "d", "e"]})
+    graph = from_edge_frame(edges_from_requirements(latest), nodes)
+    counts = any_version_dependents(
+        graph, frame[frame["version"] == "0"], include_extras=include_extras
+    )
+    expected = {
+        name: len({s for s, _, t, x in rows if t == name and s != t and (include_extras or not x)})
+        for name in nodes["name"]
+    }
+    assert dict(zip(graph.names, counts.tolist(), strict=True)) == expected
