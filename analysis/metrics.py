@@ -10,11 +10,22 @@ from .centrality import pagerank
 from .graph import DependencyGraph
 from .reach import direct_dependents, transitive_dependents
 
-__all__ = ["dependents_table"]
+__all__ = ["dependents_table", "table_order"]
+
+
+def table_order(table: pd.DataFrame) -> np.ndarray:
+    """The rows of a metrics table in report order: most direct dependents first, then most
+    transitive ones, then by name."""
+    return table.sort_values(
+        ["direct_dependents", "transitive_dependents", "name"], ascending=[False, False, True]
+    ).index.to_numpy()
 
 
 def dependents_table(
-    g: DependencyGraph, include_extras: bool = False, any_version: DependencyGraph | None = None
+    g: DependencyGraph,
+    include_extras: bool = False,
+    any_version: DependencyGraph | None = None,
+    sort: bool = True,
 ) -> pd.DataFrame:
     """One row per node; every column is defined in analysis/DATA_DICTIONARY.md.
 
@@ -23,7 +34,8 @@ def dependents_table(
     inside one too). Edges implied by an extra requested of a dependency (`A -> B[x]` brings B's
     extra-x requirements) count toward transitive reach and PageRank only, and on their own in
     `dependents_via_requested_extras`. With `any_version` (a graph loaded with
-    latest_only=False), `direct_dependents_any_version` too."""
+    latest_only=False), `direct_dependents_any_version` too. Rows in `table_order`, or with
+    `sort=False` in node order (row i is node i)."""
     own_runtime = g.adjacency(include_extras=False, include_implied=False)
     own_all = g.adjacency(include_extras=True, include_implied=False)
     reach = g.adjacency(include_extras=include_extras)  # with implied edges: what pip installs
@@ -55,6 +67,4 @@ def dependents_table(
         table[f"{column}_pct"] = table[column].rank(pct=True, method="max").round(6)
     for column in g.nodes.columns.drop("name"):
         table[column] = g.nodes[column].to_numpy()
-    return table.sort_values(
-        ["direct_dependents", "transitive_dependents", "name"], ascending=[False, False, True]
-    ).reset_index(drop=True)
+    return table.iloc[table_order(table)].reset_index(drop=True) if sort else table

@@ -31,7 +31,7 @@ from .health import (
 )
 from .history import dependents_history, plot_history, read_downloads_history
 from .installability import write_installability
-from .metrics import dependents_table
+from .metrics import dependents_table, table_order
 from .pinning import PINNING_KINDS, classify_pinning
 from .reach import direct_dependents
 from .roles import assign_roles
@@ -141,9 +141,13 @@ def any_version_dependents(
     return direct_dependents((own + older_adj).tocsr())
 
 
-def _in_table_order(table: pd.DataFrame, graph: DependencyGraph, counts: np.ndarray) -> pd.Series:
-    """Per-node counts (graph order) as a column of the table (sorted by its own order)."""
-    return table["name"].map(pd.Series(counts, index=graph.names.to_numpy())).astype(np.int64)
+def _by_name(table: pd.DataFrame, values: pd.Series) -> pd.Series:
+    """`values` (indexed by a few names) as a column of `table`, missing where a name has none:
+    only the few names are looked up, not every row's."""
+    rows = pd.Index(table["name"]).get_indexer(values.index)
+    column = pd.Series(None, index=table.index, dtype=object)
+    column.iloc[rows[rows >= 0]] = values.to_numpy()[rows >= 0]
+    return column
 
 
 def build_tables(
@@ -163,22 +167,25 @@ def build_tables(
     )
     reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
-    table = dependents_table(graph, include_extras=include_extras)
+    # columns are computed in node order (row i is node i), then the rows put in report order
+    table = dependents_table(graph, include_extras=include_extras, sort=False)
     # any version: the latest releases' own edges, and those older known releases add
     older = every[every["is_latest"] == 0]
-    table["direct_dependents_any_version"] = _in_table_order(
-        table, graph, any_version_dependents(graph, older, environment, include_extras)
+    table["direct_dependents_any_version"] = any_version_dependents(
+        graph, older, environment, include_extras
     )
     del every
     pinning = classify_pinning(reqs)
-    table["pinning"] = table["name"].map(pinning.set_index("name")["kind"])
+    table["pinning"] = _by_name(table, pinning.set_index("name")["kind"])
     table["role"] = assign_roles(table, pinning)
     filtered, filters, each = filtered_dependents(graph, pinning, include_extras)
-    table["direct_dependents_filtered"] = _in_table_order(table, graph, filtered)
+    table["direct_dependents_filtered"] = filtered
+    order = table_order(table)
+    table = table.iloc[order].reset_index(drop=True)
     top_plain = set(table.nlargest(100, "direct_dependents")["name"])
     top_filtered = set(table.nlargest(100, "direct_dependents_filtered")["name"])
     filters["top_100_changed"] = len(top_plain - top_filtered)
-    alone = {label: _in_table_order(table, graph, counts) for label, counts in each.items()}
+    alone = {label: pd.Series(counts[order]) for label, counts in each.items()}
     effects: dict[str, dict[str, object]] = {
         label: {
             "top_100_changed": len(top_plain - set(table.loc[counts.nlargest(100).index, "name"]))
@@ -191,7 +198,7 @@ def build_tables(
     constrained = reqs.loc[reqs["specifier"] != "", "target"].unique().tolist()
     broken = unsatisfiable_edges(reqs, read_versions(db, as_of, constrained))
     table["unsatisfiable_requirements"] = (
-        table["name"].map(broken.groupby("source").size()).fillna(0).astype(int)
+        _by_name(table, broken.groupby("source").size()).fillna(0).astype(int)
     )
     tables = ReportTables(
         graph,
