@@ -16,9 +16,11 @@ __all__ = ["dependents_table", "table_order"]
 def table_order(table: pd.DataFrame) -> np.ndarray:
     """The rows of a metrics table in report order: most direct dependents first, then most
     transitive ones, then by name."""
-    return table.sort_values(
+    ordered = table.sort_values(
         ["direct_dependents", "transitive_dependents", "name"], ascending=[False, False, True]
-    ).index.to_numpy()
+    )
+    rows: np.ndarray = ordered.index.to_numpy(dtype=np.int64)
+    return rows
 
 
 def dependents_table(
