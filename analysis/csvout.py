@@ -18,7 +18,14 @@ def _column(values: pd.Series) -> pa.Array:
     if values.dtype == bool:
         return pa.array(np.where(values.to_numpy(), "True", "False"))
     if values.dtype == object:
-        # mixed Python objects (e.g. booleans with gaps): as pandas prints them
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind in ("string", "empty"):
+            return pa.array(values, from_pandas=True, type=pa.string())
+        if kind == "boolean":  # booleans with gaps (nodes missing from the index)
+            missing = values.isna().to_numpy()
+            text = np.where(values.fillna(False).to_numpy(dtype=bool), "True", "False")
+            return pa.array(text.astype(object), mask=missing, type=pa.string())
+        # other mixed Python objects: as pandas prints them
         return pa.array([None if _missing(v) else str(v) for v in values], type=pa.string())
     return pa.Array.from_pandas(values)
 
