@@ -6,6 +6,7 @@ import importlib.util
 import json
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +39,8 @@ from .roles import assign_roles
 from .store_reader import (
     REQUIREMENT_COLUMNS,
     read_nodes,
+    read_required_versions,
     read_requirements,
-    read_versions,
     require_projects,
 )
 from .targets import Target
@@ -159,12 +160,37 @@ def build_tables(
 ) -> ReportTables:
     """Every table of a report; with `as_of` (YYYY-MM-DD), as the index stood on that date."""
     require_projects(db)
-    # the store is read once: every known release's requirements, then the latest ones among them
-    # for the graph and the health checks, all of them for the any-version counts
-    nodes = read_nodes(db, as_of)
+    # The store is read once: every known release's requirements, then the latest ones among them
+    # for the graph and the health checks, all of them for the any-version counts. The three
+    # reads run at once, each on its own connection: the database works without holding
+    # Python's lock, so the versions arrive while the graph is computed.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-read") as reads:
+        reading_nodes = reads.submit(read_nodes, db, as_of)
+        reading_versions = reads.submit(read_required_versions, db, as_of)
+        return _build_tables(
+            db,
+            downloads,
+            include_extras,
+            environment,
+            as_of,
+            reading_nodes,
+            reading_versions,
+        )
+
+
+def _build_tables(
+    db: str | Path,
+    downloads: str | Path | None,
+    include_extras: bool,
+    environment: dict[str, str] | None,
+    as_of: str | None,
+    reading_nodes: Future[pd.DataFrame],
+    reading_versions: Future[pd.DataFrame],
+) -> ReportTables:
     every = read_requirements(
         db, latest_only=False, columns=(*REQUIREMENT_COLUMNS, "is_latest"), as_of=as_of
     )
+    nodes = reading_nodes.result()
     reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     # columns are computed in node order (row i is node i), then the rows put in report order
@@ -195,8 +221,7 @@ def build_tables(
     filters["each_filter"] = effects
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
-    constrained = reqs.loc[reqs["specifier"] != "", "target"].unique().tolist()
-    broken = unsatisfiable_edges(reqs, read_versions(db, as_of, constrained))
+    broken = unsatisfiable_edges(reqs, reading_versions.result())
     table["unsatisfiable_requirements"] = (
         _by_name(table, broken.groupby("source").size()).fillna(0).astype(int)
     )

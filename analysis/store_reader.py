@@ -32,6 +32,7 @@ __all__ = [
     "read_frame",
     "read_nodes",
     "read_queries",
+    "read_required_versions",
     "read_requirements",
     "read_versions",
     "require_projects",
@@ -88,6 +89,10 @@ def read_queries(
 
     frames = []
     with closing(adbc.connect(f"file:{Path(db).resolve()}?mode=ro")) as columnar:
+        with closing(columnar.cursor()) as cursor:
+            # the driver sets no busy timeout: a reader opening while another one (the report
+            # reads on several connections at once) sets up the WAL index would fail at once
+            cursor.execute("PRAGMA busy_timeout = 30000")
         for query in queries:
             with closing(columnar.cursor()) as cursor:
                 # one batch: column types inferred from every row, not from a NULL-only batch
@@ -291,6 +296,17 @@ def read_requirements(
     params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
     text = [c for c in columns if c in ("marker", "extra", "specifier", "raw", "version")]
     return read_query(db, sql, params, as_of, text)
+
+
+def read_required_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
+    """`read_versions` of every project some stored requirement constrains (a specifier): what
+    satisfiability checks need, found by the database without a list of names from the caller,
+    so it can be read while the caller works on the requirements."""
+    sql = (
+        "SELECT project, version, yanked, is_latest FROM releases"
+        " WHERE project IN (SELECT name FROM requirements WHERE specifier <> '')"
+    )
+    return read_query(db, sql, (), as_of, ("project", "version"))
 
 
 def read_versions(
