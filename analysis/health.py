@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse.csgraph import connected_components
 
 from .graph import DependencyGraph
@@ -49,30 +51,40 @@ def missing_dependencies(g: DependencyGraph) -> pd.DataFrame:
 
 def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFrame:
     """Requirement rows (source, target, specifier, ...) on indexed projects that no known release
-    of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`."""
-    candidates = reqs[reqs["specifier"] != ""]
-    known = KnownReleases(versions[versions["project"].isin(candidates["target"].unique())])
-    candidates = candidates[candidates["target"].isin(sorted(known.projects()))]
-    # each distinct (target, specifier) is decided once, on the first row that asks it
-    pair = candidates.groupby(["target", "specifier"], sort=False).ngroup().to_numpy()
-    _, first = np.unique(pair, return_index=True)
-    verdicts = np.array(
-        [
-            known.meets(t, s)
-            for t, s in zip(
-                candidates["target"].to_numpy()[first].tolist(),
-                candidates["specifier"].to_numpy()[first].tolist(),
-                strict=True,
-            )
-        ],
-        dtype=object,
-    )[pair]
-    unmet = verdicts != True  # noqa: E712  (None = an unreadable specifier)
-    out = candidates[unmet].assign(satisfiable=verdicts[unmet])
-    out["reason"] = np.where(out["satisfiable"].isna(), "bad-specifier", "no-matching-release")
-    return (
-        out.drop(columns=["satisfiable"]).sort_values(["source", "target"]).reset_index(drop=True)
+    of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`. `versions`:
+    the releases of (at least) the targets, as `analysis.store_reader.read_versions` gives."""
+    known = KnownReleases(versions)
+    # on arrays until the few broken rows are taken: filtering a frame of text columns copies
+    # every one of them
+    target = pa.array(reqs["target"], from_pandas=True)
+    specifier = pa.array(reqs["specifier"], from_pandas=True)
+    indexed = pc.is_in(target, value_set=pa.array(sorted(known.projects()), pa.large_string()))
+    asks = pc.and_(pc.not_equal(specifier, ""), indexed).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(asks)
+    if not len(rows):
+        return reqs.iloc[:0].assign(reason=pd.Series(dtype="str"))
+    # each distinct (target, specifier) is decided once
+    target_codes, targets = pd.factorize(reqs["target"].take(rows))
+    specifier_codes, specifiers = pd.factorize(reqs["specifier"].take(rows))
+    pairs, first, pair_of_row = np.unique(
+        target_codes.astype(np.int64) * len(specifiers) + specifier_codes,
+        return_index=True,
+        return_inverse=True,
     )
+    decided = [
+        known.meets(t, s)
+        for t, s in zip(
+            targets[target_codes[first]].tolist(),
+            specifiers[specifier_codes[first]].tolist(),
+            strict=True,
+        )
+    ]
+    verdicts = np.array(decided, dtype=object)[pair_of_row]
+    unmet = verdicts != True  # noqa: E712  (None = an unreadable specifier)
+    out = reqs.take(rows[unmet]).assign(
+        reason=np.where(pd.isna(verdicts[unmet]), "bad-specifier", "no-matching-release")
+    )
+    return out.sort_values(["source", "target"]).reset_index(drop=True)
 
 
 def unknown_dependencies(g: DependencyGraph) -> pd.DataFrame:
