@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from scipy.sparse.csgraph import connected_components
 
 from .graph import DependencyGraph
-from .satisfiable import KnownReleases
+from .satisfiable import unmet_pairs
 
 __all__ = [
     "cycles",
@@ -53,37 +53,22 @@ def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFr
     """Requirement rows (source, target, specifier, ...) on indexed projects that no known release
     of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`. `versions`:
     the releases of (at least) the targets, as `analysis.store_reader.read_versions` gives."""
-    known = KnownReleases(versions)
-    # on arrays until the few broken rows are taken: filtering a frame of text columns copies
-    # every one of them
-    target = pa.array(reqs["target"], from_pandas=True)
-    specifier = pa.array(reqs["specifier"], from_pandas=True)
-    indexed = pc.is_in(target, value_set=pa.array(sorted(known.projects()), pa.large_string()))
-    asks = pc.and_(pc.not_equal(specifier, ""), indexed).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(asks)
-    if not len(rows):
+    return requirements_of_pairs(reqs, unmet_pairs(reqs["target"], reqs["specifier"], versions))
+
+
+def requirements_of_pairs(reqs: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `reqs` whose (target, specifier) is one of `pairs` (with their other columns,
+    e.g. `reason`), sorted by source and target."""
+    if not len(pairs) or not len(reqs):
         return reqs.iloc[:0].assign(reason=pd.Series(dtype="str"))
-    # each distinct (target, specifier) is decided once
-    target_codes, targets = pd.factorize(reqs["target"].take(rows))
-    specifier_codes, specifiers = pd.factorize(reqs["specifier"].take(rows))
-    pairs, first, pair_of_row = np.unique(
-        target_codes.astype(np.int64) * len(specifiers) + specifier_codes,
-        return_index=True,
-        return_inverse=True,
-    )
-    decided = [
-        known.meets(t, s)
-        for t, s in zip(
-            targets[target_codes[first]].tolist(),
-            specifiers[specifier_codes[first]].tolist(),
-            strict=True,
+    target = pa.array(reqs["target"], from_pandas=True)
+    # the few targets first (Arrow's hash lookup), then the exact pairs among those rows
+    rows = np.flatnonzero(
+        pc.is_in(target, value_set=pa.array(pairs["target"].unique(), pa.large_string())).to_numpy(
+            zero_copy_only=False
         )
-    ]
-    verdicts = np.array(decided, dtype=object)[pair_of_row]
-    unmet = verdicts != True  # noqa: E712  (None = an unreadable specifier)
-    out = reqs.take(rows[unmet]).assign(
-        reason=np.where(pd.isna(verdicts[unmet]), "bad-specifier", "no-matching-release")
     )
+    out = reqs.take(rows).merge(pairs, on=["target", "specifier"], how="inner")
     return out.sort_values(["source", "target"]).reset_index(drop=True)
 
 

@@ -18,21 +18,40 @@ packaging is asked, in this order:
 
 from __future__ import annotations
 
+import json
 import math
 import operator
+import os
 import re
+import subprocess
+import sys
+import tempfile
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.feather as feather
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["KnownReleases", "parse_version"]
+from .errors import AnalysisError
+from .store_reader import read_required_versions, read_requirements
+
+__all__ = [
+    "KnownReleases",
+    "UnmetPairsRun",
+    "parse_version",
+    "start_unmet_pairs",
+    "unmet_pairs",
+    "unmet_pairs_of_store",
+]
 
 
 @lru_cache(maxsize=1 << 20)
@@ -386,3 +405,98 @@ def _item_bounds(op: str, text: str) -> tuple[Any, Any] | None:
             return None
         return (low._key, high._key)
     return None
+
+
+def unmet_pairs(targets: pd.Series, specifiers: pd.Series, versions: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (target, specifier) pairs, of targets `versions` knows, that no known release
+    meets, with `reason`: `no-matching-release`, or `bad-specifier` (packaging cannot read it).
+    Empty specifiers and targets `versions` does not know (missing projects) are not asked."""
+    if not len(targets) or not len(versions):
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in ("target", "specifier", "reason")})
+    known = KnownReleases(versions)
+    # on Arrow arrays: filtering text columns in pandas copies every one of them
+    target = pa.array(targets, from_pandas=True)
+    specifier = pa.array(specifiers, from_pandas=True)
+    indexed = pc.is_in(target, value_set=pa.array(sorted(known.projects()), pa.large_string()))
+    asks = pc.and_(pc.not_equal(specifier, ""), indexed).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(asks)
+    target_codes, target_names = pd.factorize(targets.take(rows))
+    specifier_codes, specifier_texts = pd.factorize(specifiers.take(rows))
+    _, first = np.unique(
+        target_codes.astype(np.int64) * max(len(specifier_texts), 1) + specifier_codes,
+        return_index=True,
+    )
+    pairs = pd.DataFrame(
+        {
+            "target": target_names[target_codes[first]],
+            "specifier": specifier_texts[specifier_codes[first]],
+        }
+    )
+    verdicts = np.array(
+        [
+            known.meets(t, s)
+            for t, s in zip(pairs["target"].tolist(), pairs["specifier"].tolist(), strict=True)
+        ],
+        dtype=object,
+    )
+    unmet = verdicts != True  # noqa: E712  (None = an unreadable specifier)
+    reasons = np.where(pd.isna(verdicts[unmet]), "bad-specifier", "no-matching-release")
+    return pairs[unmet].assign(reason=reasons).reset_index(drop=True)
+
+
+def unmet_pairs_of_store(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
+    """`unmet_pairs` of the requirements of each project's selected release (run-time and extra
+    requirements of known releases), read from the store here: a report runs this in a process
+    of its own, beside its other work."""
+    reqs = read_requirements(db, columns=("target", "specifier"), as_of=as_of)
+    return unmet_pairs(reqs["target"], reqs["specifier"], read_required_versions(db, as_of))
+
+
+class UnmetPairsRun:
+    """`unmet_pairs_of_store` running in a process of its own (see `analysis.unmet_worker`)."""
+
+    def __init__(self, db: str | Path, as_of: str | None = None) -> None:
+        handle, name = tempfile.mkstemp(prefix="depgraph-unmet-", suffix=".arrow")
+        os.close(handle)
+        self._out = Path(name)
+        # the child imports what this process imports: its module search path is ours
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "analysis.unmet_worker"],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        job = {"db": str(db), "as_of": as_of, "out": str(self._out)}
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(job))
+        self._process.stdin.close()
+
+    def result(self) -> pd.DataFrame:
+        """The pairs, once the process is done; AnalysisError with its message if it failed."""
+        try:
+            assert self._process.stderr is not None
+            errors = self._process.stderr.read()
+            self._process.wait()
+            if self._process.returncode != 0:
+                last = errors.strip().splitlines()[-1] if errors.strip() else ""
+                raise AnalysisError(
+                    f"the specifier check failed (exit status {self._process.returncode})"
+                    + (f": {last}" if last else "")
+                )
+            return feather.read_feather(self._out)
+        finally:
+            self._out.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        """End the process early (the report failed elsewhere)."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._out.unlink(missing_ok=True)
+
+
+def start_unmet_pairs(db: str | Path, as_of: str | None = None) -> UnmetPairsRun:
+    """Start `unmet_pairs_of_store` in a process of its own; `.result()` gives its frame."""
+    return UnmetPairsRun(db, as_of)

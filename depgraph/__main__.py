@@ -2,4 +2,6 @@
 
 from .cli import main
 
-raise SystemExit(main())
+# guarded: a process the report spawns imports this module again, as `__mp_main__`
+if __name__ == "__main__":
+    raise SystemExit(main())

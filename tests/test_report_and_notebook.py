@@ -182,6 +182,33 @@ def test_importing_analysis_leaves_the_matplotlib_backend_alone(
     assert (tmp_path / "r" / "top_dependents.png").stat().st_size > 0
 
 
+def test_a_script_without_a_main_guard_writes_a_report(tmp_path: Path, crawled_store: Path) -> None:
+    """The report checks specifiers in a second process: a plain script (no `if __name__ ==
+    "__main__"`), run from another folder, must not be run again by it (multiprocessing's spawn
+    would) and the child must find the package this script imported."""
+    script = tmp_path / "make_report.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        "from analysis import write_report\n"
+        f"print(write_report({str(crawled_store)!r}, {str(tmp_path / 'r')!r})['unsatisfiable_edges'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().isdigit()  # printed once: the script ran once
+    assert (tmp_path / "r" / "broken_edges.csv").exists()
+
+
+def test_a_failed_specifier_check_says_why(tmp_path: Path) -> None:
+    from analysis.errors import AnalysisError
+    from analysis.satisfiable import start_unmet_pairs
+
+    with pytest.raises(AnalysisError, match="specifier check failed.*no store at"):
+        start_unmet_pairs(tmp_path / "absent.sqlite").result()
+
+
 def test_report_on_an_empty_store_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
