@@ -190,7 +190,8 @@ def test_a_script_without_a_main_guard_writes_a_report(tmp_path: Path, crawled_s
     script.write_text(
         f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
         "from analysis import write_report\n"
-        f"print(write_report({str(crawled_store)!r}, {str(tmp_path / 'r')!r})['unsatisfiable_edges'])\n"
+        f"summary = write_report({str(crawled_store)!r}, {str(tmp_path / 'r')!r})\n"
+        "print(summary['unsatisfiable_edges'])\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
@@ -205,7 +206,7 @@ def test_a_failed_specifier_check_says_why(tmp_path: Path) -> None:
     from analysis.errors import AnalysisError
     from analysis.satisfiable import start_unmet_pairs
 
-    with pytest.raises(AnalysisError, match="specifier check failed.*no store at"):
+    with pytest.raises(AnalysisError, match=r"specifier check failed.*no store at"):
         start_unmet_pairs(tmp_path / "absent.sqlite").result()
 
 
