@@ -10,6 +10,9 @@ order of in-degree so heavy hitters share chunks and light ones touch small subg
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
@@ -127,7 +130,9 @@ def _networkit_dependents(adj: sparse.csr_matrix) -> np.ndarray:
     return counts - 1  # a node reaches itself
 
 
-def _bitset_dependents(adj: sparse.csr_matrix, words: int = WORDS) -> np.ndarray:
+def _bitset_dependents(
+    adj: sparse.csr_matrix, words: int = WORDS, threads: int | None = None
+) -> np.ndarray:
     labels, sizes, dag = condense(adj)
     ncomp = len(sizes)
     rev = dag.T.tocsr()
@@ -137,9 +142,15 @@ def _bitset_dependents(adj: sparse.csr_matrix, words: int = WORDS) -> np.ndarray
     targets = np.flatnonzero(in_deg > 0)
     targets = targets[np.argsort(-in_deg[targets], kind="stable")]
     per_chunk = 64 * words
-    for start in range(0, len(targets), per_chunk):
-        chunk = targets[start : start + per_chunk]
-        comp_count[chunk] = _count_chunk(dag, rev, height, sizes, chunk, words)
+    chunks = [targets[start : start + per_chunk] for start in range(0, len(targets), per_chunk)]
+
+    def count(chunk: np.ndarray) -> np.ndarray:
+        return _count_chunk(dag, rev, height, sizes, chunk, words)
+
+    # chunks are independent, and numpy works on them without holding the GIL: one per core
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+        for chunk, counted in zip(chunks, pool.map(count, chunks), strict=True):
+            comp_count[chunk] = counted
     # members of a cycle depend on each other; add the component's other members
     counts: np.ndarray = comp_count[labels] + (sizes[labels] - 1)
     return counts

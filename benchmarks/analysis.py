@@ -139,10 +139,11 @@ def report_end_to_end(store: Path, label: str = "(a)", runs: int = 1) -> None:
     that process and of the specifier-check worker it starts (their sum bounds the two together)."""
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as out:
+            command = [sys.executable, "-c", _REPORT_WITH_PEAKS, "report", "--db", str(store)]
+            command += ["--out", out, "-q"]
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-c", _REPORT_WITH_PEAKS, "report", "--db", str(store)]
-                + ["--out", out, "-q"],
+                command,
                 cwd=ROOT,
                 check=True,
                 stdout=subprocess.DEVNULL,
