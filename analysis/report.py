@@ -363,6 +363,38 @@ def write_graphml(graph: DependencyGraph, path: Path) -> Path:
     return path
 
 
+def _write_tables(tables: ReportTables, out: Path) -> None:
+    """The report's CSV files and packages.parquet."""
+    write_csv(tables.packages, out / "packages.csv")
+    names = tables.graph.names.array
+    edges = tables.graph.edges
+    # rows in node order (names sorted by the reader), whichever order the database gave them in
+    order = np.lexsort((edges["dst"].to_numpy(), edges["src"].to_numpy()))
+    edges = edges.iloc[order]
+    edge_rows = pd.DataFrame(
+        {
+            "source": names.take(edges["src"].to_numpy()),
+            "target": names.take(edges["dst"].to_numpy()),
+            "via_extra": edges["via_extra"].to_numpy(),
+            "implied": edges["implied"].to_numpy(),
+        }
+    )
+    write_csv(edge_rows, out / "edges.csv")
+    write_csv(
+        tables.broken_edges.sort_values(list(tables.broken_edges.columns[:2])),
+        out / "broken_edges.csv",
+    )
+    write_csv(tables.pinning, out / "pinning.csv")
+    write_csv(tables.missing, out / "missing.csv")
+    cycle_rows = pd.DataFrame(
+        [(i, name) for i, members in enumerate(tables.cycles) for name in members],
+        columns=["cycle", "name"],
+    )
+    write_csv(cycle_rows, out / "cycles.csv")
+    if importlib.util.find_spec("pyarrow") is not None:  # optional: Parquet only with pyarrow
+        tables.packages.to_parquet(out / "packages.parquet", index=False)
+
+
 def write_report(
     db: str | Path,
     out: str | Path,
@@ -396,33 +428,12 @@ def write_report(
         for target in installable:
             column = verdicts[verdicts["target"] == target.label].set_index("project")["verdict"]
             tables.packages[f"installable_{target.label}"] = tables.packages["name"].map(column)
-    write_csv(tables.packages, out / "packages.csv")
-    names = tables.graph.names.to_numpy()
-    edges = tables.graph.edges
-    # rows in node order (names sorted by the reader), whichever order the database gave them in
-    edges = edges.iloc[np.lexsort((edges["dst"].to_numpy(), edges["src"].to_numpy()))]
-    edge_rows = pd.DataFrame(
-        {
-            "source": names[edges["src"]],
-            "target": names[edges["dst"]],
-            "via_extra": edges["via_extra"],
-            "implied": edges["implied"],
-        }
-    )
-    write_csv(edge_rows, out / "edges.csv")
-    write_csv(
-        tables.broken_edges.sort_values(list(tables.broken_edges.columns[:2])),
-        out / "broken_edges.csv",
-    )
-    write_csv(tables.pinning, out / "pinning.csv")
-    write_csv(tables.missing, out / "missing.csv")
-    cycle_rows = pd.DataFrame(
-        [(i, name) for i, members in enumerate(tables.cycles) for name in members],
-        columns=["cycle", "name"],
-    )
-    write_csv(cycle_rows, out / "cycles.csv")
-    if importlib.util.find_spec("pyarrow") is not None:  # optional: Parquet only with pyarrow
-        tables.packages.to_parquet(out / "packages.parquet", index=False)
+    # the files are written by Arrow on a second thread (it works outside the GIL) while this
+    # one draws the plots
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-files") as files:
+        writing = files.submit(_write_tables, tables, out)
+        plots = [p.name for p in _plots(tables, out)]
+        writing.result()
     if graphml:
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)
@@ -458,7 +469,7 @@ def write_report(
             "verdicts": checked["verdicts"],
             "assumption": checked["assumption"],
         }
-    summary["plots"] = [p.name for p in _plots(tables, out)]
+    summary["plots"] = plots
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     # the data dictionary travels with the numbers
     shutil.copyfile(DATA_DICTIONARY, out / "README.md")
