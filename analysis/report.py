@@ -40,6 +40,7 @@ from .satisfiable import UnmetPairsRun, start_unmet_pairs
 from .store_reader import (
     REQUIREMENT_COLUMNS,
     read_nodes,
+    read_requirement_texts,
     read_requirements,
     require_projects,
 )
@@ -186,8 +187,10 @@ def _build_tables(
     reading_nodes: Future[pd.DataFrame],
     checking: UnmetPairsRun,
 ) -> ReportTables:
+    # kind and raw text are read later, for the broken requirements only
+    columns = [c for c in REQUIREMENT_COLUMNS if c not in ("kind", "raw")]
     every = read_requirements(
-        db, latest_only=False, columns=(*REQUIREMENT_COLUMNS, "is_latest"), as_of=as_of
+        db, latest_only=False, columns=(*columns, "id", "is_latest"), as_of=as_of
     )
     nodes = reading_nodes.result()
     reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
@@ -221,6 +224,10 @@ def _build_tables(
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
     broken = requirements_of_pairs(reqs, checking.result())
+    texts = read_requirement_texts(db, broken["id"].tolist(), as_of).set_index("id")
+    broken = broken.assign(
+        kind=broken["id"].map(texts["kind"]), raw=broken["id"].map(texts["raw"])
+    )[[*REQUIREMENT_COLUMNS, "reason"]]
     table["unsatisfiable_requirements"] = (
         _by_name(table, broken.groupby("source").size()).fillna(0).astype(int)
     )

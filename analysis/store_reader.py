@@ -33,6 +33,7 @@ __all__ = [
     "read_nodes",
     "read_queries",
     "read_required_versions",
+    "read_requirement_texts",
     "read_requirements",
     "read_versions",
     "require_projects",
@@ -258,6 +259,7 @@ _COLUMNS = {
     "extras": "q.extras",
     "kind": "q.kind",
     "raw": "q.raw",
+    "id": "q.id",
 }
 
 RUNTIME_KINDS = (RequirementKind.RUN, RequirementKind.EXTRA)
@@ -317,11 +319,24 @@ def read_versions(
     sql = "SELECT project, version, yanked, is_latest FROM releases"
     params: tuple[object, ...] = ()
     if projects is not None:
-        wanted = sorted(set(projects))
-        # the names travel as one parameter: an array, or a JSON list SQLite unpacks
-        if is_postgres(db):
-            sql, params = f"{sql} WHERE project = ANY(?)", (wanted,)
-        else:
-            sql += " WHERE project IN (SELECT value FROM json_each(?))"
-            params = (json.dumps(wanted),)
+        condition, params = _one_of(db, "project", sorted(set(projects)))
+        sql += f" WHERE {condition}"
     return read_query(db, sql, params, as_of, ("project", "version"))
+
+
+def read_requirement_texts(
+    db: str | Path, ids: Sequence[int], as_of: str | None = None
+) -> pd.DataFrame:
+    """The `kind` and `raw` text of the requirement rows `ids` (`id` column): what a report shows
+    of the few broken requirements, not read for every row."""
+    condition, params = _one_of(db, "id", [int(i) for i in ids])
+    sql = f"SELECT id, kind, raw FROM requirements WHERE {condition}"
+    return read_query(db, sql, params, as_of, ("kind", "raw"))
+
+
+def _one_of(db: str | Path, column: str, values: Sequence[object]) -> tuple[str, tuple[object]]:
+    """`column` is one of `values`, the values as one parameter: an array for PostgreSQL, a JSON
+    list SQLite unpacks (no statement with thousands of placeholders)."""
+    if is_postgres(db):
+        return f"{column} = ANY(?)", (list(values),)
+    return f"{column} IN (SELECT value FROM json_each(?))", (json.dumps(list(values)),)
