@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 __all__ = ["write_csv"]
@@ -16,18 +17,22 @@ __all__ = ["write_csv"]
 
 def _column(values: pd.Series) -> pa.Array:
     if values.dtype == bool:
-        return pa.array(np.where(values.to_numpy(), "True", "False"))
+        return _bool_text(values.to_numpy(), None)
     if values.dtype == object:
         kind = pd.api.types.infer_dtype(values, skipna=True)
         if kind in ("string", "empty"):
             return pa.array(values, from_pandas=True, type=pa.string())
         if kind == "boolean":  # booleans with gaps (nodes missing from the index)
-            missing = values.isna().to_numpy()
-            text = np.where(values.fillna(False).to_numpy(dtype=bool), "True", "False")
-            return pa.array(text.astype(object), mask=missing, type=pa.string())
+            flags = values.fillna(False).to_numpy(dtype=bool)
+            return _bool_text(flags, values.isna().to_numpy())
         # other mixed Python objects: as pandas prints them
         return pa.array([None if _missing(v) else str(v) for v in values], type=pa.string())
     return pa.Array.from_pandas(values)
+
+
+def _bool_text(flags: np.ndarray, missing: np.ndarray | None) -> pa.Array:
+    """True/False as pandas writes them, empty where `missing`, formatted by Arrow."""
+    return pc.if_else(pa.array(flags, mask=missing), "True", "False")
 
 
 def _missing(value: object) -> bool:
