@@ -152,6 +152,11 @@ def _by_name(table: pd.DataFrame, values: pd.Series) -> pd.Series:
     return column
 
 
+#: the requirement columns a report reads for every row: kind and raw text are read later, for the
+#: broken requirements only
+_REQUIREMENTS_READ = (*(c for c in REQUIREMENT_COLUMNS if c not in ("kind", "raw")), "id")
+
+
 def build_tables(
     db: str | Path,
     downloads: str | Path | None = None,
@@ -161,18 +166,29 @@ def build_tables(
 ) -> ReportTables:
     """Every table of a report; with `as_of` (YYYY-MM-DD), as the index stood on that date."""
     require_projects(db)
-    # The store is read once: every known release's requirements, then the latest ones among them
-    # for the graph and the health checks, all of them for the any-version counts. The three
-    # reads run at once, each on its own connection: the database works without holding
-    # Python's lock, so the versions arrive while the graph is computed.
-    # Which specifiers no release meets (pure Python, ~3 s on the 2023 import) is found in a
-    # process of its own, from the store, beside everything else: a second core does it.
+    # The store is read once: the selected releases' requirements (the graph, the health checks),
+    # the older known releases' (any-version counts) and the nodes. The reads run at once, each on
+    # its own connection: the database works without holding Python's lock. Which specifiers no
+    # release meets (pure Python, ~3 s on the 2023 import) is found in a process of its own, from
+    # the store, beside everything else: a second core does it.
     checking = start_unmet_pairs(db, as_of)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
             reading_nodes = reads.submit(read_nodes, db, as_of)
+            # the older releases' requirements (few) on the side: the selected ones are never
+            # copied out of all of them
+            reading_older = reads.submit(
+                read_requirements, db, columns=_REQUIREMENTS_READ, as_of=as_of, older_only=True
+            )
             return _build_tables(
-                db, downloads, include_extras, environment, as_of, reading_nodes, checking
+                db,
+                downloads,
+                include_extras,
+                environment,
+                as_of,
+                reading_nodes,
+                reading_older,
+                checking,
             )
     finally:
         checking.stop()
@@ -185,24 +201,19 @@ def _build_tables(
     environment: dict[str, str] | None,
     as_of: str | None,
     reading_nodes: Future[pd.DataFrame],
+    reading_older: Future[pd.DataFrame],
     checking: UnmetPairsRun,
 ) -> ReportTables:
-    # kind and raw text are read later, for the broken requirements only
-    columns = [c for c in REQUIREMENT_COLUMNS if c not in ("kind", "raw")]
-    every = read_requirements(
-        db, latest_only=False, columns=(*columns, "id", "is_latest"), as_of=as_of
-    )
+    reqs = read_requirements(db, columns=_REQUIREMENTS_READ, as_of=as_of)
     nodes = reading_nodes.result()
-    reqs = every[every["is_latest"] == 1].drop(columns=["is_latest"]).reset_index(drop=True)
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     # columns are computed in node order (row i is node i), then the rows put in report order
     table = dependents_table(graph, include_extras=include_extras, sort=False)
     # any version: the latest releases' own edges, and those older known releases add
-    older = every[every["is_latest"] == 0]
+    older = reading_older.result()
     table["direct_dependents_any_version"] = any_version_dependents(
         graph, older, environment, include_extras
     )
-    del every
     pinning = classify_pinning(reqs)
     table["pinning"] = _by_name(table, pinning.set_index("name")["kind"])
     table["role"] = assign_roles(table, pinning)

@@ -285,11 +285,15 @@ def read_requirements(
     kinds: tuple[str, ...] = RUNTIME_KINDS,
     columns: tuple[str, ...] = REQUIREMENT_COLUMNS,
     as_of: str | None = None,
+    older_only: bool = False,
 ) -> pd.DataFrame:
     """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind,
-    raw."""
+    raw. Of each project's selected release (`latest_only`), of every release, or with
+    `older_only` of the known releases that are not selected."""
     where = "r.deps_state = ? AND q.kind IN ({})".format(",".join("?" * len(kinds)))
-    if latest_only:
+    if older_only:
+        where += " AND r.is_latest = 0"
+    elif latest_only:
         where += " AND r.is_latest = 1"
     select = ", ".join(f"{_COLUMNS[c]} AS {c}" for c in columns)
     sql = (
