@@ -205,6 +205,7 @@ def _build_tables(
     checking: UnmetPairsRun,
 ) -> ReportTables:
     reqs = read_requirements(db, columns=_REQUIREMENTS_READ, as_of=as_of)
+    checking.ask(reqs["target"], reqs["specifier"])
     nodes = reading_nodes.result()
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     # columns are computed in node order (row i is node i), then the rows put in report order

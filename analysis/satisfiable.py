@@ -42,7 +42,6 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from .errors import AnalysisError
-from .store_reader import read_required_versions, read_requirements
 
 __all__ = [
     "KnownReleases",
@@ -50,7 +49,6 @@ __all__ = [
     "parse_version",
     "start_unmet_pairs",
     "unmet_pairs",
-    "unmet_pairs_of_store",
 ]
 
 
@@ -444,21 +442,15 @@ def unmet_pairs(targets: pd.Series, specifiers: pd.Series, versions: pd.DataFram
     return pairs[unmet].assign(reason=reasons).reset_index(drop=True)
 
 
-def unmet_pairs_of_store(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
-    """`unmet_pairs` of the requirements of each project's selected release (run-time and extra
-    requirements of known releases), read from the store here: a report runs this in a process
-    of its own, beside its other work."""
-    reqs = read_requirements(db, columns=("target", "specifier"), as_of=as_of)
-    return unmet_pairs(reqs["target"], reqs["specifier"], read_required_versions(db, as_of))
-
-
 class UnmetPairsRun:
-    """`unmet_pairs_of_store` running in a process of its own (see `analysis.unmet_worker`)."""
+    """`unmet_pairs` in a process of its own (`analysis.unmet_worker`): started with the store,
+    whose releases it reads at once; asked the (target, specifier) pairs when the caller has read
+    them (`ask`); `result()` gives its frame."""
 
     def __init__(self, db: str | Path, as_of: str | None = None) -> None:
-        handle, name = tempfile.mkstemp(prefix="depgraph-unmet-", suffix=".arrow")
-        os.close(handle)
-        self._out = Path(name)
+        self._files: list[Path] = []
+        self._asked = False
+        self._out = self._temporary("out")
         # the child imports what this process imports: its module search path is ours
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._process = subprocess.Popen(
@@ -468,15 +460,43 @@ class UnmetPairsRun:
             env=env,
             text=True,
         )
-        job = {"db": str(db), "as_of": as_of, "out": str(self._out)}
+        self._send({"db": str(db), "as_of": as_of, "out": str(self._out)})
+
+    def _temporary(self, label: str) -> Path:
+        handle, name = tempfile.mkstemp(prefix=f"depgraph-unmet-{label}-", suffix=".arrow")
+        os.close(handle)
+        self._files.append(Path(name))
+        return Path(name)
+
+    def _send(self, message: dict[str, object]) -> None:
         assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps(job))
+        try:
+            self._process.stdin.write(json.dumps(message) + "\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            pass  # the child has already failed: result() says why
+
+    def ask(self, targets: pd.Series, specifiers: pd.Series) -> None:
+        """Hand the requirement rows' targets and specifiers over (through an Arrow file)."""
+        pairs = self._temporary("pairs")
+        table = pa.table(
+            {
+                "target": pa.array(targets, pa.large_string(), from_pandas=True),
+                "specifier": pa.array(specifiers, pa.large_string(), from_pandas=True),
+            }
+        )
+        feather.write_feather(table, pairs, compression="uncompressed")
+        self._send({"pairs": str(pairs)})
+        self._asked = True
+        assert self._process.stdin is not None
         self._process.stdin.close()
 
     def result(self) -> pd.DataFrame:
         """The pairs, once the process is done; AnalysisError with its message if it failed."""
         try:
-            assert self._process.stderr is not None
+            assert self._process.stdin is not None and self._process.stderr is not None
+            if not self._process.stdin.closed:  # never asked: the child must not wait for it
+                self._process.stdin.close()
             errors = self._process.stderr.read()
             self._process.wait()
             if self._process.returncode != 0:
@@ -485,18 +505,24 @@ class UnmetPairsRun:
                     f"the specifier check failed (exit status {self._process.returncode})"
                     + (f": {last}" if last else "")
                 )
+            if not self._asked:
+                raise AnalysisError("the specifier check was never asked any requirement")
             return feather.read_feather(self._out)
         finally:
-            self._out.unlink(missing_ok=True)
+            self._remove_files()
 
     def stop(self) -> None:
         """End the process early (the report failed elsewhere)."""
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        self._out.unlink(missing_ok=True)
+        self._remove_files()
+
+    def _remove_files(self) -> None:
+        for path in self._files:
+            path.unlink(missing_ok=True)
 
 
 def start_unmet_pairs(db: str | Path, as_of: str | None = None) -> UnmetPairsRun:
-    """Start `unmet_pairs_of_store` in a process of its own; `.result()` gives its frame."""
+    """Start the check of a store's specifiers in a process of its own (see `UnmetPairsRun`)."""
     return UnmetPairsRun(db, as_of)

@@ -300,7 +300,11 @@ def read_requirements(
         f"SELECT {select} FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}"
     )
     params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
-    text = [c for c in columns if c in ("marker", "extra", "specifier", "raw", "version")]
+    text = [
+        c
+        for c in columns
+        if c in ("source", "target", "marker", "extra", "specifier", "raw", "version")
+    ]
     return read_query(db, sql, params, as_of, text)
 
 

@@ -1,9 +1,11 @@
 """The process that finds which specifiers no known release meets, beside a report's other work.
 
 Started by `analysis.satisfiable.start_unmet_pairs` as `python -m analysis.unmet_worker`: a fresh
-interpreter (not multiprocessing, which would re-run an unguarded user script), told the store on
-stdin (a PostgreSQL URL may hold a password: never on the command line). Writes the pairs as an
-Arrow IPC file; on failure, one line on stderr and exit status 1.
+interpreter (not multiprocessing, which would re-run an unguarded user script). Two JSON lines on
+stdin: the store (a PostgreSQL URL may hold a password: never on the command line), whose releases
+it reads at once; then the Arrow file of the requirements' targets and specifiers, once the parent
+has read them. Writes the unmet pairs as an Arrow IPC file; on failure, one line on stderr and exit
+status 1.
 """
 
 from __future__ import annotations
@@ -16,16 +18,23 @@ import pyarrow.feather as feather
 
 from depgraph_core.errors import DepgraphError
 
-from .satisfiable import unmet_pairs_of_store
+from .satisfiable import unmet_pairs
+from .store_reader import read_required_versions
 
 
 def main() -> int:
-    job = json.load(sys.stdin)
+    job = json.loads(sys.stdin.readline())
     try:
-        pairs = unmet_pairs_of_store(job["db"], job["as_of"])
+        # the releases first, while the parent reads the requirements
+        versions = read_required_versions(job["db"], job["as_of"])
     except DepgraphError as error:  # the parent raises it as its own; anything else: traceback
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1
+    asked = sys.stdin.readline()
+    if not asked:  # the parent stopped before asking
+        return 0
+    requirements = feather.read_feather(json.loads(asked)["pairs"])
+    pairs = unmet_pairs(requirements["target"], requirements["specifier"], versions)
     feather.write_feather(pa.Table.from_pandas(pairs, preserve_index=False), job["out"])
     return 0
 
