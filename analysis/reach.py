@@ -99,10 +99,10 @@ def transitive_dependents(
 
     engine: "bitsets" (ours, the default: condensation + chunked bitsets) or "networkit"
     (NetworKit's exact ReachableNodes on the reversed graph; the `networkit` extra). Measured side
-    by side (benchmarks/analysis.py, same run, identical counts): on the 2023 PyPI graph (426 k
-    nodes, 1.1 M edges) NetworKit 1.03 s, ours 1.21 s; on a generated graph of today's PyPI size
-    (1 M nodes, 4 M edges, heavy-tailed) NetworKit 331 s, ours 31 s. Ours is the better tool at the
-    size that matters, so it is the default."""
+    by side (benchmarks/analysis.py, same run, identical counts, 2 cores): on the 2023 PyPI graph
+    (426 k nodes, 1.1 M edges) NetworKit 1.30 s, ours 1.09 s; on a generated graph of today's PyPI
+    size (1 M nodes, 4 M edges, heavy-tailed) NetworKit 367 s, ours 21 s. Ours is the better tool,
+    so it is the default."""
     if engine not in ("auto", "networkit", "bitsets"):
         raise ValueError(f"unknown engine {engine!r}")
     if engine == "networkit":
