@@ -443,9 +443,9 @@ def unmet_pairs(targets: pd.Series, specifiers: pd.Series, versions: pd.DataFram
 
 
 class UnmetPairsRun:
-    """`unmet_pairs` in a process of its own (`analysis.unmet_worker`): started with the store,
-    whose releases it reads at once; asked the (target, specifier) pairs when the caller has read
-    them (`ask`); `result()` gives its frame."""
+    """`unmet_pairs` in a process of its own (`analysis.unmet_worker`): started with the store
+    (its imports overlap the caller's reads); asked the (target, specifier) pairs when the caller
+    has read them (`ask`), when it reads the releases; `result()` gives its frame."""
 
     def __init__(self, db: str | Path, as_of: str | None = None) -> None:
         self._files: list[Path] = []

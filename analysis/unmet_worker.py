@@ -2,10 +2,10 @@
 
 Started by `analysis.satisfiable.start_unmet_pairs` as `python -m analysis.unmet_worker`: a fresh
 interpreter (not multiprocessing, which would re-run an unguarded user script). Two JSON lines on
-stdin: the store (a PostgreSQL URL may hold a password: never on the command line), whose releases
-it reads at once; then the Arrow file of the requirements' targets and specifiers, once the parent
-has read them. Writes the unmet pairs as an Arrow IPC file; on failure, one line on stderr and exit
-status 1.
+stdin: the store (a PostgreSQL URL may hold a password: never on the command line); then the
+Arrow file of the requirements' targets and specifiers, once the parent has read them, after which
+it reads the releases of the projects they constrain. Writes the unmet pairs as an Arrow IPC file;
+on failure, one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from .store_reader import read_required_versions
 
 def main() -> int:
     job = json.loads(sys.stdin.readline())
+    # Started early so that its imports overlap the parent's reads; its own reads wait until the
+    # parent has read the requirements (its critical path), and still end before it needs them.
+    asked = sys.stdin.readline()
     try:
-        # the releases first, while the parent reads the requirements
         versions = read_required_versions(job["db"], job["as_of"])
     except DepgraphError as error:  # the parent raises it as its own; anything else: traceback
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    asked = sys.stdin.readline()
     if not asked:  # the parent stopped before asking
         return 0
     requirements = feather.read_feather(json.loads(asked)["pairs"])
