@@ -46,7 +46,7 @@ def dependents_table(
     direct_all = direct_dependents(own_all)
     table = pd.DataFrame(
         {
-            "name": g.names.to_numpy(),
+            "name": g.names.reset_index(drop=True),
             "direct_dependents": direct_dependents(own_main),
             "transitive_dependents": transitive_dependents(reach),
             "direct_dependents_with_extras": direct_all,
@@ -68,5 +68,5 @@ def dependents_table(
     for column in ("direct_dependents", "transitive_dependents", "pagerank"):
         table[f"{column}_pct"] = table[column].rank(pct=True, method="max").round(6)
     for column in g.nodes.columns.drop("name"):
-        table[column] = g.nodes[column].to_numpy()
+        table[column] = g.nodes[column].reset_index(drop=True)  # (dtypes kept: no copy)
     return table.iloc[table_order(table)].reset_index(drop=True) if sort else table
