@@ -9,7 +9,7 @@ date arithmetic of `--as-of`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
@@ -312,28 +312,21 @@ def read_requirements(
     return read_query(db, sql, params, as_of, text)
 
 
+#: what a satisfiability check needs of each release
+_VERSIONS = "SELECT project, version, yanked, is_latest FROM releases"
+
+
 def read_required_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
     """`read_versions` of every project some stored requirement constrains (a specifier): what
     satisfiability checks need, found by the database without a list of names from the caller,
     so it can be read while the caller works on the requirements."""
-    sql = (
-        "SELECT project, version, yanked, is_latest FROM releases"
-        " WHERE project IN (SELECT name FROM requirements WHERE specifier <> '')"
-    )
+    sql = f"{_VERSIONS} WHERE project IN (SELECT name FROM requirements WHERE specifier <> '')"
     return read_query(db, sql, (), as_of, ("project", "version"))
 
 
-def read_versions(
-    db: str | Path, as_of: str | None = None, projects: Iterable[str] | None = None
-) -> pd.DataFrame:
-    """Every (project, version, yanked, is_latest) the store knows, for satisfiability checks;
-    only of `projects` when given (the targets of specifiers: a fraction of all releases)."""
-    sql = "SELECT project, version, yanked, is_latest FROM releases"
-    params: tuple[object, ...] = ()
-    if projects is not None:
-        condition, params = _one_of(db, "project", sorted(set(projects)))
-        sql += f" WHERE {condition}"
-    return read_query(db, sql, params, as_of, ("project", "version"))
+def read_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
+    """Every (project, version, yanked, is_latest) the store knows, for satisfiability checks."""
+    return read_query(db, _VERSIONS, (), as_of, ("project", "version"))
 
 
 def read_requirement_texts(
