@@ -7,13 +7,16 @@ PyPI scale; `to_networkx()` gives the same graph as an `nx.DiGraph` for explorat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
+
+if TYPE_CHECKING:  # networkx only where a graph is handed to or from it (0.1 s to import)
+    import networkx as nx
 
 __all__ = ["DependencyGraph", "from_edge_frame"]
 
@@ -55,6 +58,8 @@ class DependencyGraph:
         )
 
     def to_networkx(self) -> nx.DiGraph[str]:
+        import networkx as nx  # only for exploration: not part of any report
+
         g: nx.DiGraph[str] = nx.DiGraph()
         names = self.nodes["name"].to_numpy()
         attrs = self.nodes.drop(columns=["name"]).to_dict("records")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.figure import Figure
 from packaging.utils import canonicalize_name
 
 from .build import edges_from_requirements
@@ -94,6 +93,8 @@ def read_downloads_history(path: str | Path) -> pd.DataFrame:
 def plot_history(history: pd.DataFrame, downloads: pd.DataFrame | None, path: Path) -> Path:
     """Direct dependents per month of each project; beside it, its monthly downloads."""
     panels = 2 if downloads is not None else 1
+    from matplotlib.figure import Figure  # on first plot: 0.4 s of every start otherwise
+
     fig = Figure(figsize=(7 * panels, 5))  # no pyplot: the caller's backend is left alone
     ax = fig.add_subplot(1, panels, 1)
     for name, rows in history.groupby("name"):

@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from scipy import sparse
 
 from depgraph_core.db import display_locator
@@ -45,6 +43,11 @@ from .store_reader import (
     require_projects,
 )
 from .targets import Target
+
+if TYPE_CHECKING:  # matplotlib is imported by the first plot, networkx by GraphML: both are
+    # start-up time (0.5 s) a report without them does not spend
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "DATA_DICTIONARY",
@@ -312,6 +315,8 @@ def _summary(tables: ReportTables) -> dict[str, object]:
 def _figure(width: float, height: float) -> tuple[Figure, Axes]:
     """A figure that belongs to no pyplot state: report files are written without touching the
     caller's matplotlib backend, so plots still render inline in a notebook that imports us."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height))
     return fig, fig.add_subplot()
 
@@ -374,6 +379,8 @@ def _plots(tables: ReportTables, out: Path, label: int = 12) -> list[Path]:
 def write_graphml(graph: DependencyGraph, path: Path) -> Path:
     """The graph for Gephi, Cytoscape, igraph ... (GraphML has no null: missing values become
     "")."""
+    import networkx as nx
+
     g = graph.to_networkx()
     for _, attrs in g.nodes(data=True):
         for key, value in list(attrs.items()):

@@ -2,7 +2,14 @@
 
 from depgraph_core import __version__
 
-__all__ = ["EXTRACTOR_VERSION", "PROJECT_URL", "USER_AGENT", "__version__"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "PROJECT_URL",
+    "PYPI_DEFAULT_RPS",
+    "PYPI_SIMPLE",
+    "USER_AGENT",
+    "__version__",
+]
 
 # Bumped whenever extraction logic changes what it would record, so old rows can be told apart
 # (and re-extracted with `crawl --retry-failed` / a re-crawl).
@@ -11,3 +18,8 @@ EXTRACTOR_VERSION = "1"
 #: about it, as PyPI asks of crawlers
 PROJECT_URL = "https://github.com/pypi-depgraph/pypi-depgraph"
 USER_AGENT = f"pypi-depgraph/{__version__} (+{PROJECT_URL})"
+#: the simple API root of pypi.org
+PYPI_SIMPLE = "https://pypi.org/simple/"
+#: requests per second against pypi.org when --max-rps is not given. PyPI publishes no limit; this
+#: is well under what its CDN serves and what bandersnatch's default 10 workers send
+PYPI_DEFAULT_RPS = 10.0

@@ -17,7 +17,7 @@ from urllib3.exceptions import SSLError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from . import USER_AGENT
+from . import PYPI_DEFAULT_RPS, USER_AGENT
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -39,9 +39,6 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 # 404/410 are answers, not faults: a missing project is recorded, never retried.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
-#: requests per second against pypi.org when --max-rps is not given. PyPI publishes no limit; this
-#: is well under what its CDN serves and what bandersnatch's default 10 workers send
-PYPI_DEFAULT_RPS = 10.0
 
 
 class CappedRetry(Retry):

@@ -25,6 +25,7 @@ from pypi_simple.errors import UnsupportedContentTypeError, UnsupportedRepoVersi
 
 from depgraph_core.schema import FileKind
 
+from . import PYPI_SIMPLE
 from .errors import IndexPageError
 from .fetch import Fetcher
 
@@ -37,8 +38,6 @@ __all__ = [
     "parse_project_page",
     "release_key",
 ]
-
-PYPI_SIMPLE = "https://pypi.org/simple/"
 
 
 @dataclass(frozen=True)

@@ -12,28 +12,25 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crawler import USER_AGENT
-from crawler.http import PYPI_DEFAULT_RPS
-from crawler.index import PYPI_SIMPLE
-from crawler.store import Store
+from crawler import PYPI_DEFAULT_RPS, PYPI_SIMPLE, USER_AGENT
 from depgraph_core.db import display_locator, is_postgres
 from depgraph_core.errors import DepgraphError
-from sandbox import Limits
 
 from . import __version__
-from .cluster import open_cluster
 from .errors import UsageError
 from .exitcodes import ExitCode, exit_code_for
 from .output import print_json, print_report, print_summary, summary_dict
-from .wiring import (
-    BuildOptions,
-    NetOptions,
-    crawler_for,
-    open_chosen_sandbox,
-    run_crawl,
-    run_sandbox_builds,
-)
+
+if TYPE_CHECKING:
+    from crawler.store import Store
+    from sandbox import Limits
+
+    from .wiring import BuildOptions, NetOptions
+
+# The crawler, the sandbox and the analysis are imported by the commands that use them: each
+# costs a start-up (the crawler's HTTP stack 0.3 s) that `depgraph report` or `status` never needs.
 
 __all__ = ["build_parser", "main"]
 
@@ -126,6 +123,8 @@ def _add_net_options(p: argparse.ArgumentParser) -> None:
 
 
 def _net(args: argparse.Namespace) -> NetOptions:
+    from .wiring import NetOptions
+
     return NetOptions(
         args.cert,
         args.user_agent,
@@ -447,6 +446,8 @@ def progress_wanted(args: argparse.Namespace) -> bool:
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
+    from sandbox import Limits
+
     return Limits(
         memory_mb=args.build_memory, pids=args.build_pids, wall_seconds=args.build_timeout
     )
@@ -458,6 +459,8 @@ def build_options(
     workers: int | None = None,
     retry_failed: bool | None = None,
 ) -> BuildOptions:
+    from .wiring import BuildOptions, NetOptions
+
     return BuildOptions(
         kind=kind or args.sandbox,
         workers=workers or args.sandbox_workers,
@@ -470,6 +473,8 @@ def build_options(
 
 
 def existing_store(db: str) -> Store:
+    from crawler.store import Store
+
     if not is_postgres(db) and not Path(db).exists():
         raise UsageError(f"no store at {db}")
     return Store(db)
@@ -488,6 +493,11 @@ def crawl_exit(interrupted: bool, problems: list[str]) -> ExitCode:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.store import Store
+
+    from .cluster import open_cluster
+    from .wiring import run_crawl, run_sandbox_builds
+
     store = Store(args.db)
     projects = None if args.all else args.project
     with open_cluster(args.scheduler, args.cluster) as cluster:
@@ -514,8 +524,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from analysis import write_report
+    from crawler.store import Store
 
     from .demo import PypiServer, build_demo_index
+    from .wiring import run_crawl, run_sandbox_builds
 
     out = Path(args.out)
     folder = build_demo_index(out / "index")
@@ -574,6 +586,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from crawler.importers import import_bigquery, import_pypi_deps_db
+    from crawler.store import Store
 
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
@@ -617,6 +630,9 @@ def cmd_installable(args: argparse.Namespace) -> int:
 
 def cmd_update(args: argparse.Namespace) -> int:
     from crawler.update import Changelog, update
+
+    from .cluster import open_cluster
+    from .wiring import crawler_for, run_sandbox_builds
 
     store = existing_store(args.db)
     index_url = args.index_url or store.last_index_url()
@@ -722,6 +738,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         return ExitCode.OK
     if not args.sdist.is_file():
         raise UsageError(f"no such sdist: {args.sdist}")
+    from .wiring import BuildOptions, open_chosen_sandbox
+
     options = BuildOptions(kind=args.backend, limits=limits_from(args), quiet=True)
     sandbox = open_chosen_sandbox(options)
     if sandbox is None:  # "auto" on a machine with neither backend (the message was printed)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crawler.crawl import CrawlSummary
-from crawler.sdist_builds import SandboxSummary
+if TYPE_CHECKING:  # types only: printing a report needs no crawler
+    from crawler.crawl import CrawlSummary
+    from crawler.sdist_builds import SandboxSummary
 
 __all__ = ["print_json", "print_report", "print_summary"]
 
