@@ -60,16 +60,18 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
     toward C's direct dependents."""
     if "extras" not in reqs or not len(reqs):
         return pd.DataFrame(columns=["source", "target", "via_extra", "implied"])
-    offered = reqs.loc[reqs["extra"].notna(), ["source", "extra", "target", "extras"]]
-    offered = offered.rename(
+    in_extra = reqs["extra"].notna()
+    wants = (reqs["extras"].fillna("") != "").to_numpy()
+    asking = reqs.loc[wants, ["source", "target", "extras"]].assign(
+        via_extra=in_extra.to_numpy()[wants]
+    )
+    # Every project ever asked for an extra, in any round, is the target of a row that requests
+    # one (a later round's requests are such rows too): only their extras are looked up, so each
+    # round joins a few thousand rows, not every requirement under an extra.
+    asked_of = in_extra & reqs["source"].isin(asking["target"].unique())
+    offered = reqs.loc[asked_of, ["source", "extra", "target", "extras"]].rename(
         columns={"source": "provider", "target": "implied", "extras": "implied_extras"}
     )
-    flagged = reqs.assign(
-        via_extra=reqs["extra"].notna()
-    )  # before selecting: assigning to an empty frame re-indexes it
-    asking = flagged.loc[
-        flagged["extras"].fillna("") != "", ["source", "target", "extras", "via_extra"]
-    ]
     found = []
     for _ in range(rounds):
         if asking.empty:

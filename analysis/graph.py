@@ -94,42 +94,59 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
     """
     if nodes is None:
         nodes = pd.DataFrame({"name": pd.unique(edges["source"])})
-    nodes = nodes.drop_duplicates("name").reset_index(drop=True)
+    named = _arrow_text(nodes["name"]).combine_chunks()
+    if len(pc.unique(named)) != len(
+        named
+    ):  # (a store's names are unique: checked, not hashed twice)
+        nodes = nodes.drop_duplicates("name")
+        named = _arrow_text(nodes["name"]).combine_chunks()
+    nodes = nodes.reset_index(drop=True)
     if "missing" not in nodes:
         nodes["missing"] = False
     endpoints = pa.chunked_array(
         [*_arrow_text(edges["source"]).chunks, *_arrow_text(edges["target"]).chunks], pa.string()
     )
-    named = _arrow_text(nodes["name"]).combine_chunks()
-    required = pc.unique(endpoints)
+    # names to codes by Arrow's hash lookup (pandas' get_indexer on text costs ~5x more); the few
+    # names that are no node get codes after the nodes'
+    found = pc.index_in(endpoints, value_set=named)
+    unknown = pc.is_null(found)
+    codes = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    strays = pc.filter(endpoints, unknown)
     # sorted: node codes (and so the report's row order) must not depend on the order the
     # database returned the edges in
-    absent = sorted(required.filter(pc.invert(pc.is_in(required, value_set=named))).to_pylist())
-    if absent:
+    absent = pa.array(sorted(pc.unique(strays).to_pylist()), pa.string())
+    if len(absent):
+        codes[unknown.to_numpy(zero_copy_only=False)] = len(nodes) + pc.index_in(
+            strays, value_set=absent
+        ).to_numpy(zero_copy_only=False)
         nodes = pd.concat(
-            [nodes, pd.DataFrame({"name": absent, "missing": True})], ignore_index=True
+            [nodes, pd.DataFrame({"name": absent.to_pylist(), "missing": True})],
+            ignore_index=True,
         )
-        named = _arrow_text(nodes["name"]).combine_chunks()
     nodes["missing"] = nodes["missing"].fillna(False).astype(bool)
-    # names to codes by Arrow's hash lookup: pandas' get_indexer on text costs ~5x more
-    codes = pc.index_in(endpoints, value_set=named).to_numpy(zero_copy_only=False)
+    implied = (
+        edges["implied"].to_numpy(dtype=bool)
+        if "implied" in edges
+        else np.zeros(len(edges), dtype=bool)
+    )
+    # One row per (src, dst, implied), via_extra only if every row of it is: an own edge and an
+    # implied one between the same pair stay two rows (collapsing their flags together would make
+    # "listed in an extra" + "implied at run time" look like "listed at run time" to the direct
+    # counts). Grouped on one integer key, in order of first appearance.
+    n = max(len(nodes), 1)
+    key = (codes[: len(edges)] * n + codes[len(edges) :]) * 2 + implied
+    group, keys = pd.factorize(key)
+    listed = np.bincount(
+        group, weights=~edges["via_extra"].to_numpy(dtype=bool), minlength=len(keys)
+    )
     e = pd.DataFrame(
         {
-            "src": codes[: len(edges)],
-            "dst": codes[len(edges) :],
-            "via_extra": edges["via_extra"].to_numpy(dtype=bool),
-            "implied": (
-                edges["implied"].to_numpy(dtype=bool)
-                if "implied" in edges
-                else np.zeros(len(edges), dtype=bool)
-            ),
+            "src": (keys // (2 * n)).astype(np.int32),
+            "dst": ((keys // 2) % n).astype(np.int32),
+            "via_extra": listed == 0,
+            "implied": (keys % 2).astype(bool),
         }
     )
-    # an own edge and an implied one between the same pair stay two rows: collapsing their flags
-    # independently would make "listed in an extra" + "implied at run time" look like "listed at
-    # run time" to the direct counts
-    e = e.groupby(["src", "dst", "implied"], sort=False, as_index=False)["via_extra"].min()
-    e = e[["src", "dst", "via_extra", "implied"]]
     return DependencyGraph(nodes, e)
 
 
