@@ -5,14 +5,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import sparse
 
 from depgraph_core.db import display_locator
@@ -34,7 +35,7 @@ from .metrics import dependents_table, table_order
 from .pinning import PINNING_KINDS, classify_pinning
 from .reach import direct_dependents
 from .roles import assign_roles
-from .satisfiable import UnmetPairsRun, start_unmet_pairs
+from .satisfiable import start_unmet_pairs
 from .store_reader import (
     REQUIREMENT_COLUMNS,
     read_nodes,
@@ -168,55 +169,100 @@ def build_tables(
     as_of: str | None = None,
 ) -> ReportTables:
     """Every table of a report; with `as_of` (YYYY-MM-DD), as the index stood on that date."""
-    require_projects(db)
-    # The store is read once: the selected releases' requirements (the graph, the health checks),
-    # the older known releases' (any-version counts) and the nodes. The reads run at once, each on
-    # its own connection: the database works without holding Python's lock. Which specifiers no
-    # release meets (pure Python, ~3 s on the 2023 import) is found in a process of its own, from
-    # the store, beside everything else: a second core does it.
-    checking = start_unmet_pairs(db, as_of)
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
-            reading_nodes = reads.submit(read_nodes, db, as_of)
-            # the older releases' requirements (few) on the side: the selected ones are never
-            # copied out of all of them
-            reading_older = reads.submit(
-                read_requirements, db, columns=_REQUIREMENTS_READ, as_of=as_of, older_only=True
-            )
-            return _build_tables(
-                db,
-                downloads,
-                include_extras,
-                environment,
-                as_of,
-                reading_nodes,
-                reading_older,
-                checking,
-            )
-    finally:
-        checking.stop()
+    with _TableBuild(db, downloads, include_extras, environment, as_of) as build:
+        return build.finish()
 
 
-def _build_tables(
-    db: str | Path,
+class _TableBuild:
+    """A report's tables in two steps: `tables` (everything but the unsatisfiable requirements,
+    whose check runs in a process of its own), then `finish()` (waits for the check). A report
+    writes the files that do not need the check in between.
+
+    The store is read once: the selected releases' requirements (the graph, the health checks),
+    the older known releases' (any-version counts) and the nodes. The reads run at once, each on
+    its own connection: the database works without holding Python's lock. Which specifiers no
+    release meets (pure Python, ~3 s on the 2023 import) is found in a process of its own, from the
+    store, beside everything else: a second core does it."""
+
+    def __init__(
+        self,
+        db: str | Path,
+        downloads: str | Path | None,
+        include_extras: bool,
+        environment: dict[str, str] | None,
+        as_of: str | None,
+    ) -> None:
+        require_projects(db)
+        self._db, self._as_of = db, as_of
+        self._checking = start_unmet_pairs(db, as_of)
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
+                reading_nodes = reads.submit(read_nodes, db, as_of)
+                # the older releases' requirements (few) on the side: the selected ones are
+                # never copied out of all of them
+                reading_older = reads.submit(
+                    read_requirements, db, columns=_REQUIREMENTS_READ, as_of=as_of, older_only=True
+                )
+                reqs = read_requirements(db, columns=_REQUIREMENTS_READ, as_of=as_of)
+                self._checking.ask(reqs["target"], reqs["specifier"])
+                self._reqs: pd.DataFrame | None = reqs
+                self.tables = _graph_tables(
+                    reqs,
+                    reading_nodes.result(),
+                    reading_older.result,
+                    downloads,
+                    include_extras,
+                    environment,
+                )
+        except BaseException:
+            self._checking.stop()
+            raise
+
+    def __enter__(self) -> _TableBuild:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._checking.stop()
+
+    def finish(self) -> ReportTables:
+        """The tables with the unsatisfiable requirements (`broken_edges`, and the packages'
+        `unsatisfiable_requirements` column, after `in_cycle`)."""
+        tables = self.tables
+        # the requirements are not needed past here: freed before the report's files are written
+        reqs, self._reqs = self._reqs, None
+        if reqs is None:
+            raise RuntimeError("finish() was called twice")
+        broken = requirements_of_pairs(reqs, self._checking.result())
+        del reqs
+        texts = read_requirement_texts(self._db, broken["id"].tolist(), self._as_of)
+        texts = texts.set_index("id")
+        tables.broken_edges = broken.assign(
+            kind=broken["id"].map(texts["kind"]), raw=broken["id"].map(texts["raw"])
+        )[[*REQUIREMENT_COLUMNS, "reason"]]
+        table = tables.packages
+        counts = _by_name(table, tables.broken_edges.groupby("source").size())
+        table.insert(
+            table.columns.get_loc("in_cycle") + 1,
+            "unsatisfiable_requirements",
+            counts.fillna(0).astype(int),
+        )
+        return tables
+
+
+def _graph_tables(
+    reqs: pd.DataFrame,
+    nodes: pd.DataFrame,
+    read_older: Callable[[], pd.DataFrame],
     downloads: str | Path | None,
     include_extras: bool,
     environment: dict[str, str] | None,
-    as_of: str | None,
-    reading_nodes: Future[pd.DataFrame],
-    reading_older: Future[pd.DataFrame],
-    checking: UnmetPairsRun,
 ) -> ReportTables:
-    reqs = read_requirements(db, columns=_REQUIREMENTS_READ, as_of=as_of)
-    checking.ask(reqs["target"], reqs["specifier"])
-    nodes = reading_nodes.result()
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     # columns are computed in node order (row i is node i), then the rows put in report order
     table = dependents_table(graph, include_extras=include_extras, sort=False)
     # any version: the latest releases' own edges, and those older known releases add
-    older = reading_older.result()
     table["direct_dependents_any_version"] = any_version_dependents(
-        graph, older, environment, include_extras
+        graph, read_older(), environment, include_extras
     )
     pinning = classify_pinning(reqs)
     table["pinning"] = _by_name(table, pinning.set_index("name")["kind"])
@@ -238,14 +284,6 @@ def _build_tables(
     filters["each_filter"] = effects
     cyc = cycles(graph, include_extras)
     table["in_cycle"] = table["name"].isin({name for members in cyc for name in members})
-    broken = requirements_of_pairs(reqs, checking.result())
-    texts = read_requirement_texts(db, broken["id"].tolist(), as_of).set_index("id")
-    broken = broken.assign(
-        kind=broken["id"].map(texts["kind"]), raw=broken["id"].map(texts["raw"])
-    )[[*REQUIREMENT_COLUMNS, "reason"]]
-    table["unsatisfiable_requirements"] = (
-        _by_name(table, broken.groupby("source").size()).fillna(0).astype(int)
-    )
     tables = ReportTables(
         graph,
         table,
@@ -253,7 +291,7 @@ def _build_tables(
         cyc,
         self_loops(graph),
         missing_dependencies(graph),
-        broken,
+        pd.DataFrame(columns=[*REQUIREMENT_COLUMNS, "reason"]),  # (`_TableBuild.finish`)
         unknown_dependencies(graph),
         filters,
     )
@@ -392,27 +430,22 @@ def write_graphml(graph: DependencyGraph, path: Path) -> Path:
     return path
 
 
-def _write_tables(tables: ReportTables, out: Path) -> None:
-    """The report's CSV files and packages.parquet."""
-    write_csv(tables.packages, out / "packages.csv")
-    names = tables.graph.names.array
+def _write_graph_files(tables: ReportTables, out: Path) -> None:
+    """edges.csv, pinning.csv, missing.csv and cycles.csv: final before the specifier check."""
+    names = pa.array(tables.graph.names, pa.string())
     edges = tables.graph.edges
     # rows in node order (names sorted by the reader), whichever order the database gave them in
     order = np.lexsort((edges["dst"].to_numpy(), edges["src"].to_numpy()))
     edges = edges.iloc[order]
     edge_rows = pd.DataFrame(
         {
-            "source": names.take(edges["src"].to_numpy()),
-            "target": names.take(edges["dst"].to_numpy()),
+            "source": pd.arrays.ArrowStringArray(names.take(edges["src"].to_numpy())),
+            "target": pd.arrays.ArrowStringArray(names.take(edges["dst"].to_numpy())),
             "via_extra": edges["via_extra"].to_numpy(),
             "implied": edges["implied"].to_numpy(),
         }
     )
     write_csv(edge_rows, out / "edges.csv")
-    write_csv(
-        tables.broken_edges.sort_values(list(tables.broken_edges.columns[:2])),
-        out / "broken_edges.csv",
-    )
     write_csv(tables.pinning, out / "pinning.csv")
     write_csv(tables.missing, out / "missing.csv")
     cycle_rows = pd.DataFrame(
@@ -420,8 +453,39 @@ def _write_tables(tables: ReportTables, out: Path) -> None:
         columns=["cycle", "name"],
     )
     write_csv(cycle_rows, out / "cycles.csv")
+
+
+def _write_broken_edges_and_parquet(tables: ReportTables, out: Path) -> None:
+    write_csv(
+        tables.broken_edges.sort_values(list(tables.broken_edges.columns[:2])),
+        out / "broken_edges.csv",
+    )
     if importlib.util.find_spec("pyarrow") is not None:  # optional: Parquet only with pyarrow
         tables.packages.to_parquet(out / "packages.parquet", index=False)
+
+
+def _add_installability(
+    db: str | Path, out: Path, tables: ReportTables, targets: Sequence[Target], top_n: int
+) -> dict[str, object]:
+    """installable.csv for the `top_n` projects by direct dependents, and an
+    `installable_<target>` column per target."""
+    top = (
+        tables.packages[~tables.packages["missing"]]
+        .sort_values(["direct_dependents", "name"], ascending=[False, True])["name"]
+        .head(top_n)
+    )
+    checked = write_installability(db, out, targets, [str(n) for n in top])
+    verdicts = pd.read_csv(out / "installable.csv")
+    for target in targets:
+        column = verdicts[verdicts["target"] == target.label].set_index("project")["verdict"]
+        tables.packages[f"installable_{target.label}"] = tables.packages["name"].map(column)
+    return checked
+
+
+def _import_plotting() -> None:
+    """matplotlib's import (0.4 s), on a thread while the store is read: reading works outside
+    Python's lock."""
+    import matplotlib.figure  # noqa: F401
 
 
 def write_report(
@@ -444,25 +508,22 @@ def write_report(
     for the `installable_top` projects by direct dependents. Returns the summary."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(db, downloads, include_extras, environment, as_of)
-    checked: dict[str, object] | None = None
-    if installable:
-        top = (
-            tables.packages[~tables.packages["missing"]]
-            .sort_values(["direct_dependents", "name"], ascending=[False, True])["name"]
-            .head(installable_top)
-        )
-        checked = write_installability(db, out, installable, [str(n) for n in top])
-        verdicts = pd.read_csv(out / "installable.csv")
-        for target in installable:
-            column = verdicts[verdicts["target"] == target.label].set_index("project")["verdict"]
-            tables.packages[f"installable_{target.label}"] = tables.packages["name"].map(column)
-    # the files are written by Arrow on a second thread (it works outside the GIL) while this
-    # one draws the plots
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-files") as files:
-        writing = files.submit(_write_tables, tables, out)
-        plots = [p.name for p in _plots(tables, out)]
-        writing.result()
+    # The files are written by Arrow on two threads (it works outside the GIL) while this one
+    # draws the plots; whatever does not need the specifier check is written before it is waited
+    # for.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="report-files") as files:
+        writing = [files.submit(_import_plotting)]
+        with _TableBuild(db, downloads, include_extras, environment, as_of) as build:
+            writing.append(files.submit(_write_graph_files, build.tables, out))
+            plots = [p.name for p in _plots(build.tables, out)]
+            tables = build.finish()
+        checked: dict[str, object] | None = None
+        if installable:
+            checked = _add_installability(db, out, tables, installable, installable_top)
+        writing.append(files.submit(_write_broken_edges_and_parquet, tables, out))
+        write_csv(tables.packages, out / "packages.csv")
+        for future in writing:
+            future.result()
     if graphml:
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)

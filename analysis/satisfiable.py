@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +49,7 @@ __all__ = [
     "parse_version",
     "start_unmet_pairs",
     "unmet_pairs",
+    "unmet_pairs_reading",
 ]
 
 
@@ -261,7 +262,7 @@ class KnownReleases:
 
     def meets(self, project: str, specifier: str) -> bool | None:
         """Whether some release of `project` meets `specifier`; None when the specifier cannot be
-        read. `project` must be one of `projects()`."""
+        read. A project with no release (none read) meets nothing."""
         compiled = _compiled(specifier)
         if compiled is None:
             return None
@@ -277,13 +278,15 @@ class KnownReleases:
     def _version_texts(self, project: str) -> set[str]:
         found = self._texts.get(project)
         if found is None:
-            found = self._texts[project] = set(self._text[self._rows[project]].tolist())
+            found = self._texts[project] = set(
+                self._text[self._rows.get(project, _NO_ROWS)].tolist()
+            )
         return found
 
     def _releases(self, project: str) -> _Releases:
         found = self._built.get(project)
         if found is None:
-            rows = self._rows[project]
+            rows = self._rows.get(project, _NO_ROWS)
             usable = []
             for text, yanked in zip(
                 self._text[rows].tolist(), self._yanked[rows].tolist(), strict=True
@@ -337,6 +340,7 @@ class KnownReleases:
 
 
 _first = operator.itemgetter(0)
+_NO_ROWS = np.empty(0, dtype=np.int64)
 
 
 def _bounded(clauses: Sequence[tuple[str, str]], keys: list[Any]) -> tuple[int, int]:
@@ -408,38 +412,87 @@ def _item_bounds(op: str, text: str) -> tuple[Any, Any] | None:
 def unmet_pairs(targets: pd.Series, specifiers: pd.Series, versions: pd.DataFrame) -> pd.DataFrame:
     """The distinct (target, specifier) pairs, of targets `versions` knows, that no known release
     meets, with `reason`: `no-matching-release`, or `bad-specifier` (packaging cannot read it).
-    Empty specifiers and targets `versions` does not know (missing projects) are not asked."""
-    if not len(targets) or not len(versions):
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in ("target", "specifier", "reason")})
-    known = KnownReleases(versions)
-    # on Arrow arrays: filtering text columns in pandas copies every one of them
-    target = pa.array(targets, from_pandas=True)
-    specifier = pa.array(specifiers, from_pandas=True)
-    indexed = pc.is_in(target, value_set=pa.array(sorted(known.projects()), pa.large_string()))
-    asks = pc.and_(pc.not_equal(specifier, ""), indexed).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(asks)
-    target_codes, target_names = pd.factorize(targets.take(rows))
-    specifier_codes, specifier_texts = pd.factorize(specifiers.take(rows))
-    _, first = np.unique(
-        target_codes.astype(np.int64) * max(len(specifier_texts), 1) + specifier_codes,
-        return_index=True,
+    Empty specifiers and targets `versions` does not know (missing projects) are not asked.
+    `versions`: project, version, yanked and optionally is_latest (the first witness tried)."""
+    # one row per project: its selected release, or (none selected) a stand-in that is no witness
+    rows = versions[["project", "version", "yanked"]]
+    latest = rows.drop_duplicates("project").assign(yanked=True)
+    if "is_latest" in versions:
+        chosen = rows[versions["is_latest"].to_numpy(dtype=bool)]
+        latest = pd.concat([chosen, latest[~latest["project"].isin(chosen["project"])]])
+    return unmet_pairs_reading(
+        targets, specifiers, latest, lambda names: versions[versions["project"].isin(names)]
     )
-    pairs = pd.DataFrame(
-        {
-            "target": target_names[target_codes[first]],
-            "specifier": specifier_texts[specifier_codes[first]],
-        }
+
+
+def unmet_pairs_reading(
+    targets: pd.Series,
+    specifiers: pd.Series,
+    latest: pd.DataFrame,
+    releases_of: Callable[[list[str]], pd.DataFrame],
+) -> pd.DataFrame:
+    """`unmet_pairs`, reading only the releases it needs. `latest`: the selected release of every
+    project with releases (project, version, yanked): which targets are known, and each one's
+    witness; `releases_of(names)`: every release (project, version, yanked) of the projects whose
+    witness leaves a pair undecided (on the 2023 import 14 k of 44 k projects, half the rows)."""
+    columns = ("target", "specifier", "reason")
+    if not len(targets) or not len(latest):
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+    projects = pa.array(latest["project"], pa.large_string())
+    pairs = _distinct_pairs(targets, specifiers, projects)
+    # the witnesses of the asked projects only (a tenth of all): Python objects cost memory
+    asked = pc.is_in(projects, value_set=pa.array(pairs["target"].unique(), pa.large_string()))
+    witness = asked.to_numpy(zero_copy_only=False) & ~latest["yanked"].to_numpy(dtype=bool)
+    witnesses = dict(
+        zip(
+            pc.filter(projects, witness).to_pylist(),
+            pc.filter(pa.array(latest["version"], pa.large_string()), witness).to_pylist(),
+            strict=True,
+        )
     )
     verdicts = np.array(
         [
-            known.meets(t, s)
+            _witnessed(witnesses.get(t), s)
             for t, s in zip(pairs["target"].tolist(), pairs["specifier"].tolist(), strict=True)
         ],
         dtype=object,
     )
+    open_rows = np.flatnonzero(verdicts == False)  # noqa: E712  (the witness does not meet it)
+    if len(open_rows):
+        undecided = pairs.iloc[open_rows]
+        names = sorted(set(undecided["target"].tolist()))
+        known = KnownReleases(releases_of(names))
+        verdicts[open_rows] = [
+            known.meets(t, s)
+            for t, s in zip(
+                undecided["target"].tolist(), undecided["specifier"].tolist(), strict=True
+            )
+        ]
     unmet = verdicts != True  # noqa: E712  (None = an unreadable specifier)
     reasons = np.where(pd.isna(verdicts[unmet]), "bad-specifier", "no-matching-release")
     return pairs[unmet].assign(reason=reasons).reset_index(drop=True)
+
+
+def _witnessed(witness: str | None, specifier: str) -> bool | None:
+    """True when the release `witness` meets `specifier`; None when the specifier cannot be
+    read; False otherwise (the other releases decide)."""
+    compiled = _compiled(specifier)
+    if compiled is None:
+        return None
+    if witness is None:
+        return False
+    key = _plain_key(witness)
+    return compiled.admits(key, witness, key is not None)
+
+
+def _distinct_pairs(targets: pd.Series, specifiers: pd.Series, known: pa.Array) -> pd.DataFrame:
+    """Each distinct (target, specifier) once, of the targets in `known`, non-empty specifiers."""
+    # on Arrow arrays, de-duplicated by Arrow's hash grouping: pandas would copy every text column
+    target = pa.array(targets, pa.large_string(), from_pandas=True)
+    specifier = pa.array(specifiers, pa.large_string(), from_pandas=True)
+    asks = pc.and_(pc.not_equal(specifier, ""), pc.is_in(target, value_set=known))
+    rows = pa.table({"target": target, "specifier": specifier}).filter(asks)
+    return rows.group_by(["target", "specifier"]).aggregate([]).to_pandas()
 
 
 class UnmetPairsRun:

@@ -30,12 +30,13 @@ __all__ = [
     "Query",
     "open_store",
     "read_frame",
+    "read_latest_versions",
     "read_nodes",
     "read_queries",
-    "read_required_versions",
     "read_requirement_texts",
     "read_requirements",
     "read_versions",
+    "read_versions_of",
     "require_projects",
 ]
 
@@ -316,12 +317,18 @@ def read_requirements(
 _VERSIONS = "SELECT project, version, yanked, is_latest FROM releases"
 
 
-def read_required_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
-    """`read_versions` of every project some stored requirement constrains (a specifier): what
-    satisfiability checks need, found by the database without a list of names from the caller,
-    so it can be read while the caller works on the requirements."""
-    sql = f"{_VERSIONS} WHERE project IN (SELECT name FROM requirements WHERE specifier <> '')"
+def read_latest_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
+    """The selected release (project, version, yanked) of every project with releases."""
+    sql = "SELECT project, version, yanked FROM releases WHERE is_latest = 1"
     return read_query(db, sql, (), as_of, ("project", "version"))
+
+
+def read_versions_of(
+    db: str | Path, names: Sequence[str], as_of: str | None = None
+) -> pd.DataFrame:
+    """Every release (project, version, yanked, is_latest) of the projects `names`."""
+    condition, params = _one_of(db, "project", list(names))
+    return read_query(db, f"{_VERSIONS} WHERE {condition}", params, as_of, ("project", "version"))
 
 
 def read_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:

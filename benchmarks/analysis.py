@@ -35,10 +35,15 @@ from scipy import stats  # noqa: E402
 
 from analysis import load_graph, read_downloads  # noqa: E402
 from analysis.centrality import pagerank  # noqa: E402
-from analysis.health import cycles, unsatisfiable_edges  # noqa: E402
+from analysis.health import cycles  # noqa: E402
 from analysis.pinning import classify_pinning  # noqa: E402
 from analysis.reach import direct_dependents, transitive_dependents  # noqa: E402
-from analysis.store_reader import read_required_versions, read_requirements  # noqa: E402
+from analysis.satisfiable import unmet_pairs_reading  # noqa: E402
+from analysis.store_reader import (  # noqa: E402
+    read_latest_versions,
+    read_requirements,
+    read_versions_of,
+)
 from analysis.synthetic import synthetic_graph  # noqa: E402
 
 DATA = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared")) / "data"
@@ -180,8 +185,13 @@ def real(store: Path, sample: int) -> None:
         ("cycles", lambda: cycles(g)),
         ("pinning (metapackages, freezes, pinned apps)", lambda: classify_pinning(reqs)),
         (
-            "unsatisfiable edges (read + check, one process)",
-            lambda: unsatisfiable_edges(reqs, read_required_versions(store)),
+            "unsatisfiable pairs (read + check in one process, as the report's worker)",
+            lambda: unmet_pairs_reading(
+                reqs["target"],
+                reqs["specifier"],
+                read_latest_versions(store),
+                lambda names: read_versions_of(store, names),
+            ),
         ),
     ):
         health += timed(name, fn)[1]
