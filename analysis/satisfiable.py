@@ -487,12 +487,29 @@ def _witnessed(witness: str | None, specifier: str) -> bool | None:
 
 def _distinct_pairs(targets: pd.Series, specifiers: pd.Series, known: pa.Array) -> pd.DataFrame:
     """Each distinct (target, specifier) once, of the targets in `known`, non-empty specifiers."""
-    # on Arrow arrays, de-duplicated by Arrow's hash grouping: pandas would copy every text column
-    target = pa.array(targets, pa.large_string(), from_pandas=True)
-    specifier = pa.array(specifiers, pa.large_string(), from_pandas=True)
-    asks = pc.and_(pc.not_equal(specifier, ""), pc.is_in(target, value_set=known))
-    rows = pa.table({"target": target, "specifier": specifier}).filter(asks)
-    return rows.group_by(["target", "specifier"]).aggregate([]).to_pandas()
+    # on Arrow arrays (pandas would copy every text column), each column dictionary-encoded: the
+    # pairs are then integer keys, and only the distinct targets are looked up in `known`
+    specifier = _text_array(specifiers)
+    some = pc.not_equal(specifier, "")
+    target_codes = pc.filter(_text_array(targets), some).dictionary_encode()
+    specifier_codes = pc.filter(specifier, some).dictionary_encode()
+    t = target_codes.indices.to_numpy().astype(np.int64)
+    s = specifier_codes.indices.to_numpy()
+    known_target = pc.is_in(target_codes.dictionary, value_set=known).to_numpy(zero_copy_only=False)
+    first = ~pd.Series(t * max(len(specifier_codes.dictionary), 1) + s).duplicated().to_numpy()
+    rows = np.flatnonzero(known_target[t] & first)
+    return pd.DataFrame(
+        {
+            "target": target_codes.dictionary.take(pa.array(t[rows])).to_pandas(),
+            "specifier": specifier_codes.dictionary.take(pa.array(s[rows])).to_pandas(),
+        }
+    )
+
+
+def _text_array(values: pd.Series) -> pa.Array:
+    array = pa.array(values, pa.large_string(), from_pandas=True)
+    # (pandas' Arrow-backed columns come chunked)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 class UnmetPairsRun:

@@ -292,17 +292,21 @@ def read_requirements(
     raw. Of each project's selected release (`latest_only`), of every release, or with
     `older_only` of the known releases that are not selected."""
     where = "r.deps_state = ? AND q.kind IN ({})".format(",".join("?" * len(kinds)))
-    # SQLite's planner (no statistics) walks the partial index of latest releases and looks each
-    # one's requirements up, 2x slower than scanning the requirements (2.4 s against 1.3 s on the
-    # 2023 import); `+ 0` keeps it off that index
-    flag = "r.is_latest" if is_postgres(db) else "r.is_latest + 0"
+    # SQLite's planner (no statistics) scans the releases (4 M on the 2023 import) and looks each
+    # known one's requirements up: scanning the requirements and looking their release up by its
+    # key is faster (1.1 s against 1.4 s). CROSS JOIN is how SQLite is told the loop order; `+ 0`
+    # keeps it off the partial index of latest releases.
+    postgres = is_postgres(db)
+    flag = "r.is_latest" if postgres else "r.is_latest + 0"
+    join = "JOIN" if postgres else "CROSS JOIN"
     if older_only:
         where += f" AND {flag} = 0"
     elif latest_only:
         where += f" AND {flag} = 1"
     select = ", ".join(f"{_COLUMNS[c]} AS {c}" for c in columns)
     sql = (
-        f"SELECT {select} FROM requirements q JOIN releases r ON r.id = q.release_id WHERE {where}"
+        f"SELECT {select} FROM requirements q {join} releases r ON r.id = q.release_id"
+        f" WHERE {where}"
     )
     params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
     text = [
