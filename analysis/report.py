@@ -7,7 +7,7 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -515,7 +515,9 @@ def write_report(
         writing = [files.submit(_import_plotting)]
         with _TableBuild(db, downloads, include_extras, environment, as_of) as build:
             writing.append(files.submit(_write_graph_files, build.tables, out))
-            plots = [p.name for p in _plots(build.tables, out)]
+            # the plots see the table as it is now (a copy-on-write view): `finish` adds a column
+            snapshot = replace(build.tables, packages=build.tables.packages.copy(deep=False))
+            drawing = files.submit(_plots, snapshot, out)
             tables = build.finish()
         checked: dict[str, object] | None = None
         if installable:
@@ -524,6 +526,7 @@ def write_report(
         write_csv(tables.packages, out / "packages.csv")
         for future in writing:
             future.result()
+        plots = [p.name for p in drawing.result()]
     if graphml:
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)

@@ -202,6 +202,26 @@ def test_a_script_without_a_main_guard_writes_a_report(tmp_path: Path, crawled_s
     assert (tmp_path / "r" / "broken_edges.csv").exists()
 
 
+def test_the_report_command_ends_at_once_with_its_output_and_code(
+    tmp_path: Path, crawled_store: Path
+) -> None:
+    """`depgraph report` ends without freeing what it built (`depgraph.cli.run`): what it printed
+    (to a pipe: block-buffered) still arrives whole, and the exit codes are the documented ones."""
+    command = [sys.executable, "-m", "depgraph", "report", "--out", str(tmp_path / "r")]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as usual
+    done = subprocess.run(
+        [*command, "--db", str(crawled_store), "--json"], capture_output=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)  # the whole JSON document, flushed before the exit
+    assert summary["projects"] > 0 and (tmp_path / "r" / "packages.csv").exists()
+    failed = subprocess.run(
+        [*command, "--db", str(tmp_path / "absent.sqlite")], capture_output=True, text=True, env=env
+    )
+    assert failed.returncode == 2
+    assert failed.stderr.strip().startswith("depgraph: no store at")
+
+
 def test_a_failed_specifier_check_says_why(tmp_path: Path) -> None:
     from analysis.errors import AnalysisError
     from analysis.satisfiable import start_unmet_pairs
