@@ -73,9 +73,19 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
         columns={"source": "provider", "target": "implied", "extras": "implied_extras"}
     )
     found = []
+    # A request met before (the same source asking the same target for the same extras) brings
+    # nothing new: extras that ask for each other (`pkg[all]` -> `pkg[a]` -> ...) would otherwise
+    # repeat their rows every round (121 k rows in the fifth round on the 2023 import).
+    request = ["source", "target", "extras", "via_extra"]
+    seen = asking.iloc[:0][request]
     for _ in range(rounds):
+        asking = asking.drop_duplicates(request)
+        if len(seen):
+            before = pd.concat([seen, asking[request]], ignore_index=True).duplicated()
+            asking = asking[~before.to_numpy()[len(seen) :]]
         if asking.empty:
             break
+        seen = pd.concat([seen, asking[request]], ignore_index=True)
         asking = asking.assign(asked=asking["extras"].str.split(",")).explode("asked")
         asking["asked"] = [canonicalize_name(a) for a in asking["asked"]]
         joined = asking.merge(offered, left_on=["target", "asked"], right_on=["provider", "extra"])

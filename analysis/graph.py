@@ -18,7 +18,7 @@ from scipy import sparse
 if TYPE_CHECKING:  # networkx only where a graph is handed to or from it (0.1 s to import)
     import networkx as nx
 
-__all__ = ["DependencyGraph", "from_edge_frame"]
+__all__ = ["DependencyGraph", "arrow_text", "from_edge_frame"]
 
 
 @dataclass
@@ -94,17 +94,17 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
     """
     if nodes is None:
         nodes = pd.DataFrame({"name": pd.unique(edges["source"])})
-    named = _arrow_text(nodes["name"]).combine_chunks()
+    named = arrow_text(nodes["name"]).combine_chunks()
     if len(pc.unique(named)) != len(
         named
     ):  # (a store's names are unique: checked, not hashed twice)
         nodes = nodes.drop_duplicates("name")
-        named = _arrow_text(nodes["name"]).combine_chunks()
+        named = arrow_text(nodes["name"]).combine_chunks()
     nodes = nodes.reset_index(drop=True)
     if "missing" not in nodes:
         nodes["missing"] = False
     endpoints = pa.chunked_array(
-        [*_arrow_text(edges["source"]).chunks, *_arrow_text(edges["target"]).chunks], pa.string()
+        [*arrow_text(edges["source"]).chunks, *arrow_text(edges["target"]).chunks], pa.string()
     )
     # names to codes by Arrow's hash lookup (pandas' get_indexer on text costs ~5x more); the few
     # names that are no node get codes after the nodes'
@@ -150,7 +150,7 @@ def from_edge_frame(edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> D
     return DependencyGraph(nodes, e)
 
 
-def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
+def arrow_text(column: pd.Series) -> pa.ChunkedArray:
     """A text column as Arrow strings (zero-copy when pandas already holds it in Arrow)."""
     if not len(column):
         return pa.chunked_array([], pa.string())

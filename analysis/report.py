@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from depgraph_core.db import display_locator
@@ -21,7 +22,7 @@ from depgraph_core.db import display_locator
 from .build import edges_from_requirements
 from .csvout import write_csv
 from .downloads import compare_downloads, downloads_window, read_downloads
-from .graph import DependencyGraph, from_edge_frame
+from .graph import DependencyGraph, arrow_text, from_edge_frame
 from .health import (
     cycles,
     missing_dependencies,
@@ -150,10 +151,14 @@ def any_version_dependents(
 def _by_name(table: pd.DataFrame, values: pd.Series) -> pd.Series:
     """`values` (indexed by a few names) as a column of `table`, missing where a name has none:
     only the few names are looked up, not every row's."""
-    rows = pd.Index(table["name"]).get_indexer(values.index)
-    column = pd.Series(None, index=table.index, dtype=object)
-    column.iloc[rows[rows >= 0]] = values.to_numpy()[rows >= 0]
-    return column
+    # Arrow's lookup hashes the few names and probes the table's (an Index of the table's names
+    # is hashed anew at every call: 0.15 s on the 2023 import)
+    few = pa.array(values.index.astype(str).to_numpy(dtype=object), pa.string())
+    position = pc.index_in(arrow_text(table["name"]), value_set=few)
+    at = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
+    column = np.full(len(table), None, dtype=object)
+    column[at >= 0] = values.to_numpy()[at[at >= 0]]
+    return pd.Series(column, index=table.index)
 
 
 #: the requirement columns a report reads for every row: kind and raw text are read later, for the
