@@ -39,6 +39,8 @@ def family_token(name: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def _pinned_version(specifier: str) -> str | None:
     """The version of an exact pin (`==1.2`, `===1.2`), else None."""
+    if "==" not in specifier:  # (no need to parse the many that cannot be one)
+        return None
     try:
         specs = list(SpecifierSet(specifier))
     except InvalidSpecifier:
