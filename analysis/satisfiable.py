@@ -18,6 +18,7 @@ packaging is asked, in this order:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import operator
@@ -25,6 +26,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
@@ -521,10 +523,10 @@ class UnmetPairsRun:
         self._files: list[Path] = []
         self._asked = False
         self._out = self._temporary("out")
-        # the child imports what this process imports: its module search path is ours
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(_child_path())}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "analysis.unmet_worker"],
+            # -P: `-m` would put the working folder first on the path (see `_child_path`)
+            [sys.executable, "-P", "-m", "analysis.unmet_worker"],
             stdin=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -559,7 +561,8 @@ class UnmetPairsRun:
         self._send({"pairs": str(pairs)})
         self._asked = True
         assert self._process.stdin is not None
-        self._process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # the child has failed: result() says why
+            self._process.stdin.close()
 
     def result(self) -> pd.DataFrame:
         """The pairs, once the process is done; AnalysisError with its message if it failed."""
@@ -591,6 +594,15 @@ class UnmetPairsRun:
     def _remove_files(self) -> None:
         for path in self._files:
             path.unlink(missing_ok=True)
+
+
+def _child_path() -> list[str]:
+    """The worker's module search path: ours, after the standard library's. Ours starts with the
+    folder of the script that runs us (and `-m` adds the working folder), where a `re.py` or
+    `json.py` of the user's would hide the standard module from the child (this process loaded
+    those before it looked there)."""
+    stdlib = [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")]
+    return [*stdlib, os.path.join(stdlib[1], "lib-dynload"), *(p for p in sys.path if p)]
 
 
 def start_unmet_pairs(db: str | Path, as_of: str | None = None) -> UnmetPairsRun:

@@ -202,6 +202,30 @@ def test_a_script_without_a_main_guard_writes_a_report(tmp_path: Path, crawled_s
     assert (tmp_path / "r" / "broken_edges.csv").exists()
 
 
+def test_a_script_beside_files_named_like_standard_modules_writes_a_report(
+    tmp_path: Path, crawled_store: Path
+) -> None:
+    """The specifier check's process gets the script's module search path, whose first folder is
+    the script's: a `re.py` or `json.py` there must not hide the standard modules from the child,
+    as it does not from the script, which had imported them already."""
+    script = tmp_path / "make_report.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        "from analysis import write_report\n"
+        "for shadow in ('re', 'json'):\n"
+        "    with open(f'{shadow}.py', 'w') as f:\n"
+        "        f.write(\"raise ImportError('the wrong module')\\n\")\n"
+        f"print(write_report({str(crawled_store)!r}, {str(tmp_path / 'r')!r})['projects'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0
+    assert (tmp_path / "re.py").exists()  # (the test did set the trap)
+
+
 def test_the_report_command_ends_at_once_with_its_output_and_code(
     tmp_path: Path, crawled_store: Path
 ) -> None:
