@@ -40,6 +40,20 @@ class DependencyGraph:
     def names(self) -> pd.Series:
         return self.nodes["name"]
 
+    def codes_of(self, names: pd.Series) -> np.ndarray:
+        """The node code of each name, -1 for a name that is no node. The few distinct names are
+        hashed and the nodes' names looked up among them (hashing all the nodes' names for a
+        handful of lookups costs more)."""
+        asked = arrow_text(names)
+        distinct = pc.unique(asked)
+        found = pc.index_in(arrow_text(self.names), value_set=distinct)
+        at = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+        node_of = np.full(len(distinct), -1, dtype=np.int64)
+        node_of[at[at >= 0]] = np.flatnonzero(at >= 0)
+        which = pc.index_in(asked, value_set=distinct).to_numpy(zero_copy_only=False)
+        codes: np.ndarray = node_of[which.astype(np.int64)] if len(which) else node_of[:0]
+        return codes
+
     def runtime_edges(self) -> pd.DataFrame:
         return self.edges[~self.edges["via_extra"]]
 

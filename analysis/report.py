@@ -140,8 +140,7 @@ def any_version_dependents(
     edges = edges[~edges["implied"].astype(bool)]
     if not include_extras:
         edges = edges[~edges["via_extra"].astype(bool)]
-    index = pd.Index(graph.names)
-    src, dst = index.get_indexer(edges["source"]), index.get_indexer(edges["target"])
+    src, dst = graph.codes_of(edges["source"]), graph.codes_of(edges["target"])
     # a name only an older release requires is not a node of the report: nothing to count
     keep = (src >= 0) & (dst >= 0) & (src != dst)
     ones = np.ones(int(keep.sum()), dtype=np.int8)
