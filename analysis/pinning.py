@@ -71,7 +71,8 @@ def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
     source, target = codes[: len(reqs)], codes[len(reqs) :]
     specifiers, distinct = pd.factorize(reqs["specifier"])
     keep = outside_extras & (source != target)
-    keep[keep] = ~pd.DataFrame({"s": source[keep], "t": target[keep]}).duplicated().to_numpy()
+    pair = source[keep].astype(np.int64) * len(names) + target[keep]
+    keep[keep] = ~pd.Series(pair).duplicated().to_numpy()
     rows = np.flatnonzero(keep)
     if not len(rows):
         return pd.DataFrame(columns=columns)
@@ -80,8 +81,10 @@ def classify_pinning(reqs: pd.DataFrame) -> pd.DataFrame:
         specifiers[rows]
     ]
     pinned = pin != None  # noqa: E711  (elementwise)
-    # family tokens of each distinct name once, then compared by position
-    tokens = np.array([family_token(n) for n in names.tolist()], dtype=object)
+    # family tokens of the names in a pin only, each once, then compared by position
+    tokens = np.full(len(names), None, dtype=object)
+    in_pin = np.unique(np.concatenate([source[pinned], target[pinned]]))
+    tokens[in_pin] = [family_token(n) for n in names.take(in_pin).tolist()]
     family_pin = pinned & (tokens[source] == tokens[target])
     # only family pins need the (slower) version comparison
     versions = reqs["version"]
