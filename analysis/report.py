@@ -162,9 +162,15 @@ def _by_name(table: pd.DataFrame, values: pd.Series) -> pd.Series:
     return pd.Series(column, index=table.index)
 
 
-#: the requirement columns a report reads for every row: kind and raw text are read later, for the
-#: broken requirements only
-_REQUIREMENTS_READ = (*(c for c in REQUIREMENT_COLUMNS if c not in ("kind", "raw")), "id")
+#: the requirement columns a report reads for every row: marker, kind and raw text are read later,
+#: for the broken requirements only
+_REQUIREMENTS_READ = (*(c for c in REQUIREMENT_COLUMNS if c not in ("marker", "kind", "raw")), "id")
+
+
+def _requirements_read(environment: dict[str, str] | None) -> tuple[str, ...]:
+    """What a report reads of every requirement row: the text of their markers only where markers
+    are evaluated (the broken requirements' is read with their kind and raw text)."""
+    return (*_REQUIREMENTS_READ, "marker") if environment is not None else _REQUIREMENTS_READ
 
 
 def build_tables(
@@ -224,10 +230,11 @@ class _TableBuild:
                 reading_nodes = reads.submit(read_nodes, db, as_of)
                 # the older releases' requirements (few) on the side: the selected ones are
                 # never copied out of all of them
+                columns = _requirements_read(environment)
                 reading_older = reads.submit(
-                    read_requirements, db, columns=_REQUIREMENTS_READ, as_of=as_of, older_only=True
+                    read_requirements, db, columns=columns, as_of=as_of, older_only=True
                 )
-                reqs = read_requirements(db, columns=_REQUIREMENTS_READ, as_of=as_of)
+                reqs = read_requirements(db, columns=columns, as_of=as_of)
                 self._checking.ask(reqs["target"], reqs["specifier"])
                 self._reqs: pd.DataFrame | None = reqs
                 self.tables = _graph_tables(
@@ -261,7 +268,7 @@ class _TableBuild:
         texts = read_requirement_texts(self._db, broken["id"].tolist(), self._as_of)
         texts = texts.set_index("id")
         tables.broken_edges = broken.assign(
-            kind=broken["id"].map(texts["kind"]), raw=broken["id"].map(texts["raw"])
+            **{column: broken["id"].map(texts[column]) for column in ("marker", "kind", "raw")}
         )[[*REQUIREMENT_COLUMNS, "reason"]]
         table = tables.packages
         counts = _by_name(table, tables.broken_edges.groupby("source").size())

@@ -343,11 +343,11 @@ def read_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
 def read_requirement_texts(
     db: str | Path, ids: Sequence[int], as_of: str | None = None
 ) -> pd.DataFrame:
-    """The `kind` and `raw` text of the requirement rows `ids` (`id` column): what a report shows
-    of the few broken requirements, not read for every row."""
+    """The `marker`, `kind` and `raw` text of the requirement rows `ids` (`id` column): what a
+    report shows of the few broken requirements, not read for every row."""
     condition, params = _one_of(db, "id", [int(i) for i in ids])
-    sql = f"SELECT id, kind, raw FROM requirements WHERE {condition}"
-    return read_query(db, sql, params, as_of, ("kind", "raw"))
+    sql = f"SELECT id, marker, kind, raw FROM requirements WHERE {condition}"
+    return read_query(db, sql, params, as_of, ("marker", "kind", "raw"))
 
 
 def _one_of(db: str | Path, column: str, values: Sequence[object]) -> tuple[str, tuple[object]]:
