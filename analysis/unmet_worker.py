@@ -3,8 +3,8 @@
 Started by `analysis.satisfiable.start_unmet_pairs` as `python -m analysis.unmet_worker`: a fresh
 interpreter (not multiprocessing, which would re-run an unguarded user script). Two JSON lines on
 stdin: the store (a PostgreSQL URL may hold a password: never on the command line); then the
-Arrow file of the requirements' targets and specifiers, once the parent has read them. It reads the
-selected releases first, and the other releases only of the projects where they are needed. Writes
+Arrow file of the requirements' targets and specifiers, once the parent has read them. Then it reads
+the selected releases, and the other releases only of the projects where they are needed. Writes
 the unmet pairs as an Arrow IPC file; on failure, one line on stderr and exit status 1.
 """
 
@@ -29,14 +29,15 @@ def main() -> int:
     gc.disable()
     job = json.loads(sys.stdin.readline())
     db, as_of = job["db"], job["as_of"]
-    # Started early so that its imports overlap the parent's reads. It reads the selected releases
-    # (the witnesses) while the parent reads the requirements; every release only of the projects
-    # whose witness leaves a specifier undecided, once it has the parent's requirements.
+    # Started early so that its imports overlap the parent's reads; its own reads wait for the
+    # parent's requirements (reading beside the parent's reads slows them: they are its critical
+    # path, and this process has time to spare): the selected releases (the witnesses), then every
+    # release only of the projects whose witness leaves a specifier undecided.
     try:
-        latest = read_latest_versions(db, as_of)
         asked = sys.stdin.readline()
         if not asked:  # the parent stopped before asking
             return 0
+        latest = read_latest_versions(db, as_of)
         requirements = feather.read_feather(json.loads(asked)["pairs"])
         pairs = unmet_pairs_reading(
             requirements["target"],
