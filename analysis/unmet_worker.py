@@ -20,7 +20,7 @@ import pyarrow.feather as feather
 from depgraph_core.errors import DepgraphError
 
 from .satisfiable import unmet_pairs_reading
-from .store_reader import read_latest_versions, read_versions_of
+from .store_reader import open_store, read_latest_versions, read_versions_of
 
 
 def main() -> int:
@@ -34,6 +34,7 @@ def main() -> int:
     # path, and this process has time to spare): the selected releases (the witnesses), then every
     # release only of the projects whose witness leaves a specifier undecided.
     try:
+        open_store(db, as_of).close()  # a store it cannot read fails now, not after the wait
         asked = sys.stdin.readline()
         if not asked:  # the parent stopped before asking
             return 0
