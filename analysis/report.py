@@ -28,7 +28,6 @@ from .graph import DependencyGraph, arrow_text, from_edge_frame
 from .health import (
     cycles,
     missing_dependencies,
-    requirements_of_pairs,
     self_loops,
     unknown_dependencies,
 )
@@ -263,7 +262,13 @@ class _TableBuild:
         reqs, self._reqs = self._reqs, None
         if reqs is None:
             raise RuntimeError("finish() was called twice")
-        broken = requirements_of_pairs(reqs, self._checking.result())
+        unmet = self._checking.result()
+        broken = (
+            reqs.take(unmet["row"].to_numpy())
+            .assign(reason=unmet["reason"].to_numpy())
+            .sort_values(["source", "target"])
+            .reset_index(drop=True)
+        )
         del reqs
         texts = read_requirement_texts(self._db, broken["id"].tolist(), self._as_of)
         texts = texts.set_index("id")

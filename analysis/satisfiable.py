@@ -52,6 +52,7 @@ __all__ = [
     "start_unmet_pairs",
     "unmet_pairs",
     "unmet_pairs_reading",
+    "unmet_rows_reading",
 ]
 
 
@@ -464,11 +465,34 @@ def unmet_pairs_reading(
     project with releases (project, version, yanked): which targets are known, and each one's
     witness; `releases_of(names)`: every release (project, version, yanked) of the projects whose
     witness leaves a pair undecided (on the 2023 import 14 k of 44 k projects, half the rows)."""
-    columns = ("target", "specifier", "reason")
+    return _check(targets, specifiers, latest, releases_of)[0]
+
+
+def unmet_rows_reading(
+    targets: pd.Series,
+    specifiers: pd.Series,
+    latest: pd.DataFrame,
+    releases_of: Callable[[list[str]], pd.DataFrame],
+) -> pd.DataFrame:
+    """`unmet_pairs_reading`, as the rows of the input whose pair is unmet: `row` (the position
+    in `targets`), `reason`; ascending by row."""
+    return _check(targets, specifiers, latest, releases_of)[1]
+
+
+def _check(
+    targets: pd.Series,
+    specifiers: pd.Series,
+    latest: pd.DataFrame,
+    releases_of: Callable[[list[str]], pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The unmet pairs (target, specifier, reason), and the unmet rows (row, reason)."""
     if not len(targets) or not len(latest):
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+        return (
+            pd.DataFrame({c: pd.Series(dtype="str") for c in ("target", "specifier", "reason")}),
+            pd.DataFrame({"row": pd.Series(dtype="int64"), "reason": pd.Series(dtype="str")}),
+        )
     projects = pa.array(latest["project"], pa.large_string())
-    pairs = _distinct_pairs(targets, specifiers, projects)
+    pairs, rows, pair_of_row = _distinct_pairs(targets, specifiers, projects)
     # the witnesses of the asked projects only (a tenth of all): Python objects cost memory
     asked = pc.is_in(projects, value_set=pa.array(pairs["target"].unique(), pa.large_string()))
     witness = asked.to_numpy(zero_copy_only=False) & ~latest["yanked"].to_numpy(dtype=bool)
@@ -498,8 +522,12 @@ def unmet_pairs_reading(
             )
         ]
     unmet = verdicts != True  # noqa: E712  (None = an unreadable specifier)
-    reasons = np.where(pd.isna(verdicts[unmet]), "bad-specifier", "no-matching-release")
-    return pairs[unmet].assign(reason=reasons).reset_index(drop=True)
+    reasons = np.where(pd.isna(verdicts), "bad-specifier", "no-matching-release")
+    broken = unmet[pair_of_row]
+    return (
+        pairs[unmet].assign(reason=reasons[unmet]).reset_index(drop=True),
+        pd.DataFrame({"row": rows[broken], "reason": reasons[pair_of_row[broken]]}),
+    )
 
 
 def _witnessed(witness: str | None, specifier: str) -> bool | None:
@@ -514,25 +542,32 @@ def _witnessed(witness: str | None, specifier: str) -> bool | None:
     return compiled.admits(key, witness, key is not None)
 
 
-def _distinct_pairs(targets: pd.Series, specifiers: pd.Series, known: pa.Array) -> pd.DataFrame:
-    """Each distinct (target, specifier) once, of the targets in `known`, non-empty specifiers."""
+def _distinct_pairs(
+    targets: pd.Series, specifiers: pd.Series, known: pa.Array
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Each distinct (target, specifier) once, of the targets in `known`, non-empty specifiers;
+    the rows asking them (positions in the input, ascending), and each such row's pair."""
     # on Arrow arrays (pandas would copy every text column), each column dictionary-encoded: the
     # pairs are then integer keys, and only the distinct targets are looked up in `known`
     specifier = _text_array(specifiers)
-    some = pc.not_equal(specifier, "")
+    some = pc.fill_null(pc.not_equal(specifier, ""), False)
     target_codes = pc.filter(_text_array(targets), some).dictionary_encode()
     specifier_codes = pc.filter(specifier, some).dictionary_encode()
     t = target_codes.indices.to_numpy().astype(np.int64)
     s = specifier_codes.indices.to_numpy()
     known_target = pc.is_in(target_codes.dictionary, value_set=known).to_numpy(zero_copy_only=False)
-    first = ~pd.Series(t * max(len(specifier_codes.dictionary), 1) + s).duplicated().to_numpy()
-    rows = np.flatnonzero(known_target[t] & first)
-    return pd.DataFrame(
+    asking = np.flatnonzero(known_target[t])
+    t, s = t[asking], s[asking]
+    pair_of_row, _ = pd.factorize(t * max(len(specifier_codes.dictionary), 1) + s)
+    first = np.flatnonzero(~pd.Series(pair_of_row).duplicated().to_numpy())  # (in pair order)
+    pairs = pd.DataFrame(
         {
-            "target": target_codes.dictionary.take(pa.array(t[rows])).to_pandas(),
-            "specifier": specifier_codes.dictionary.take(pa.array(s[rows])).to_pandas(),
+            "target": target_codes.dictionary.take(pa.array(t[first])).to_pandas(),
+            "specifier": specifier_codes.dictionary.take(pa.array(s[first])).to_pandas(),
         }
     )
+    rows = np.flatnonzero(some.to_numpy(zero_copy_only=False))[asking]
+    return pairs, rows, pair_of_row
 
 
 def _text_array(values: pd.Series) -> pa.Array:
@@ -542,9 +577,10 @@ def _text_array(values: pd.Series) -> pa.Array:
 
 
 class UnmetPairsRun:
-    """`unmet_pairs` in a process of its own (`analysis.unmet_worker`): started with the store
-    (its imports overlap the caller's reads); asked the (target, specifier) pairs when the caller
-    has read them (`ask`), when it reads the releases; `result()` gives its frame."""
+    """`unmet_rows_reading` in a process of its own (`analysis.unmet_worker`): started with the
+    store (its imports overlap the caller's reads); asked the requirement rows' targets and
+    specifiers when the caller has read them (`ask`), when it reads the releases; `result()` gives
+    the unmet rows (row: the position in what was asked, reason)."""
 
     def __init__(self, db: str | Path, as_of: str | None = None) -> None:
         self._files: list[Path] = []
@@ -592,7 +628,8 @@ class UnmetPairsRun:
             self._process.stdin.close()
 
     def result(self) -> pd.DataFrame:
-        """The pairs, once the process is done; AnalysisError with its message if it failed."""
+        """The unmet rows, once the process is done; AnalysisError with its message if it
+        failed."""
         try:
             assert self._process.stdin is not None and self._process.stderr is not None
             if not self._process.stdin.closed:  # never asked: the child must not wait for it

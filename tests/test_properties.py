@@ -166,6 +166,21 @@ def test_unsatisfiable_edges_agree_with_checking_every_release(
             expected.add((f"app-{i}", "no-matching-release"))
     broken = unsatisfiable_edges(reqs, versions)
     assert set(zip(broken["source"], broken["reason"], strict=True)) == expected
+    # the report's worker gives the same as rows of its input
+    from analysis.satisfiable import unmet_rows_reading
+
+    selected = versions[versions["is_latest"] == 1][["project", "version", "yanked"]]
+    if selected.empty:  # (none selected: a stand-in that is no witness)
+        selected = versions[["project", "version"]].head(1).assign(yanked=1)
+    rows = unmet_rows_reading(
+        reqs["target"],
+        reqs["specifier"],
+        selected,
+        lambda names: versions[["project", "version", "yanked"]],
+    )
+    assert rows["row"].is_monotonic_increasing
+    got = set(zip(reqs["source"].take(rows["row"]), rows["reason"], strict=True))
+    assert got == expected
 
 
 _plain_versions = st.builds(
