@@ -451,51 +451,48 @@ def unmet_pairs(targets: pd.Series, specifiers: pd.Series, versions: pd.DataFram
         chosen = rows[versions["is_latest"].to_numpy(dtype=bool)]
         latest = pd.concat([chosen, latest[~latest["project"].isin(chosen["project"])]])
     return unmet_pairs_reading(
-        targets, specifiers, latest, lambda names: versions[versions["project"].isin(names)]
+        targets,
+        specifiers,
+        lambda names: latest[latest["project"].isin(names)],
+        lambda names: versions[versions["project"].isin(names)],
     )
 
 
 def unmet_pairs_reading(
     targets: pd.Series,
     specifiers: pd.Series,
-    latest: pd.DataFrame,
+    latest_of: Callable[[list[str]], pd.DataFrame],
     releases_of: Callable[[list[str]], pd.DataFrame],
 ) -> pd.DataFrame:
-    """`unmet_pairs`, reading only the releases it needs. `latest`: the selected release of every
-    project with releases (project, version, yanked): which targets are known, and each one's
-    witness; `releases_of(names)`: every release (project, version, yanked) of the projects whose
-    witness leaves a pair undecided (on the 2023 import 14 k of 44 k projects, half the rows)."""
-    return _check(targets, specifiers, latest, releases_of)[0]
+    """`unmet_pairs`, reading only the releases it needs. `latest_of(names)`: the selected
+    release (project, version, yanked) of those of the projects `names` that have releases
+    (every such project has one): which targets are known, and each one's witness;
+    `releases_of(names)`: every release (project, version, yanked) of the projects whose witness
+    leaves a pair undecided (on the 2023 import 14 k of 44 k projects, half the rows)."""
+    return _check(targets, specifiers, latest_of, releases_of)[0]
 
 
 def unmet_rows_reading(
     targets: pd.Series,
     specifiers: pd.Series,
-    latest: pd.DataFrame,
+    latest_of: Callable[[list[str]], pd.DataFrame],
     releases_of: Callable[[list[str]], pd.DataFrame],
 ) -> pd.DataFrame:
     """`unmet_pairs_reading`, as the rows of the input whose pair is unmet: `row` (the position
     in `targets`), `reason`; ascending by row."""
-    return _check(targets, specifiers, latest, releases_of)[1]
+    return _check(targets, specifiers, latest_of, releases_of)[1]
 
 
 def _check(
     targets: pd.Series,
     specifiers: pd.Series,
-    latest: pd.DataFrame,
+    latest_of: Callable[[list[str]], pd.DataFrame],
     releases_of: Callable[[list[str]], pd.DataFrame],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The unmet pairs (target, specifier, reason), and the unmet rows (row, reason)."""
-    if not len(targets) or not len(latest):
-        return (
-            pd.DataFrame({c: pd.Series(dtype="str") for c in ("target", "specifier", "reason")}),
-            pd.DataFrame({"row": pd.Series(dtype="int64"), "reason": pd.Series(dtype="str")}),
-        )
+    pairs, rows, pair_of_row, latest = _distinct_pairs(targets, specifiers, latest_of)
     projects = pa.array(latest["project"], pa.large_string())
-    pairs, rows, pair_of_row = _distinct_pairs(targets, specifiers, projects)
-    # the witnesses of the asked projects only (a tenth of all): Python objects cost memory
-    asked = pc.is_in(projects, value_set=pa.array(pairs["target"].unique(), pa.large_string()))
-    witness = asked.to_numpy(zero_copy_only=False) & ~latest["yanked"].to_numpy(dtype=bool)
+    witness = ~latest["yanked"].to_numpy(dtype=bool)
     witnesses = dict(
         zip(
             pc.filter(projects, witness).to_pylist(),
@@ -543,16 +540,19 @@ def _witnessed(witness: str | None, specifier: str) -> bool | None:
 
 
 def _distinct_pairs(
-    targets: pd.Series, specifiers: pd.Series, known: pa.Array
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Each distinct (target, specifier) once, of the targets in `known`, non-empty specifiers;
-    the rows asking them (positions in the input, ascending), and each such row's pair."""
+    targets: pd.Series, specifiers: pd.Series, latest_of: Callable[[list[str]], pd.DataFrame]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Each distinct (target, specifier) once, of the targets with releases, non-empty
+    specifiers; the rows asking them (positions in the input, ascending), each such row's pair,
+    and the targets' selected releases (`latest_of` the distinct targets)."""
     # on Arrow arrays (pandas would copy every text column), each column dictionary-encoded: the
-    # pairs are then integer keys, and only the distinct targets are looked up in `known`
+    # pairs are then integer keys, and only the distinct targets are looked up
     specifier = _text_array(specifiers)
     some = pc.fill_null(pc.not_equal(specifier, ""), False)
     target_codes = pc.filter(_text_array(targets), some).dictionary_encode()
     specifier_codes = pc.filter(specifier, some).dictionary_encode()
+    latest = latest_of(target_codes.dictionary.to_pylist())
+    known = pa.array(latest["project"], pa.large_string())
     t = target_codes.indices.to_numpy().astype(np.int64)
     s = specifier_codes.indices.to_numpy()
     known_target = pc.is_in(target_codes.dictionary, value_set=known).to_numpy(zero_copy_only=False)
@@ -562,12 +562,14 @@ def _distinct_pairs(
     first = np.flatnonzero(~pd.Series(pair_of_row).duplicated().to_numpy())  # (in pair order)
     pairs = pd.DataFrame(
         {
-            "target": target_codes.dictionary.take(pa.array(t[first])).to_pandas(),
-            "specifier": specifier_codes.dictionary.take(pa.array(s[first])).to_pandas(),
+            "target": target_codes.dictionary.take(pa.array(t[first], pa.int64())).to_pandas(),
+            "specifier": specifier_codes.dictionary.take(
+                pa.array(s[first], pa.int64())
+            ).to_pandas(),
         }
     )
     rows = np.flatnonzero(some.to_numpy(zero_copy_only=False))[asking]
-    return pairs, rows, pair_of_row
+    return pairs, rows, pair_of_row, latest
 
 
 def _text_array(values: pd.Series) -> pa.Array:

@@ -321,10 +321,14 @@ def read_requirements(
 _VERSIONS = "SELECT project, version, yanked, is_latest FROM releases"
 
 
-def read_latest_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
-    """The selected release (project, version, yanked) of every project with releases."""
-    sql = "SELECT project, version, yanked FROM releases WHERE is_latest = 1"
-    return read_query(db, sql, (), as_of, ("project", "version"))
+def read_latest_versions(
+    db: str | Path, names: Sequence[str], as_of: str | None = None
+) -> pd.DataFrame:
+    """The selected release (project, version, yanked) of each of the projects `names` that
+    has releases."""
+    condition, params = _one_of(db, "project", list(names))
+    sql = f"SELECT project, version, yanked FROM releases WHERE is_latest = 1 AND {condition}"
+    return read_query(db, sql, params, as_of, ("project", "version"))
 
 
 def read_versions_of(

@@ -32,19 +32,18 @@ def main() -> int:
     db, as_of = job["db"], job["as_of"]
     # Started early so that its imports overlap the parent's reads; its own reads wait for the
     # parent's requirements (reading beside the parent's reads slows them: they are its critical
-    # path, and this process has time to spare): the selected releases (the witnesses), then every
-    # release only of the projects whose witness leaves a specifier undecided.
+    # path, and this process has time to spare): the selected releases of the required projects
+    # (the witnesses), then every release only of those whose witness leaves a specifier undecided.
     try:
         open_store(db, as_of).close()  # a store it cannot read fails now, not after the wait
         asked = sys.stdin.readline()
         if not asked:  # the parent stopped before asking
             return 0
-        latest = read_latest_versions(db, as_of)
         requirements = feather.read_feather(json.loads(asked)["pairs"])
         rows = unmet_rows_reading(
             requirements["target"],
             requirements["specifier"],
-            latest,
+            lambda names: read_latest_versions(db, names, as_of),
             lambda names: read_versions_of(db, names, as_of),
         )
     except DepgraphError as error:  # the parent raises it as its own; anything else: traceback

@@ -218,7 +218,7 @@ def real(store: Path, sample: int) -> None:
             lambda: unmet_pairs_reading(
                 reqs["target"],
                 reqs["specifier"],
-                read_latest_versions(store),
+                lambda names: read_latest_versions(store, names),
                 lambda names: read_versions_of(store, names),
             ),
         ),
