@@ -64,7 +64,15 @@ def print_summary(
 def print_report(summary: dict[str, object], out: Path, top: int) -> None:
     import pandas as pd
 
-    table = pd.read_csv(out / "packages.csv")
+    # the rows are in report order: read until `top` projects on the index are in (not the whole
+    # file: 0.5 s on the 2023 import for a dozen rows)
+    shown = []
+    with pd.read_csv(out / "packages.csv", chunksize=max(4 * top, 100)) as chunks:
+        for chunk in chunks:
+            shown.append(chunk[~chunk["missing"]])
+            if sum(len(part) for part in shown) >= top:
+                break
+    table = pd.concat(shown, ignore_index=True)
     wanted = (
         "name",
         "direct_dependents",
@@ -76,7 +84,7 @@ def print_report(summary: dict[str, object], out: Path, top: int) -> None:
     )
     cols = [c for c in wanted if c in table]
     with pd.option_context("display.width", 140, "display.max_columns", 20):
-        print(table[~table["missing"]].head(top)[cols].to_string(index=False))
+        print(table.head(top)[cols].to_string(index=False))
     keys = (
         "projects",
         "edges",
