@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,12 +47,12 @@ from .errors import AnalysisError
 
 __all__ = [
     "KnownReleases",
+    "Unmet",
     "UnmetPairsRun",
     "parse_version",
     "start_unmet_pairs",
     "unmet_pairs",
-    "unmet_pairs_reading",
-    "unmet_rows_reading",
+    "unmet_reading",
 ]
 
 
@@ -450,46 +450,33 @@ def unmet_pairs(targets: pd.Series, specifiers: pd.Series, versions: pd.DataFram
     if "is_latest" in versions:
         chosen = rows[versions["is_latest"].to_numpy(dtype=bool)]
         latest = pd.concat([chosen, latest[~latest["project"].isin(chosen["project"])]])
-    return unmet_pairs_reading(
+    return unmet_reading(
         targets,
         specifiers,
         lambda names: latest[latest["project"].isin(names)],
         lambda names: versions[versions["project"].isin(names)],
-    )
+    ).pairs
 
 
-def unmet_pairs_reading(
+class Unmet(NamedTuple):
+    """What no known release meets: the distinct pairs, and the input rows that ask them."""
+
+    pairs: pd.DataFrame  # target, specifier, reason
+    rows: pd.DataFrame  # row (the position in the input, ascending), reason
+
+
+def unmet_reading(
     targets: pd.Series,
     specifiers: pd.Series,
     latest_of: Callable[[list[str]], pd.DataFrame],
     releases_of: Callable[[list[str]], pd.DataFrame],
-) -> pd.DataFrame:
-    """`unmet_pairs`, reading only the releases it needs. `latest_of(names)`: the selected
-    release (project, version, yanked) of those of the projects `names` that have releases
-    (every such project has one): which targets are known, and each one's witness;
-    `releases_of(names)`: every release (project, version, yanked) of the projects whose witness
-    leaves a pair undecided (on the 2023 import 14 k of 44 k projects, half the rows)."""
-    return _check(targets, specifiers, latest_of, releases_of)[0]
-
-
-def unmet_rows_reading(
-    targets: pd.Series,
-    specifiers: pd.Series,
-    latest_of: Callable[[list[str]], pd.DataFrame],
-    releases_of: Callable[[list[str]], pd.DataFrame],
-) -> pd.DataFrame:
-    """`unmet_pairs_reading`, as the rows of the input whose pair is unmet: `row` (the position
-    in `targets`), `reason`; ascending by row."""
-    return _check(targets, specifiers, latest_of, releases_of)[1]
-
-
-def _check(
-    targets: pd.Series,
-    specifiers: pd.Series,
-    latest_of: Callable[[list[str]], pd.DataFrame],
-    releases_of: Callable[[list[str]], pd.DataFrame],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The unmet pairs (target, specifier, reason), and the unmet rows (row, reason)."""
+) -> Unmet:
+    """`unmet_pairs`, reading only the releases it needs, with the rows of the input too.
+    `latest_of(names)`: the selected release (project, version, yanked) of those of the projects
+    `names` that have releases (every such project has one): which targets are known, and each
+    one's witness; `releases_of(names)`: every release (project, version, yanked) of the projects
+    whose witness leaves a pair undecided (on the 2023 import 14 k of 44 k projects, half the
+    rows)."""
     pairs, rows, pair_of_row, latest = _distinct_pairs(targets, specifiers, latest_of)
     projects = pa.array(latest["project"], pa.large_string())
     witness = ~latest["yanked"].to_numpy(dtype=bool)
@@ -521,7 +508,7 @@ def _check(
     unmet = verdicts != True  # noqa: E712  (None = an unreadable specifier)
     reasons = np.where(pd.isna(verdicts), "bad-specifier", "no-matching-release")
     broken = unmet[pair_of_row]
-    return (
+    return Unmet(
         pairs[unmet].assign(reason=reasons[unmet]).reset_index(drop=True),
         pd.DataFrame({"row": rows[broken], "reason": reasons[pair_of_row[broken]]}),
     )
@@ -579,7 +566,7 @@ def _text_array(values: pd.Series) -> pa.Array:
 
 
 class UnmetPairsRun:
-    """`unmet_rows_reading` in a process of its own (`analysis.unmet_worker`): started with the
+    """`unmet_reading` in a process of its own (`analysis.unmet_worker`): started with the
     store (its imports overlap the caller's reads); asked the requirement rows' targets and
     specifiers when the caller has read them (`ask`), when it reads the releases; `result()` gives
     the unmet rows (row: the position in what was asked, reason)."""

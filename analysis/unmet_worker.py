@@ -5,7 +5,7 @@ interpreter (not multiprocessing, which would re-run an unguarded user script). 
 stdin: the store (a PostgreSQL URL may hold a password: never on the command line); then the
 Arrow file of the requirements' targets and specifiers, once the parent has read them. Then it reads
 the selected releases, and the other releases only of the projects where they are needed. Writes
-the rows whose specifier no release meets (`unmet_rows_reading`: row, reason) as an Arrow IPC file;
+the rows whose specifier no release meets (`unmet_reading`: row, reason) as an Arrow IPC file;
 on failure, one line on stderr and exit status 1.
 """
 
@@ -20,7 +20,7 @@ import pyarrow.feather as feather
 
 from depgraph_core.errors import DepgraphError
 
-from .satisfiable import unmet_rows_reading
+from .satisfiable import unmet_reading
 from .store_reader import open_store, read_latest_versions, read_versions_of
 
 
@@ -40,7 +40,7 @@ def main() -> int:
         if not asked:  # the parent stopped before asking
             return 0
         requirements = feather.read_feather(json.loads(asked)["pairs"])
-        rows = unmet_rows_reading(
+        unmet = unmet_reading(
             requirements["target"],
             requirements["specifier"],
             lambda names: read_latest_versions(db, names, as_of),
@@ -49,7 +49,7 @@ def main() -> int:
     except DepgraphError as error:  # the parent raises it as its own; anything else: traceback
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    feather.write_feather(pa.Table.from_pandas(rows, preserve_index=False), job["out"])
+    feather.write_feather(pa.Table.from_pandas(unmet.rows, preserve_index=False), job["out"])
     return 0
 
 

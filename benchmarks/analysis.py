@@ -38,7 +38,7 @@ from analysis.centrality import pagerank  # noqa: E402
 from analysis.health import cycles  # noqa: E402
 from analysis.pinning import classify_pinning  # noqa: E402
 from analysis.reach import direct_dependents, transitive_dependents  # noqa: E402
-from analysis.satisfiable import unmet_pairs_reading  # noqa: E402
+from analysis.satisfiable import unmet_reading  # noqa: E402
 from analysis.store_reader import (  # noqa: E402
     read_latest_versions,
     read_requirements,
@@ -215,7 +215,7 @@ def real(store: Path, sample: int) -> None:
         ("pinning (metapackages, freezes, pinned apps)", lambda: classify_pinning(reqs)),
         (
             "unsatisfiable pairs (read + check in one process, as the report's worker)",
-            lambda: unmet_pairs_reading(
+            lambda: unmet_reading(
                 reqs["target"],
                 reqs["specifier"],
                 lambda names: read_latest_versions(store, names),

@@ -167,17 +167,17 @@ def test_unsatisfiable_edges_agree_with_checking_every_release(
     broken = unsatisfiable_edges(reqs, versions)
     assert set(zip(broken["source"], broken["reason"], strict=True)) == expected
     # the report's worker gives the same as rows of its input
-    from analysis.satisfiable import unmet_rows_reading
+    from analysis.satisfiable import unmet_reading
 
     selected = versions[versions["is_latest"] == 1][["project", "version", "yanked"]]
     if selected.empty:  # (none selected: a stand-in that is no witness)
         selected = versions[["project", "version"]].head(1).assign(yanked=1)
-    rows = unmet_rows_reading(
+    rows = unmet_reading(
         reqs["target"],
         reqs["specifier"],
         lambda names: selected[selected["project"].isin(names)],
         lambda names: versions[["project", "version", "yanked"]],
-    )
+    ).rows
     assert rows["row"].is_monotonic_increasing
     got = set(zip(reqs["source"].take(rows["row"]), rows["reason"], strict=True))
     assert got == expected
