@@ -14,6 +14,7 @@ dependents table in ../shared/data/pypi-reverse-deps-top/ and with downloads in
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import resource
@@ -193,6 +194,15 @@ def report_end_to_end(store: Path, label: str = "(a)", runs: int = 1) -> None:
         )
 
 
+def _without_gc(run: Callable[[], T]) -> T:
+    """`run()` with the cyclic garbage collector off, as the report's worker runs its check."""
+    gc.disable()
+    try:
+        return run()
+    finally:
+        gc.enable()
+
+
 def real(store: Path, sample: int) -> None:
     if not store.exists():
         from crawler.importers import import_pypi_deps_db
@@ -215,11 +225,13 @@ def real(store: Path, sample: int) -> None:
         ("pinning (metapackages, freezes, pinned apps)", lambda: classify_pinning(reqs)),
         (
             "unsatisfiable pairs (read + check in one process, as the report's worker)",
-            lambda: unmet_reading(
-                reqs["target"],
-                reqs["specifier"],
-                lambda names: read_latest_versions(store, names),
-                lambda names: read_versions_of(store, names),
+            lambda: _without_gc(
+                lambda: unmet_reading(
+                    reqs["target"],
+                    reqs["specifier"],
+                    lambda names: read_latest_versions(store, names),
+                    lambda names: read_versions_of(store, names),
+                )
             ),
         ),
     ):
