@@ -258,7 +258,6 @@ class _Releases:
     plain: list[bool]
     unyanked: list[int]  # positions of the releases not yanked
     unyanked_keys: list[Any]
-    key_set: set[Any]
 
 
 class KnownReleases:
@@ -335,7 +334,6 @@ class KnownReleases:
                 [u[2] for u in usable],
                 unyanked,
                 [keys[i] for i in unyanked],
-                set(keys),
             )
         return found
 
@@ -356,7 +354,7 @@ class KnownReleases:
             op = clauses[0][0]
             if compiled.pin is not None:
                 pinned = parse_version(compiled.pin)
-                if pinned is not None and pinned._key in releases.key_set:  # by lookup
+                if pinned is not None and _holds(releases.keys, pinned._key):  # by bisection
                     return True
             # a lone bound is met by some release iff by the newest (>, >=) or oldest (<, <=)
             if op in (">=", ">"):
@@ -370,6 +368,14 @@ class KnownReleases:
 
 
 _first = operator.itemgetter(0)
+
+
+def _holds(keys: list[Any], key: Any) -> bool:
+    """Whether the ascending `keys` hold `key`."""
+    at = bisect_left(keys, key)
+    return at < len(keys) and keys[at] == key
+
+
 _NO_ROWS = np.empty(0, dtype=np.int64)
 
 
