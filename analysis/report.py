@@ -37,7 +37,7 @@ from .metrics import dependents_table, table_order
 from .pinning import PINNING_KINDS, classify_pinning
 from .reach import direct_dependents
 from .roles import assign_roles
-from .satisfiable import start_unmet_pairs
+from .satisfiable import start_unmet_check
 from .store_reader import (
     REQUIREMENT_COLUMNS,
     read_nodes,
@@ -223,7 +223,7 @@ class _TableBuild:
     ) -> None:
         require_projects(db)
         self._db, self._as_of = db, as_of
-        self._checking = start_unmet_pairs(db, as_of)
+        self._checking = start_unmet_check(db, as_of)
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
                 reading_nodes = reads.submit(read_nodes, db, as_of)

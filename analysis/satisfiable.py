@@ -48,9 +48,9 @@ from .errors import AnalysisError
 __all__ = [
     "KnownReleases",
     "Unmet",
-    "UnmetPairsRun",
+    "UnmetCheck",
     "parse_version",
-    "start_unmet_pairs",
+    "start_unmet_check",
     "unmet_pairs",
     "unmet_reading",
 ]
@@ -261,8 +261,8 @@ class _Releases:
 
 
 class KnownReleases:
-    """The releases a store knows, by project: `versions` has columns project, version, yanked,
-    and optionally is_latest (the store's selected release: the first witness tried)."""
+    """The releases a store knows, by project: `versions` has columns project, version, yanked.
+    What the witness (`unmet_reading`, step 1) leaves undecided is asked here (steps 2 and 3)."""
 
     def __init__(self, versions: pd.DataFrame) -> None:
         codes, projects = pd.factorize(versions["project"])
@@ -273,16 +273,6 @@ class KnownReleases:
         }
         self._text = versions["version"].to_numpy(dtype=object)
         self._yanked = versions["yanked"].to_numpy(dtype=bool)
-        self._latest: dict[str, str] = {}
-        if "is_latest" in versions:
-            chosen = versions["is_latest"].to_numpy(dtype=bool) & ~self._yanked
-            self._latest = dict(
-                zip(
-                    versions["project"].to_numpy()[chosen].tolist(),
-                    self._text[chosen].tolist(),
-                    strict=True,
-                )
-            )
         self._texts: dict[str, set[str]] = {}
         self._built: dict[str, _Releases] = {}
 
@@ -295,11 +285,6 @@ class KnownReleases:
         compiled = _compiled(specifier)
         if compiled is None:
             return None
-        witness = self._latest.get(project)
-        if witness is not None:
-            key = _plain_key(witness)
-            if compiled.admits(key, witness, key is not None):
-                return True
         if compiled.pin is not None and compiled.pin in self._version_texts(project):
             return True
         return self._satisfiable(compiled, self._releases(project))
@@ -571,7 +556,7 @@ def _text_array(values: pd.Series) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-class UnmetPairsRun:
+class UnmetCheck:
     """`unmet_reading` in a process of its own (`analysis.unmet_worker`): started with the
     store (its imports overlap the caller's reads); asked the requirement rows' targets and
     specifiers when the caller has read them (`ask`), when it reads the releases; `result()` gives
@@ -664,6 +649,6 @@ def _child_path() -> list[str]:
     return [*stdlib, os.path.join(stdlib[1], "lib-dynload"), *(p for p in sys.path if p)]
 
 
-def start_unmet_pairs(db: str | Path, as_of: str | None = None) -> UnmetPairsRun:
-    """Start the check of a store's specifiers in a process of its own (see `UnmetPairsRun`)."""
-    return UnmetPairsRun(db, as_of)
+def start_unmet_check(db: str | Path, as_of: str | None = None) -> UnmetCheck:
+    """Start the check of a store's specifiers in a process of its own (see `UnmetCheck`)."""
+    return UnmetCheck(db, as_of)

@@ -320,10 +320,6 @@ def read_requirements(
     return read_query(db, sql, params, as_of, text)
 
 
-#: what a satisfiability check needs of each release
-_VERSIONS = "SELECT project, version, yanked, is_latest FROM releases"
-
-
 def read_latest_versions(
     db: str | Path, names: Sequence[str], as_of: str | None = None
 ) -> pd.DataFrame:
@@ -337,14 +333,16 @@ def read_latest_versions(
 def read_versions_of(
     db: str | Path, names: Sequence[str], as_of: str | None = None
 ) -> pd.DataFrame:
-    """Every release (project, version, yanked, is_latest) of the projects `names`."""
+    """Every release (project, version, yanked) of the projects `names`."""
     condition, params = _one_of(db, "project", list(names))
-    return read_query(db, f"{_VERSIONS} WHERE {condition}", params, as_of, ("project", "version"))
+    sql = f"SELECT project, version, yanked FROM releases WHERE {condition}"
+    return read_query(db, sql, params, as_of, ("project", "version"))
 
 
 def read_versions(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
     """Every (project, version, yanked, is_latest) the store knows, for satisfiability checks."""
-    return read_query(db, _VERSIONS, (), as_of, ("project", "version"))
+    sql = "SELECT project, version, yanked, is_latest FROM releases"
+    return read_query(db, sql, (), as_of, ("project", "version"))
 
 
 def read_requirement_texts(

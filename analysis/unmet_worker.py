@@ -1,6 +1,6 @@
 """The process that finds which specifiers no known release meets, beside a report's other work.
 
-Started by `analysis.satisfiable.start_unmet_pairs` as `python -m analysis.unmet_worker`: a fresh
+Started by `analysis.satisfiable.start_unmet_check` as `python -m analysis.unmet_worker`: a fresh
 interpreter (not multiprocessing, which would re-run an unguarded user script). Two JSON lines on
 stdin: the store (a PostgreSQL URL may hold a password: never on the command line); then the
 Arrow file of the requirements' targets and specifiers, once the parent has read them. Then it reads

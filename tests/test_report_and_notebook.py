@@ -248,10 +248,10 @@ def test_the_report_command_ends_at_once_with_its_output_and_code(
 
 def test_a_failed_specifier_check_says_why(tmp_path: Path) -> None:
     from analysis.errors import AnalysisError
-    from analysis.satisfiable import start_unmet_pairs
+    from analysis.satisfiable import start_unmet_check
 
     with pytest.raises(AnalysisError, match=r"specifier check failed.*no store at"):
-        start_unmet_pairs(tmp_path / "absent.sqlite").result()
+        start_unmet_check(tmp_path / "absent.sqlite").result()
 
 
 def test_report_on_an_empty_store_says_so(
