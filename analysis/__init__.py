@@ -1,6 +1,6 @@
 """Analysis of a pypi-depgraph store: reverse-dependency metrics, graph health, downloads, reports.
 
-    from analysis import load_graph, dependents_table, compare_downloads, read_downloads
+    from depgraph.analysis import load_graph, dependents_table, compare_downloads, read_downloads
     G = load_graph("crawl.sqlite")            # DependencyGraph; G.to_networkx() for networkx
     table = dependents_table(G)               # one row per project, every metric in a column
 

@@ -9,8 +9,9 @@ import pandas as pd
 from packaging.markers import InvalidMarker, Marker, default_environment
 from packaging.utils import canonicalize_name
 
+from depgraph.store.reader import StoreSource
+
 from .graph import DependencyGraph, from_edge_frame
-from .store_reader import read_nodes, read_requirements
 
 __all__ = ["edges_from_requirements", "load_graph", "target_environment"]
 
@@ -124,7 +125,9 @@ def edges_from_requirements(
 
 
 def load_graph(
-    db: str | Path, latest_only: bool = True, environment: dict[str, str] | None = None
+    db: str | Path | StoreSource,
+    latest_only: bool = True,
+    environment: dict[str, str] | None = None,
 ) -> DependencyGraph:
     """The graph of a store. Edges through extras are kept and flagged (`via_extra`); metrics
     choose.
@@ -133,8 +136,9 @@ def load_graph(
     environment: evaluate markers for this environment (see `target_environment`); None keeps them
     all.
     """
-    nodes = read_nodes(db)
-    reqs = read_requirements(
-        db, latest_only=latest_only, columns=("source", "target", "marker", "extra", "extras")
+    source = StoreSource.of(db)
+    nodes = source.nodes()
+    reqs = source.requirements(
+        latest_only=latest_only, columns=("source", "target", "marker", "extra", "extras")
     )
     return from_edge_frame(edges_from_requirements(reqs, environment), nodes)

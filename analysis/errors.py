@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from depgraph_core.errors import DepgraphError, StoreError
+from depgraph.core.errors import DepgraphError, EmptyStoreError
 
 __all__ = ["AnalysisError", "ConvergenceError", "DownloadsFormatError", "EmptyStoreError"]
 
@@ -26,9 +26,3 @@ class DownloadsFormatError(AnalysisError):
 
 class ConvergenceError(AnalysisError):
     reason = "no-convergence"
-
-
-class EmptyStoreError(StoreError):
-    """The store holds no projects: nothing to analyse."""
-
-    reason = "empty-store"

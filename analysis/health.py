@@ -52,7 +52,7 @@ def missing_dependencies(g: DependencyGraph) -> pd.DataFrame:
 def unsatisfiable_edges(reqs: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFrame:
     """Requirement rows (source, target, specifier, ...) on indexed projects that no known release
     of the target satisfies; `reason` says `no-matching-release` or `bad-specifier`. `versions`:
-    the releases of (at least) the targets, as `analysis.store_reader.read_versions` gives."""
+    the releases of (at least) the targets, as `depgraph.store.reader.read_versions` gives."""
     return requirements_of_pairs(reqs, unmet_pairs(reqs["target"], reqs["specifier"], versions))
 
 

@@ -1,5 +1,5 @@
 """How dependents changed: monthly direct dependents of the top projects, from the store seen as of
-each month's end (`store_reader.open_store(as_of=...)`), beside the monthly download history of
+each month's end (`StoreSource.at(month)`), beside the monthly download history of
 top-pypi-packages (../shared/data/top-pypi-packages/history/)."""
 
 from __future__ import annotations
@@ -9,32 +9,31 @@ from pathlib import Path
 import pandas as pd
 from packaging.utils import canonicalize_name
 
+from depgraph.store.reader import StoreSource
+
 from .build import edges_from_requirements
 from .errors import AnalysisError, DownloadsFormatError
 from .graph import from_edge_frame
 from .metrics import dependents_table
-from .store_reader import open_store, read_nodes, read_requirements
 
 __all__ = ["dependents_history", "month_ends", "plot_history", "read_downloads_history"]
 
 
-def month_ends(db: str | Path, months: int, until: str | None = None) -> list[str]:
+def month_ends(source: StoreSource, months: int, until: str | None = None) -> list[str]:
     """The last day of each of the `months` months up to `until` (default: the store's newest
     upload), oldest first."""
-    conn = open_store(db)
-    try:
-        newest = conn.execute("SELECT max(upload_time) FROM files").fetchone()[0]
-    finally:
-        conn.close()
+    newest = source.newest_upload()
     if newest is None:
-        raise AnalysisError(f"{db}: the store has no upload times, so it has no history")
+        raise AnalysisError(
+            f"{source.locator}: the store has no upload times, so it has no history"
+        )
     end = pd.Timestamp(until or newest[:10])
     ends = pd.date_range(end=end + pd.offsets.MonthEnd(0), periods=months, freq="ME")
     return [d.date().isoformat() for d in ends]
 
 
 def dependents_history(
-    db: str | Path,
+    db: str | Path | StoreSource,
     months: int = 24,
     top: int = 10,
     include_extras: bool = False,
@@ -42,15 +41,14 @@ def dependents_history(
 ) -> pd.DataFrame:
     """month, name, direct_dependents, transitive_dependents for the `top` projects by direct
     dependents at the last month, for each month end."""
+    source = StoreSource.of(db)
     frames = []
-    ends = month_ends(db, months, until)
+    ends = month_ends(source, months, until)
     for month in ends:
-        nodes = read_nodes(db, month)
-        reqs = read_requirements(
-            db,
-            latest_only=True,
-            as_of=month,
-            columns=("source", "target", "marker", "extra", "extras"),
+        seen = source.at(month)
+        nodes = seen.nodes()
+        reqs = seen.requirements(
+            latest_only=True, columns=("source", "target", "marker", "extra", "extras")
         )
         if nodes.empty:
             continue

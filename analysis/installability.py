@@ -29,12 +29,22 @@ from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from depgraph.store.reader import StoreSource
+
 from .csvout import write_csv
 from .release_index import ReleaseIndex
 from .resolver import Candidate, Req, StoreProvider, UnknownDependencies
 from .targets import Target
 
-__all__ = ["VERDICTS", "Verdict", "check_installable", "installability_table"]
+__all__ = [
+    "VERDICTS",
+    "Installability",
+    "Verdict",
+    "check_installability",
+    "check_installable",
+    "installability_table",
+    "write_installability",
+]
 
 VERDICTS = (
     "installable",
@@ -207,7 +217,7 @@ def share_installable(table: pd.DataFrame) -> dict[str, float]:
 
 
 def select_projects(
-    db: str | Path, index: ReleaseIndex, projects: Sequence[str] | None, top: int | None
+    source: StoreSource, index: ReleaseIndex, projects: Sequence[str] | None, top: int | None
 ) -> list[str]:
     """The named projects, or the `top` projects by direct dependents, or every project."""
     if projects:
@@ -217,36 +227,38 @@ def select_projects(
     from .build import load_graph
     from .metrics import dependents_table
 
-    table = dependents_table(load_graph(db))
+    table = dependents_table(load_graph(source))
     table = table[~table["missing"]].sort_values(
         ["direct_dependents", "name"], ascending=[False, True]
     )
     return [str(n) for n in table["name"].head(top)]
 
 
-def write_installability(
-    db: str | Path,
-    out: str | Path,
+@dataclass
+class Installability:
+    """Verdicts (one row per project and target) and their summary."""
+
+    table: pd.DataFrame
+    summary: dict[str, object]
+
+
+def check_installability(
+    db: str | Path | StoreSource,
     targets: Sequence[Target],
     projects: Sequence[str] | None = None,
     top: int | None = None,
     max_rounds: int = 2000,
-) -> dict[str, object]:
-    """installable.csv (one row per project and target), summary.json, installable.png (share
-    installable per Python version). Returns the summary."""
-    import json
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    index = ReleaseIndex(db)
+) -> Installability:
+    """The verdicts of the named projects, the `top` projects by direct dependents, or all."""
+    source = StoreSource.of(db)
+    index = ReleaseIndex(source)
     try:
         started = time.perf_counter()
-        chosen = select_projects(db, index, projects, top)
+        chosen = select_projects(source, index, projects, top)
         table = installability_table(index, chosen, targets, max_rounds)
         seconds = time.perf_counter() - started
     finally:
         index.close()
-    write_csv(table, out / "installable.csv")
     counts = table.groupby(["target", "verdict"]).size()
     summary: dict[str, object] = {
         "projects": len(chosen),
@@ -261,9 +273,33 @@ def write_installability(
         "max_rounds": max_rounds,
         "seconds": round(seconds, 2),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    _plot_share(table, targets, out / "installable.png")
-    return summary
+    return Installability(table, summary)
+
+
+def write_verdicts(result: Installability, targets: Sequence[Target], out: Path) -> None:
+    """installable.csv and installable.png (share installable per Python version) in `out`."""
+    write_csv(result.table, out / "installable.csv")
+    _plot_share(result.table, targets, out / "installable.png")
+
+
+def write_installability(
+    db: str | Path | StoreSource,
+    out: str | Path,
+    targets: Sequence[Target],
+    projects: Sequence[str] | None = None,
+    top: int | None = None,
+    max_rounds: int = 2000,
+) -> dict[str, object]:
+    """installable.csv (one row per project and target), summary.json, installable.png (share
+    installable per Python version). Returns the summary."""
+    import json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = check_installability(db, targets, projects, top, max_rounds)
+    write_verdicts(result, targets, out)
+    (out / "summary.json").write_text(json.dumps(result.summary, indent=2))
+    return result.summary
 
 
 def _plot_share(table: pd.DataFrame, targets: Sequence[Target], path: Path) -> None:

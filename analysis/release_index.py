@@ -19,9 +19,9 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from depgraph_core.schema import DepsState, FileKind, RequirementKind
+from depgraph.core.schema import DepsState, FileKind
+from depgraph.store.reader import StoreSource
 
-from .store_reader import open_store
 from .targets import Target
 
 __all__ = ["DistInfo", "ReleaseIndex", "ReleaseInfo", "StoredRequirement"]
@@ -76,18 +76,17 @@ class ReleaseIndex:
     resolution touches a few hundred projects of hundreds of thousands); requirements per release
     on demand too."""
 
-    def __init__(self, db: str | Path) -> None:
-        self._conn = open_store(db)
+    def __init__(self, db: str | Path | StoreSource) -> None:
+        self._rows = StoreSource.of(db).release_rows()
         self._releases: dict[NormalizedName, list[ReleaseInfo]] = {}
-        self.has_files = self._conn.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
+        self.has_files = self._rows.has_files
 
     def close(self) -> None:
-        self._conn.close()
+        self._rows.close()
 
     def project_names(self) -> list[NormalizedName]:
         """Every project of the store, sorted."""
-        rows = self._conn.execute("SELECT DISTINCT project FROM releases ORDER BY project")
-        return [canonicalize_name(r[0]) for r in rows]
+        return [canonicalize_name(name) for name in self._rows.project_names()]
 
     def __contains__(self, project: object) -> bool:
         return isinstance(project, str) and bool(self.releases(canonicalize_name(project)))
@@ -102,12 +101,7 @@ class ReleaseIndex:
 
     def _load(self, project: str) -> list[ReleaseInfo]:
         by_id: dict[int, ReleaseInfo] = {}
-        rows = self._conn.execute(
-            "SELECT id, version, yanked, requires_python, deps_state, is_latest FROM releases"
-            " WHERE project = ?",
-            (project,),
-        )
-        for rid, version, yanked, requires_python, state, latest in rows:
+        for rid, version, yanked, requires_python, state, latest in self._rows.releases_of(project):
             try:
                 parsed = Version(version)
             except InvalidVersion:
@@ -121,12 +115,7 @@ class ReleaseIndex:
                 bool(latest),
             )
         if by_id and self.has_files:
-            marks = ",".join("?" * len(by_id))
-            for rid, filename, kind, yanked, requires_python in self._conn.execute(
-                "SELECT release_id, filename, kind, yanked, requires_python FROM files"
-                f" WHERE release_id IN ({marks})",
-                tuple(by_id),
-            ):
+            for rid, filename, kind, yanked, requires_python in self._rows.files_of(list(by_id)):
                 wheel_tags: frozenset[Tag] = frozenset()
                 if kind == FileKind.WHEEL:
                     try:
@@ -169,12 +158,8 @@ class ReleaseIndex:
     @lru_cache(maxsize=1 << 16)  # noqa: B019 (the index lives as long as its cache is useful)
     def requirements(self, release_id: int) -> tuple[StoredRequirement, ...]:
         """Run-time requirements of a release (base install and extras)."""
-        rows = self._conn.execute(
-            "SELECT raw, name, extra FROM requirements WHERE release_id = ? AND kind IN (?, ?)",
-            (release_id, RequirementKind.RUN, RequirementKind.EXTRA),
-        )
         out = []
-        for raw, name, extra in rows:
+        for raw, name, extra in self._rows.runtime_requirements(release_id):
             req = _requirement(raw)
             if req is not None:
                 out.append(StoredRequirement(req, canonicalize_name(name), extra))

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
-from depgraph_core.db import display_locator
+from depgraph.store.reader import REQUIREMENT_COLUMNS, StoreSource
 
 from .build import edges_from_requirements
 from .csvout import write_csv
@@ -32,20 +32,13 @@ from .health import (
     unknown_dependencies,
 )
 from .history import dependents_history, plot_history, read_downloads_history
-from .installability import write_installability
+from .installability import check_installability, write_verdicts
 from .metrics import dependents_table, table_order
 from .pinning import PINNING_KINDS, classify_pinning
 from .reach import direct_dependents
 from .roles import assign_roles
-from .satisfiable import start_unmet_check
-from .store_reader import (
-    REQUIREMENT_COLUMNS,
-    read_nodes,
-    read_requirement_texts,
-    read_requirements,
-    require_projects,
-)
 from .targets import Target
+from .unmet_worker import start_unmet_check
 
 if TYPE_CHECKING:  # matplotlib is imported by the first plot, networkx by GraphML: both are
     # start-up time (0.5 s) a report without them does not spend
@@ -173,16 +166,17 @@ def _requirements_read(environment: dict[str, str] | None) -> tuple[str, ...]:
 
 
 def build_tables(
-    db: str | Path,
+    db: str | Path | StoreSource,
     downloads: str | Path | None = None,
     include_extras: bool = False,
     environment: dict[str, str] | None = None,
     as_of: str | None = None,
 ) -> ReportTables:
     """Every table of a report; with `as_of` (YYYY-MM-DD), as the index stood on that date."""
+    source = StoreSource.open(db, as_of)
     with (
         _without_cycle_collection(),
-        _TableBuild(db, downloads, include_extras, environment, as_of) as build,
+        _TableBuild(source, downloads, include_extras, environment) as build,
     ):
         return build.finish()
 
@@ -215,25 +209,21 @@ class _TableBuild:
 
     def __init__(
         self,
-        db: str | Path,
+        source: StoreSource,
         downloads: str | Path | None,
         include_extras: bool,
         environment: dict[str, str] | None,
-        as_of: str | None,
     ) -> None:
-        require_projects(db)
-        self._db, self._as_of = db, as_of
-        self._checking = start_unmet_check(db, as_of)
+        self._source = source
+        self._checking = start_unmet_check(source.locator, source.as_of)
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
-                reading_nodes = reads.submit(read_nodes, db, as_of)
+                reading_nodes = reads.submit(source.nodes)
                 # the older releases' requirements (few) on the side: the selected ones are
                 # never copied out of all of them
                 columns = _requirements_read(environment)
-                reading_older = reads.submit(
-                    read_requirements, db, columns=columns, as_of=as_of, older_only=True
-                )
-                reqs = read_requirements(db, columns=columns, as_of=as_of)
+                reading_older = reads.submit(source.requirements, columns=columns, older_only=True)
+                reqs = source.requirements(columns=columns)
                 self._checking.ask(reqs["target"], reqs["specifier"])
                 self._reqs: pd.DataFrame | None = reqs
                 self.tables = _graph_tables(
@@ -270,7 +260,7 @@ class _TableBuild:
             .reset_index(drop=True)
         )
         del reqs
-        texts = read_requirement_texts(self._db, broken["id"].tolist(), self._as_of)
+        texts = self._source.requirement_texts(broken["id"].tolist())
         texts = texts.set_index("id")
         tables.broken_edges = broken.assign(
             **{column: broken["id"].map(texts[column]) for column in ("marker", "kind", "raw")}
@@ -501,7 +491,7 @@ def _write_broken_edges_and_parquet(tables: ReportTables, out: Path) -> None:
 
 
 def _add_installability(
-    db: str | Path, out: Path, tables: ReportTables, targets: Sequence[Target], top_n: int
+    source: StoreSource, out: Path, tables: ReportTables, targets: Sequence[Target], top_n: int
 ) -> dict[str, object]:
     """installable.csv for the `top_n` projects by direct dependents, and an
     `installable_<target>` column per target."""
@@ -510,12 +500,13 @@ def _add_installability(
         .sort_values(["direct_dependents", "name"], ascending=[False, True])["name"]
         .head(top_n)
     )
-    checked = write_installability(db, out, targets, [str(n) for n in top])
-    verdicts = pd.read_csv(out / "installable.csv")
+    checked = check_installability(source, targets, [str(n) for n in top])
+    write_verdicts(checked, targets, out)
+    verdicts = checked.table
     for target in targets:
         column = verdicts[verdicts["target"] == target.label].set_index("project")["verdict"]
         tables.packages[f"installable_{target.label}"] = tables.packages["name"].map(column)
-    return checked
+    return checked.summary
 
 
 def _import_plotting() -> None:
@@ -525,7 +516,7 @@ def _import_plotting() -> None:
 
 
 def write_report(
-    db: str | Path,
+    db: str | Path | StoreSource,
     out: str | Path,
     downloads: str | Path | None = None,
     include_extras: bool = False,
@@ -542,6 +533,7 @@ def write_report(
     summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
     request). With `installable` targets: installable.csv and an `installable_<target>` column
     for the `installable_top` projects by direct dependents. Returns the summary."""
+    source = StoreSource.open(db, as_of)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # The files are written by Arrow on two threads (it works outside the GIL) while this one
@@ -552,7 +544,7 @@ def write_report(
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="report-files") as files,
     ):
         writing = [files.submit(_import_plotting)]
-        with _TableBuild(db, downloads, include_extras, environment, as_of) as build:
+        with _TableBuild(source, downloads, include_extras, environment) as build:
             writing.append(files.submit(_write_graph_files, build.tables, out))
             # the plots see the table as it is now (a copy-on-write view): `finish` adds a column
             snapshot = replace(build.tables, packages=build.tables.packages.copy(deep=False))
@@ -560,7 +552,7 @@ def write_report(
             tables = build.finish()
         checked: dict[str, object] | None = None
         if installable:
-            checked = _add_installability(db, out, tables, installable, installable_top)
+            checked = _add_installability(source, out, tables, installable, installable_top)
         writing.append(files.submit(_write_broken_edges_and_parquet, tables, out))
         write_csv(tables.packages, out / "packages.csv")
         for future in writing:
@@ -570,7 +562,7 @@ def write_report(
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)
     summary["choices"] = {
-        "store": display_locator(db),
+        "store": source.name,
         "releases": "latest per project",
         "include_extras": include_extras,
         "python": environment.get("python_version") if environment else None,
@@ -584,7 +576,7 @@ def write_report(
         f"upload in the {STALE_YEARS} years before the store's newest upload left out",
     }
     if history_months:
-        history = dependents_history(db, history_months, history_top, include_extras, as_of)
+        history = dependents_history(source, history_months, history_top, include_extras, as_of)
         write_csv(history, out / "history.csv")
         dl_history = read_downloads_history(downloads_history) if downloads_history else None
         plot_history(history, dl_history, out / "history.png")

@@ -34,18 +34,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from analysis import load_graph, read_downloads  # noqa: E402
-from analysis.centrality import pagerank  # noqa: E402
-from analysis.health import cycles  # noqa: E402
-from analysis.pinning import classify_pinning  # noqa: E402
-from analysis.reach import direct_dependents, transitive_dependents  # noqa: E402
-from analysis.satisfiable import unmet_reading  # noqa: E402
-from analysis.store_reader import (  # noqa: E402
+from depgraph.analysis import load_graph, read_downloads  # noqa: E402
+from depgraph.analysis.centrality import pagerank  # noqa: E402
+from depgraph.analysis.health import cycles  # noqa: E402
+from depgraph.analysis.pinning import classify_pinning  # noqa: E402
+from depgraph.analysis.reach import direct_dependents, transitive_dependents  # noqa: E402
+from depgraph.analysis.satisfiable import unmet_reading  # noqa: E402
+from depgraph.analysis.synthetic import synthetic_graph  # noqa: E402
+from depgraph.store.reader import (  # noqa: E402
     read_latest_versions,
     read_requirements,
     read_versions_of,
 )
-from analysis.synthetic import synthetic_graph  # noqa: E402
 
 DATA = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared")) / "data"
 
@@ -205,8 +205,8 @@ def _without_gc(run: Callable[[], T]) -> T:
 
 def real(store: Path, sample: int) -> None:
     if not store.exists():
-        from crawler.importers import import_pypi_deps_db
-        from crawler.store import Store
+        from depgraph.crawler.importers import import_pypi_deps_db
+        from depgraph.store import Store
 
         print(f"importing {DATA / 'pypi-deps-db'} into {store} (once; reused afterwards)")
         timed(
@@ -272,9 +272,9 @@ def generated_store(store: Path, nodes: int = 1_013_630, edges: int = 4_000_000)
     `x`). Made once, reused afterwards."""
     if store.exists():
         return
-    from crawler.metadata import Edge
-    from crawler.store import ImportedRelease, Store
-    from depgraph_core.schema import RequirementKind
+    from depgraph.core.requirements import Edge
+    from depgraph.core.schema import RequirementKind
+    from depgraph.store import ImportedRelease, Store
 
     g, _ = timed("generate", lambda: synthetic_graph(nodes, edges))
     names = g.names.to_numpy()

@@ -23,13 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.metadata import parse_core_metadata
-from crawler.store import Store
+from depgraph.crawler.access import IndexAccess
+from depgraph.crawler.metadata import parse_core_metadata
 from depgraph.demo import ChildServer
 from depgraph.demo.distbuild import DistSpec, write_wheel
+from depgraph.store import Store
 from depgraph.wiring import run_crawl
-from tests.mirror import write_static_mirror
-from tests.servers import IndexServer
+from tests.lib.mirror import write_static_mirror
+from tests.lib.servers import IndexServer
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 
@@ -121,9 +122,8 @@ def main() -> None:
         ):
             s = run_crawl(
                 Store(Path(tmp) / "bench.sqlite"),
-                server.url,
+                IndexAccess(index_url=server.url, workers=args.workers),
                 None,
-                workers=args.workers,
                 progress=False,
             )
             assert s.releases == len(releases), (s.releases, len(releases))

@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sandbox import open_sandbox  # noqa: E402
-from tests.helpers import requirement_set  # noqa: E402
+from depgraph.sandbox import open_sandbox  # noqa: E402
+from tests.lib.helpers import requirement_set  # noqa: E402
 
 CORPUS = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared")) / "corpus" / "dev"
 

@@ -23,16 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.installability import check_installable, select_projects, share_installable
-from analysis.installability import installability_table as table_of
-from analysis.release_index import ReleaseIndex
-from analysis.targets import Target
-from crawler.store import Store
+from depgraph.analysis.installability import check_installable, select_projects, share_installable
+from depgraph.analysis.installability import installability_table as table_of
+from depgraph.analysis.release_index import ReleaseIndex
+from depgraph.analysis.targets import Target
+from depgraph.crawler.access import IndexAccess
 from depgraph.demo import build_demo_index
+from depgraph.store import Store
+from depgraph.store.reader import StoreSource
 from depgraph.wiring import run_crawl
-from tests.installable_cases import pip_dry_run, write_installable_index
-from tests.mirror import write_static_mirror
-from tests.servers import IndexServer
+from tests.lib.installable_cases import pip_dry_run, write_installable_index
+from tests.lib.mirror import write_static_mirror
+from tests.lib.servers import IndexServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -56,7 +58,7 @@ def loopback(sample: int, seed: int = 3) -> None:
         mirror = write_static_mirror(flat, Path(tmp) / "mirror")
         db = Path(tmp) / "bench.sqlite"
         with IndexServer(mirror, "static") as server:
-            run_crawl(Store(db), server.url, None, progress=False)
+            run_crawl(Store(db), IndexAccess(index_url=server.url), None, progress=False)
             index = ReleaseIndex(db)
             projects = index.project_names()
             targets = [Target(p) for p in PYTHONS]
@@ -107,14 +109,14 @@ def loopback(sample: int, seed: int = 3) -> None:
 
 def imported(db: Path, top: int) -> None:
     if not db.exists():
-        from crawler.importers import import_pypi_deps_db
+        from depgraph.crawler.importers import import_pypi_deps_db
 
         print(f"importing {SHARED / 'data' / 'pypi-deps-db'} into {db} (once)")
         import_pypi_deps_db(SHARED / "data" / "pypi-deps-db", Store(db))
     started = time.perf_counter()
     index = ReleaseIndex(db)
     loaded = time.perf_counter() - started
-    projects = select_projects(db, index, None, top)
+    projects = select_projects(StoreSource.of(db), index, None, top)
     selected = time.perf_counter() - started - loaded
     targets = [Target("3.8"), Target("3.10"), Target("3.12")]
     started = time.perf_counter()

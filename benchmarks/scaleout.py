@@ -33,16 +33,16 @@ from distributed import Client, LocalCluster, wait
 from packaging.utils import canonicalize_name
 
 from benchmarks.crawl import CACHE, build_index
-from crawler.index import DistFile
-from crawler.ladder import Extraction
-from crawler.metadata import parse_requirement
-from crawler.store import ProjectRecord, ReleaseRecord, Store
 from depgraph.cluster import Cluster
+from depgraph.core.requirements import parse_requirement
+from depgraph.core.schema import DepsState, FileKind, PageOutcome, RequirementKind
+from depgraph.crawler.access import IndexAccess
+from depgraph.sandbox import open_sandbox
+from depgraph.store import ProjectRecord, ReleaseRecord, Store
+from depgraph.store.rows import DistFile, Extraction
 from depgraph.wiring import run_crawl
-from depgraph_core.schema import DepsState, FileKind, PageOutcome, RequirementKind
-from sandbox import open_sandbox
-from tests.mirror import write_static_mirror
-from tests.servers import IndexServer
+from tests.lib.mirror import write_static_mirror
+from tests.lib.servers import IndexServer
 
 CORPUS = Path(os.environ.get("DEPGRAPH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 CORPUS = CORPUS / "corpus" / "dev" / "sdists"
@@ -188,7 +188,11 @@ def crawl_rate_per_worker(projects: int, threads: int) -> tuple[float, float]:
     ):
         cluster = Cluster(client, client.get_executor(pure=False), threads)
         summary = run_crawl(
-            Store(Path(tmp) / "c.sqlite"), server.url, None, progress=False, cluster=cluster
+            Store(Path(tmp) / "c.sqlite"),
+            IndexAccess(index_url=server.url),
+            None,
+            progress=False,
+            cluster=cluster,
         )
     return summary.releases / summary.seconds, summary.requests / max(1, summary.releases)
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.store import Store
-from crawler.update import Changelog, update
+from depgraph.crawler.access import IndexAccess
+from depgraph.crawler.update import Changelog, update
 from depgraph.demo.distbuild import DistSpec, write_wheel
+from depgraph.store import Store
 from depgraph.wiring import crawler_for
-from tests.mirror import write_static_mirror
-from tests.servers import ChangelogServer, IndexServer
+from tests.lib.mirror import write_static_mirror
+from tests.lib.servers import ChangelogServer, IndexServer
 
 
 def main() -> None:
@@ -52,12 +53,20 @@ def main() -> None:
             for mode in ("conditional", "changelog"):
                 changelog = Changelog(log.url) if mode == "changelog" else None
                 db = Path(tmp) / f"{mode}.sqlite"
-                with crawler_for(Store(db), server.url, args.workers, progress=False) as crawler:
+                with crawler_for(
+                    Store(db),
+                    IndexAccess(index_url=server.url, workers=args.workers),
+                    progress=False,
+                ) as crawler:
                     full = update(Store(db), crawler, changelog).crawl  # first update = full crawl
                 rows.append(
                     (f"[{mode}] full crawl", full.requests, full.bytes_fetched, full.seconds, "-")
                 )
-                with crawler_for(Store(db), server.url, args.workers, progress=False) as crawler:
+                with crawler_for(
+                    Store(db),
+                    IndexAccess(index_url=server.url, workers=args.workers),
+                    progress=False,
+                ) as crawler:
                     same = update(Store(db), crawler, changelog).crawl
                 rows.append(
                     (
@@ -75,7 +84,11 @@ def main() -> None:
                     )
                     log.add(name, "new release")
                 write_static_mirror(flat, mirror)
-                with crawler_for(Store(db), server.url, args.workers, progress=False) as crawler:
+                with crawler_for(
+                    Store(db),
+                    IndexAccess(index_url=server.url, workers=args.workers),
+                    progress=False,
+                ) as crawler:
                     one = update(Store(db), crawler, changelog).crawl
                 rows.append(
                     (

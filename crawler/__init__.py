@@ -1,10 +1,9 @@
 """pypi-depgraph crawler: reads a PyPI-compatible index into a durable store."""
 
-from depgraph_core import __version__
+from depgraph.core import __version__
 
 __all__ = [
     "EXTRACTOR_VERSION",
-    "PROJECT_URL",
     "PYPI_DEFAULT_RPS",
     "PYPI_SIMPLE",
     "USER_AGENT",
@@ -14,10 +13,9 @@ __all__ = [
 # Bumped whenever extraction logic changes what it would record, so old rows can be told apart
 # (and re-extracted with `crawl --retry-failed` / a re-crawl).
 EXTRACTOR_VERSION = "1"
-#: who we are, in every request (overridable with --user-agent): the project and where to read
-#: about it, as PyPI asks of crawlers
-PROJECT_URL = "https://github.com/pypi-depgraph/pypi-depgraph"
-USER_AGENT = f"pypi-depgraph/{__version__} (+{PROJECT_URL})"
+#: who we are, in every request: the tool and its version; `access.user_agent` adds the contact
+#: the user gives (`--contact`, DEPGRAPH_CONTACT), as PyPI asks of crawlers
+USER_AGENT = f"pypi-depgraph/{__version__}"
 #: the simple API root of pypi.org
 PYPI_SIMPLE = "https://pypi.org/simple/"
 #: requests per second against pypi.org when --max-rps is not given. PyPI publishes no limit; this

@@ -17,14 +17,15 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from depgraph_core.schema import FailureStage, PageOutcome, RunStatus
+from depgraph.core.schema import FailureStage, PageOutcome, RunStatus
+from depgraph.store import ProjectRecord, ReleaseRecord, Store, files_digest
+from depgraph.store.rows import Failure
 
 from . import EXTRACTOR_VERSION
 from .errors import ClusterLost, CrawlerError, FetchError
 from .fetch import Fetcher
 from .index import IndexClient, group_releases
-from .ladder import Failure, extract_release
-from .store import ProjectRecord, ReleaseRecord, Store, files_digest
+from .ladder import extract_release
 
 __all__ = ["ClusterWork", "CrawlSummary", "Crawler", "ProjectTask", "crawl_one"]
 

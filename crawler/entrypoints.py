@@ -5,16 +5,10 @@ tool, plugin groups (pytest11, flake8.extension, ...) say it plugs into another.
 from __future__ import annotations
 
 import configparser
-from dataclasses import dataclass
 
-__all__ = ["EntryPoint", "parse_entry_points"]
+from depgraph.store.rows import EntryPoint
 
-
-@dataclass(frozen=True)
-class EntryPoint:
-    group: str
-    name: str
-    value: str
+__all__ = ["parse_entry_points"]
 
 
 class _CaseKeepingParser(configparser.ConfigParser):

@@ -23,13 +23,13 @@ from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from depgraph_core.schema import RequirementKind
-from depgraph_core.versions import latest_key
-from sandbox.result import requires_from_setup_kwargs
+from depgraph.core.requirements import Edge, parse_requirement
+from depgraph.core.schema import RequirementKind
+from depgraph.core.versions import latest_key
+from depgraph.sandbox.result import requires_from_setup_kwargs
+from depgraph.store import ImportedRelease, Store
 
 from .errors import ImportFormatError
-from .metadata import Edge, parse_requirement
-from .store import ImportedRelease, Store
 
 __all__ = [
     "ImportSummary",

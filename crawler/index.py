@@ -23,14 +23,14 @@ from packaging.utils import (
 from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, IndexPage, ProjectPage
 from pypi_simple.errors import UnsupportedContentTypeError, UnsupportedRepoVersionError
 
-from depgraph_core.schema import FileKind
+from depgraph.core.schema import FileKind
+from depgraph.store.rows import DistFile
 
 from . import PYPI_SIMPLE
 from .errors import IndexPageError
 from .fetch import Fetcher
 
 __all__ = [
-    "DistFile",
     "IndexClient",
     "PageAnswer",
     "dist_file",
@@ -38,28 +38,6 @@ __all__ = [
     "parse_project_page",
     "release_key",
 ]
-
-
-@dataclass(frozen=True)
-class DistFile:
-    filename: str
-    url: str
-    project: NormalizedName
-    version: str  # release key, see release_key()
-    kind: FileKind
-    sha256: str | None
-    size: int | None
-    yanked: bool
-    yanked_reason: str | None
-    requires_python: str | None
-    core_metadata: bool
-    core_metadata_sha256: str | None
-    upload_time: str | None
-    pure: bool  # a wheel any interpreter/platform can use (abi none, platform any)
-
-    @property
-    def metadata_url(self) -> str:
-        return self.url + ".metadata"  # PEP 658 / 714
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,20 @@ digest for is recorded as `no-index-digest` and not read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from depgraph_core.schema import DepsState, FailureStage, FileKind
+from depgraph.core.requirements import Edge
+from depgraph.core.schema import DepsState, FailureStage, FileKind
+from depgraph.store.rows import DistFile, EntryPoint, Extraction, Failure
 
 from .archives import sdist_pkg_info
-from .entrypoints import EntryPoint, parse_entry_points
+from .entrypoints import parse_entry_points
 from .errors import ArchiveError, CrawlerError, FetchError
 from .fetch import Fetcher
-from .index import DistFile
 from .lazywheel import read_wheel_metadata
-from .metadata import CoreMetadata, Edge, parse_core_metadata
+from .metadata import CoreMetadata, parse_core_metadata
 
-__all__ = ["MAX_PLATFORM_WHEELS", "Extraction", "Failure", "extract_release"]
+__all__ = ["MAX_PLATFORM_WHEELS", "extract_release"]
 
 MAX_PLATFORM_WHEELS = 6
 
@@ -37,30 +38,6 @@ KNOWN = DepsState.KNOWN
 PENDING = DepsState.PENDING_SANDBOX
 NO_FILES = DepsState.NO_USABLE_FILES
 FAILED = DepsState.FAILED
-
-
-@dataclass(frozen=True)
-class Failure:
-    stage: FailureStage
-    reason: str
-    detail: str
-    filename: str | None = None
-
-
-@dataclass
-class Extraction:
-    deps_state: DepsState
-    source: str | None = None  # pep658 | wheel-range | wheel-download | sdist-pkg-info | sandbox-*
-    metadata_file: str | None = None
-    requires_python: str | None = None
-    edges: list[Edge] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    note: str | None = None
-    #: the bytes the dependencies came from were checked against the index's sha256
-    verified: bool | None = None
-    #: the selected wheel's entry points; None when they were not read (a PEP 658 file holds
-    #: none: `read_entry_points` reads the wheel for them too), [] when it has none
-    entry_points: list[EntryPoint] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,28 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from packaging.metadata import parse_email
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.requirements import InvalidRequirement
 from packaging.version import InvalidVersion, Version
 
-from depgraph_core.schema import RequirementKind
+from depgraph.core.requirements import Edge, parse_requirement
+from depgraph.core.schema import RequirementKind
 
-from .markers import ExtraMembership, extra_membership
-
-__all__ = ["CoreMetadata", "Edge", "Problem", "parse_core_metadata", "parse_requirement"]
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One requirement of a release, as stored in the `requirements` table."""
-
-    raw: str
-    name: NormalizedName  # canonical (PEP 503) name of the required project
-    specifier: str
-    marker: str | None
-    extra: str | None  # the extra that pulls this requirement in, canonicalized; None = always
-    kind: RequirementKind
-    extras: str = ""  # extras requested *of the dependency*, comma separated
+__all__ = ["CoreMetadata", "Problem", "parse_core_metadata"]
 
 
 @dataclass(frozen=True)
@@ -61,33 +46,6 @@ class CoreMetadata:
         except InvalidVersion:
             return False
         return mv >= Version("2.2") and "requires-dist" not in self.dynamic
-
-
-def parse_requirement(raw: str, kind: RequirementKind = RequirementKind.RUN) -> list[Edge]:
-    """One requirement string -> its Edges. Raises InvalidRequirement for strings packaging rejects.
-
-    One edge for the base install when the marker can hold without an extra (kind as given,
-    `extra` None), and one per extra that brings it in where it would not otherwise apply (kind
-    `extra` for run-time requirements): see `crawler.markers`. Legacy spellings such as
-    `foo (>=1.0)` are accepted by packaging and normalized by it.
-    """
-    req = Requirement(raw)
-    marker = str(req.marker) if req.marker else None
-    membership = extra_membership(req.marker) if req.marker else ExtraMembership(True, ())
-
-    def edge(extra: NormalizedName | None) -> Edge:
-        as_extra = extra is not None and kind == RequirementKind.RUN
-        return Edge(
-            raw=raw,
-            name=canonicalize_name(req.name),
-            specifier=str(req.specifier),
-            marker=marker,
-            extra=extra,
-            kind=RequirementKind.EXTRA if as_extra else kind,
-            extras=",".join(sorted(req.extras)),
-        )
-
-    return ([edge(None)] if membership.base else []) + [edge(e) for e in membership.extras]
 
 
 def _decode(data: bytes, problems: list[Problem]) -> str:

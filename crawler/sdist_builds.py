@@ -8,25 +8,26 @@ result is written back per release: requirement edges with kind run/extra/setup/
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement
 
-from depgraph_core.schema import RequirementKind
-from sandbox import SANDBOX_VERSION, Sandbox, SandboxResult
+from depgraph.core.requirements import Edge, parse_requirement
+from depgraph.core.schema import RequirementKind
+from depgraph.sandbox import SANDBOX_VERSION, Sandbox, SandboxResult
+from depgraph.store import SandboxCandidate, Store
 
 from .errors import ClusterLost, CrawlerError
 from .fetch import Fetcher
-from .metadata import Edge, parse_requirement
-from .store import SandboxCandidate, Store
 
-__all__ = ["SandboxSummary", "build_one", "build_pending", "build_pending_on", "edges_from_result"]
+__all__ = ["SandboxSummary", "build_here", "build_one", "build_pending", "edges_from_result"]
 
 
 @dataclass
@@ -93,48 +94,25 @@ def _record(
 
 def build_pending(
     store: Store,
-    fetcher: Fetcher,
-    sandbox: Sandbox,
-    workers: int = 2,
-    retry_failed: bool = False,
-    projects: list[str] | None = None,
-    on_release: Callable[[str, str, SandboxResult], None] | None = None,
-) -> SandboxSummary:
-    """Build every pending-sandbox release (and earlier sandbox failures with retry_failed)."""
-    started = time.monotonic()
-    rows = store.sandbox_candidates(retry_failed, projects)
-    summary = SandboxSummary(backend=sandbox.name, attempted=len(rows))
-    with (
-        tempfile.TemporaryDirectory(prefix="depgraph-sdists-") as tmp,
-        ThreadPoolExecutor(max(1, workers), thread_name_prefix="sandbox") as pool,
-    ):
-        for todo, result in pool.map(lambda r: build_one(fetcher, sandbox, Path(tmp), r), rows):
-            _record(store, summary, todo, result, on_release)
-    summary.seconds = time.monotonic() - started
-    return summary
-
-
-def build_pending_on(
-    store: Store,
+    candidates: Sequence[SandboxCandidate],
     executor: Executor,
     build: Callable[[SandboxCandidate], tuple[SandboxCandidate, SandboxResult]],
     backend: str,
-    retry_failed: bool = False,
-    projects: list[str] | None = None,
+    *,
     on_release: Callable[[str, str, SandboxResult], None] | None = None,
     lost: Callable[[BaseException], bool] = lambda exc: False,
 ) -> SandboxSummary:
-    """`build_pending` with one task per sdist on `executor` (a Dask cluster's), each built by
-    `build` in its worker's own sandbox. A task that fails as a whole (its worker could not open a
-    sandbox, or the scheduler gave up on it after workers died under it) is recorded as a failed
-    build of that release, with the reason, and the others go on; an error for which `lost` holds
-    (the cluster itself is gone) stops the builds with ClusterLost, the unbuilt releases left
-    pending for the next run."""
+    """Build each candidate (`Store.sandbox_candidates`) as one task on `executor`: a thread pool
+    on this machine, or a Dask cluster's executor whose workers each build in their own sandbox.
+    Each result is recorded as it arrives. A task that fails as a whole (its worker could not
+    open a sandbox, the scheduler gave up on it after workers died under it, the sandbox itself
+    raised) is recorded as a failed build of that release, with the reason, and the others go on;
+    an error for which `lost` holds (the cluster itself is gone) stops the builds with
+    ClusterLost, the unbuilt releases left pending for the next run."""
     started = time.monotonic()
-    rows = store.sandbox_candidates(retry_failed, projects)
-    summary = SandboxSummary(backend=backend, attempted=len(rows))
+    summary = SandboxSummary(backend=backend, attempted=len(candidates))
     futures: dict[Future[tuple[SandboxCandidate, SandboxResult]], SandboxCandidate] = {
-        executor.submit(build, row): row for row in rows
+        executor.submit(build, candidate): candidate for candidate in candidates
     }
     try:
         for todo, result in _as_results(futures, backend, lost):
@@ -147,6 +125,25 @@ def build_pending_on(
     return summary
 
 
+def build_here(
+    store: Store,
+    candidates: Sequence[SandboxCandidate],
+    fetcher: Fetcher,
+    sandbox: Sandbox,
+    *,
+    workers: int = 2,
+    on_release: Callable[[str, str, SandboxResult], None] | None = None,
+) -> SandboxSummary:
+    """`build_pending` on this machine: `workers` builds at once in `sandbox`, the sdists
+    downloaded into one temporary folder."""
+    with (
+        tempfile.TemporaryDirectory(prefix="depgraph-sdists-") as tmp,
+        ThreadPoolExecutor(max(1, workers), thread_name_prefix="sandbox") as pool,
+    ):
+        build = functools.partial(build_one, fetcher, sandbox, Path(tmp))
+        return build_pending(store, candidates, pool, build, sandbox.name, on_release=on_release)
+
+
 def _as_results(
     futures: dict[Future[tuple[SandboxCandidate, SandboxResult]], SandboxCandidate],
     backend: str,
@@ -155,13 +152,13 @@ def _as_results(
     for future in as_completed(futures):
         try:
             result = future.result()
-        # any error of the remote task (KilledWorker, SandboxUnavailable, ...): recorded against
-        # its release, not raised, so one bad worker does not stop the builds
+        # any error of the task (KilledWorker, SandboxUnavailable, a sandbox that raised, ...):
+        # recorded against its release, not raised, so one bad build does not stop the others
         except Exception as exc:
             if lost(exc):
                 raise ClusterLost(f"{type(exc).__name__}: {exc}") from exc
             reason = type(exc).__name__
-            detail = f"the build task failed on the cluster: {reason}: {exc}"
+            detail = f"the build task failed ({backend}): {reason}: {exc}"
             yield (
                 futures[future],
                 SandboxResult(False, backend, failure="task-failed", detail=detail),

@@ -10,35 +10,21 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from sandbox import Limits, Sandbox, SandboxResult, open_sandbox
+from depgraph.sandbox import Sandbox, SandboxResult, open_sandbox
+from depgraph.store import ProjectRecord, SandboxCandidate
 
+from .access import IndexAccess, SandboxAccess
 from .crawl import ProjectTask, crawl_one
 from .fetch import Fetcher
 from .http import RateLimiter, make_session
 from .index import IndexClient
-from .store import ProjectRecord, SandboxCandidate
 
-__all__ = ["BatchResult", "IndexAccess", "SandboxAccess", "build_release", "crawl_batch"]
-
-
-@dataclass(frozen=True)
-class IndexAccess:
-    """How a worker reaches the index and reads releases."""
-
-    index_url: str
-    user_agent: str
-    ca_bundle: str | None = None
-    retries: int = 5
-    #: requests per second per worker process (None: no cap)
-    max_rps: float | None = None
-    verify_hashes: bool = False
-    entry_points: bool = False
-    pool_size: int = 8
+__all__ = ["BatchResult", "build_release", "crawl_batch"]
 
 
 @dataclass
@@ -46,16 +32,6 @@ class BatchResult:
     records: list[ProjectRecord]
     requests: int = 0
     bytes_fetched: int = 0
-
-
-@dataclass(frozen=True)
-class SandboxAccess:
-    """Which sandbox a worker builds in, and how it downloads sdists."""
-
-    kind: str
-    limits: Limits = field(default_factory=Limits)
-    user_agent: str = ""
-    ca_bundle: str | None = None
 
 
 # one session (connection pool) and rate limiter per worker process and index, shared by the
@@ -70,12 +46,12 @@ def _index(access: IndexAccess) -> tuple[requests.Session, RateLimiter | None]:
         found = _sessions.get(access)
         if found is None:
             session = make_session(
-                pool_size=access.pool_size,
+                pool_size=access.workers,
                 retries=access.retries,
                 user_agent=access.user_agent,
                 ca_bundle=access.ca_bundle,
             )
-            rate = RateLimiter(access.max_rps) if access.max_rps else None
+            rate = RateLimiter(access.rate) if access.rate else None
             found = (session, rate)
             _sessions[access] = found
         return found
@@ -104,7 +80,7 @@ def _sandbox(access: SandboxAccess) -> tuple[Sandbox, Fetcher]:
             sandbox = open_sandbox(access.kind, access.limits)
             if sandbox.name == "docker":
                 # a worker started after one died on this machine clears what that one left
-                from sandbox.cleanup import remove_orphans
+                from depgraph.sandbox.cleanup import remove_orphans
 
                 remove_orphans()
             found = (sandbox, Fetcher(session))

@@ -22,10 +22,11 @@ from xml.parsers.expat import ExpatError
 import requests
 from packaging.utils import canonicalize_name
 
+from depgraph.store import Store
+
 from .crawl import Crawler, CrawlSummary
 from .errors import FetchError
 from .http import make_session
-from .store import Store
 
 __all__ = ["Changelog", "UpdateSummary", "update"]
 

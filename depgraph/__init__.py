@@ -2,6 +2,6 @@
 crawler, the sandbox and the analysis. The packages it composes know nothing of it.
 """
 
-from depgraph_core import __version__
+from depgraph.core import __version__
 
 __all__ = ["__version__"]

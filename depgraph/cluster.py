@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crawler.crawl import ClusterWork
-from crawler.tasks import IndexAccess, crawl_batch
+from depgraph.crawler.access import IndexAccess
+from depgraph.crawler.crawl import ClusterWork
+from depgraph.crawler.tasks import crawl_batch
 
 from .errors import UsageError
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from depgraph_core.errors import DepgraphError
+from depgraph.core.errors import DepgraphError
 
 __all__ = ["UsageError"]
 

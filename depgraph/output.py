@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: printing a report needs no crawler
-    from crawler.crawl import CrawlSummary
-    from crawler.sdist_builds import SandboxSummary
+    from depgraph.crawler.crawl import CrawlSummary
+    from depgraph.crawler.sdist_builds import SandboxSummary
 
 __all__ = ["print_json", "print_report", "print_summary"]
 

@@ -1,113 +1,76 @@
-"""The wiring the command line composes: an index client, a crawler with its progress bar, and the
-chosen sandbox for the releases the crawl could not answer statically."""
+"""The wiring the commands compose: an index client, a crawler with its progress bar, the chosen
+sandbox for the releases the crawl could not answer statically, and the one sequence every crawl
+command runs (crawl, then builds, then an exit code)."""
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from crawler import USER_AGENT
-from crawler.crawl import Crawler, CrawlSummary
-from crawler.fetch import Fetcher
-from crawler.http import PYPI_DEFAULT_RPS, RateLimiter, make_session
-from crawler.index import IndexClient
-from crawler.sdist_builds import SandboxSummary, build_pending, build_pending_on
-from crawler.store import ProjectRecord, Store
-from crawler.tasks import IndexAccess, SandboxAccess, build_release
-from sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
+from depgraph.crawler.access import IndexAccess, SandboxAccess
+from depgraph.crawler.crawl import Crawler, CrawlSummary
+from depgraph.crawler.fetch import Fetcher
+from depgraph.crawler.http import RateLimiter, make_session
+from depgraph.crawler.index import IndexClient
+from depgraph.crawler.sdist_builds import SandboxSummary, build_here, build_pending
+from depgraph.crawler.tasks import build_release
+from depgraph.sandbox import Sandbox, SandboxUnavailable, open_sandbox
+from depgraph.store import ProjectRecord, Store
 
 from .cluster import Cluster, cluster_lost
 
-__all__ = ["BuildOptions", "crawler_for", "open_chosen_sandbox", "run_crawl", "run_sandbox_builds"]
-
-
-@dataclass(frozen=True)
-class NetOptions:
-    """How every request goes out: the CAs trusted (`--cert`), who we say we are, and whether
-    dependencies may only come from hash-verified bytes (`--verify-hashes`)."""
-
-    ca_bundle: str | None = None
-    user_agent: str = USER_AGENT
-    verify_hashes: bool = False
-    entry_points: bool = False  # read wheels' entry_points.txt where PEP 658 answered metadata
-
-
-def polite_rate(index_url: str, max_rps: float | None) -> float | None:
-    """--max-rps, or for PyPI itself (which publishes no limit) a documented default."""
-    if max_rps is None and urlsplit(index_url).hostname == "pypi.org":
-        return PYPI_DEFAULT_RPS
-    return max_rps
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """Where and how pending sdists get built (`--sandbox ...`)."""
-
-    kind: str = "auto"  # auto | docker | bwrap | none
-    workers: int = 2
-    retry_failed: bool = False
-    limits: Limits = field(default_factory=Limits)
-    progress: bool = True
-    quiet: bool = False  # no "building sdists in ..." line (e.g. with --json)
-    net: NetOptions = field(default_factory=NetOptions)
+__all__ = [
+    "CrawlOutcome",
+    "crawl_then_build",
+    "crawler_for",
+    "open_chosen_sandbox",
+    "run_crawl",
+    "run_sandbox_builds",
+]
 
 
 @contextmanager
 def crawler_for(
     store: Store,
-    index_url: str,
-    workers: int = 8,
-    retries: int = 5,
+    access: IndexAccess,
+    *,
     progress: bool = True,
-    max_rps: float | None = None,
     total: int | None = None,
-    net: NetOptions | None = None,
     cluster: Cluster | None = None,
 ) -> Iterator[Crawler]:
-    """A Crawler over `index_url` with its own HTTP session and a progress bar on stderr; with a
+    """A Crawler over the index with its own HTTP session and a progress bar on stderr; with a
     cluster, the pages and releases are read by its workers (each with its own session, capped
-    at `max_rps` per worker) and written here."""
-    net = net or NetOptions()
+    at the access' rate per worker) and written here."""
     session = make_session(
-        pool_size=workers, retries=retries, user_agent=net.user_agent, ca_bundle=net.ca_bundle
+        pool_size=access.workers,
+        retries=access.retries,
+        user_agent=access.user_agent,
+        ca_bundle=access.ca_bundle,
     )
-    rate = polite_rate(index_url, max_rps)
+    rate = access.rate
     fetcher = Fetcher(session, rate=RateLimiter(rate) if rate else None)
-    client = IndexClient(fetcher, index_url)
+    client = IndexClient(fetcher, access.index_url)
     bar = tqdm(unit="project", desc="crawl", disable=not progress, file=sys.stderr, total=total)
 
     def tick(record: ProjectRecord) -> None:
         bar.update(1)
         bar.set_postfix(releases=len(record.releases), status=record.status, refresh=False)
 
-    work = None
-    if cluster is not None:
-        access = IndexAccess(
-            index_url,
-            net.user_agent,
-            net.ca_bundle,
-            retries,
-            rate,
-            net.verify_hashes,
-            net.entry_points,
-        )
-        work = cluster.crawl_work(access)
     try:
         yield Crawler(
             store,
             client,
             fetcher,
-            workers,
+            access.workers,
             on_project=tick,
-            verify_hashes=net.verify_hashes,
-            entry_points=net.entry_points,
-            cluster=work,
+            verify_hashes=access.verify_hashes,
+            entry_points=access.entry_points,
+            cluster=cluster.crawl_work(access) if cluster is not None else None,
         )
     finally:
         bar.close()
@@ -116,112 +79,122 @@ def crawler_for(
 
 def run_crawl(
     store: Store,
-    index_url: str,
-    projects: list[str] | None,
-    workers: int = 8,
-    retries: int = 5,
+    access: IndexAccess,
+    projects: list[str] | None = None,
+    *,
     resume: bool = True,
     progress: bool = True,
-    max_rps: float | None = None,
-    net: NetOptions | None = None,
     cluster: Cluster | None = None,
 ) -> CrawlSummary:
     """Crawl the named projects (every project with None) into the store."""
     total = len(projects) if projects else None
-    with crawler_for(
-        store, index_url, workers, retries, progress, max_rps, total, net, cluster
-    ) as crawler:
+    with crawler_for(store, access, progress=progress, total=total, cluster=cluster) as crawler:
         return crawler.crawl(projects, resume=resume)
 
 
-def open_chosen_sandbox(options: BuildOptions) -> Sandbox | None:
+def open_chosen_sandbox(access: SandboxAccess, *, quiet: bool = False) -> Sandbox | None:
     """The sandbox the user chose; None for "none", and for "auto" (with a message) when this
     machine has none. An explicitly chosen sandbox that is missing raises SandboxUnavailable."""
-    if options.kind == "none":
+    if access.kind == "none":
         return None
     try:
-        sandbox = open_sandbox(options.kind, options.limits)
+        sandbox = open_sandbox(access.kind, access.limits)
     except SandboxUnavailable as exc:
-        if options.kind != "auto":
+        if access.kind != "auto":
             raise
         print(f"depgraph: sdists stay pending-sandbox: {exc}", file=sys.stderr)
         return None
-    if not options.quiet:
+    if not quiet:
         print(f"depgraph: building sdists in the {sandbox.name} sandbox", file=sys.stderr)
     return sandbox
 
 
 def run_sandbox_builds(
     store: Store,
-    options: BuildOptions,
-    projects: list[str] | None,
+    access: SandboxAccess,
+    projects: list[str] | None = None,
+    *,
+    progress: bool = True,
+    quiet: bool = False,
     cluster: Cluster | None = None,
 ) -> SandboxSummary | None:
     """Build the pending sdists of `projects` (all with None); None when no sandbox is used. With
     a cluster, each sdist is one task, built in the sandbox of the worker that runs it."""
-    if cluster is not None and options.kind != "none":
-        return _builds_on_cluster(store, options, projects, cluster)
-    sandbox = open_chosen_sandbox(options)
-    if sandbox is None:
+    on_cluster = cluster is not None and access.kind != "none"
+    sandbox = None if on_cluster else open_chosen_sandbox(access, quiet=quiet)
+    if not on_cluster and sandbox is None:
         return None
-    session = make_session(
-        pool_size=options.workers,
-        user_agent=options.net.user_agent,
-        ca_bundle=options.net.ca_bundle,
-    )
-
-    def tick(*_: object) -> None:
-        bar.update(1)
-
-    todo = len(store.sandbox_candidates(options.retry_failed, projects))
+    candidates = store.sandbox_candidates(access.retry_failed, projects)
     bar = tqdm(
-        total=todo, unit="sdist", desc="sandbox", disable=not options.progress, file=sys.stderr
-    )
-    try:
-        return build_pending(
-            store,
-            Fetcher(session),
-            sandbox,
-            options.workers,
-            options.retry_failed,
-            projects,
-            on_release=tick,
-        )
-    finally:
-        bar.close()
-        session.close()
-
-
-def _builds_on_cluster(
-    store: Store, options: BuildOptions, projects: list[str] | None, cluster: Cluster
-) -> SandboxSummary:
-    access = SandboxAccess(
-        options.kind, options.limits, options.net.user_agent, options.net.ca_bundle
-    )
-    todo = len(store.sandbox_candidates(options.retry_failed, projects))
-    if not options.quiet:
-        print(
-            f"depgraph: building sdists on the cluster ({cluster.threads} workers, "
-            f"sandbox {options.kind} on each)",
-            file=sys.stderr,
-        )
-    bar = tqdm(
-        total=todo, unit="sdist", desc="sandbox", disable=not options.progress, file=sys.stderr
+        total=len(candidates), unit="sdist", desc="sandbox", disable=not progress, file=sys.stderr
     )
 
     def tick(*_: object) -> None:
         bar.update(1)
 
     try:
-        return build_pending_on(
-            store,
-            cluster.executor,
-            functools.partial(build_release, access),
-            f"cluster:{options.kind}",
-            options.retry_failed,
-            projects,
-            on_release=tick,
-            lost=cluster_lost,
+        if cluster is not None and on_cluster:
+            if not quiet:
+                print(
+                    f"depgraph: building sdists on the cluster ({cluster.threads} workers, "
+                    f"sandbox {access.kind} on each)",
+                    file=sys.stderr,
+                )
+            return build_pending(
+                store,
+                candidates,
+                cluster.executor,
+                functools.partial(build_release, access),
+                f"cluster:{access.kind}",
+                on_release=tick,
+                lost=cluster_lost,
+            )
+        assert sandbox is not None
+        session = make_session(
+            pool_size=access.workers, user_agent=access.user_agent, ca_bundle=access.ca_bundle
         )
+        try:
+            return build_here(
+                store,
+                candidates,
+                Fetcher(session),
+                sandbox,
+                workers=access.workers,
+                on_release=tick,
+            )
+        finally:
+            session.close()
     finally:
         bar.close()
+
+
+@dataclass
+class CrawlOutcome:
+    """A crawl command's result: what the crawl did, and the builds after it (None: no sandbox,
+    or the crawl was interrupted)."""
+
+    crawl: CrawlSummary
+    builds: SandboxSummary | None
+
+
+def crawl_then_build(
+    store: Store,
+    crawl: Callable[[Cluster | None], CrawlSummary],
+    sandbox: SandboxAccess,
+    projects: list[str] | None = None,
+    *,
+    progress: bool = True,
+    quiet: bool = False,
+    cluster: Cluster | None = None,
+) -> CrawlOutcome:
+    """The sequence of `crawl`, `update` and `demo`: the crawl, then (unless it was interrupted)
+    the sandbox builds of what it left pending, on the same cluster if there is one."""
+    summary = crawl(cluster)
+    builds = (
+        None
+        if summary.interrupted
+        else run_sandbox_builds(
+            store, sandbox, projects, progress=progress, quiet=quiet, cluster=cluster
+        )
+    )
+    return CrawlOutcome(summary, builds)

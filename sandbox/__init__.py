@@ -1,6 +1,6 @@
 """Build sdists in disposable sandboxes and report what they declare. Knows nothing of the crawler.
 
-from sandbox import open_sandbox
+from depgraph.sandbox import open_sandbox
 sb = open_sandbox("auto")          # docker when a daemon answers, else bwrap
 result = sb.extract(Path("some-1.0.tar.gz"))
 """

@@ -3,7 +3,7 @@ typed failure in a SandboxResult); these are about the sandbox itself."""
 
 from __future__ import annotations
 
-from depgraph_core.errors import DepgraphError
+from depgraph.core.errors import DepgraphError
 
 __all__ = ["SandboxError", "SandboxUnavailable"]
 

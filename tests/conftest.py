@@ -13,7 +13,7 @@ import pytest
 
 from depgraph.demo import build_demo_index
 from depgraph.demo.distbuild import DistSpec, write_wheel
-from tests.servers import IndexServer
+from tests.lib.servers import IndexServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEPGRAPH_SHARED", ROOT.parent / "shared"))
@@ -101,7 +101,7 @@ def store_locator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
     if request.param == "sqlite":
         yield str(tmp_path / "store.sqlite")
         return
-    from tests.pg import fresh_database
+    from tests.lib.pg import fresh_database
 
     with fresh_database() as url:
         yield url

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import (
+from depgraph.analysis import (
     DownloadsFormatError,
     compare_downloads,
     cycles,
@@ -19,15 +19,15 @@ from analysis import (
     read_downloads,
     unsatisfiable_edges,
 )
-from analysis.build import edges_from_requirements, target_environment
-from analysis.centrality import pagerank
-from analysis.graph import DependencyGraph, from_edge_frame
-from analysis.health import self_loops
-from analysis.pinning import classify_pinning
-from analysis.reach import transitive_dependents
-from analysis.report import filtered_dependents
-from analysis.roles import assign_roles
-from analysis.synthetic import synthetic_graph
+from depgraph.analysis.build import edges_from_requirements, target_environment
+from depgraph.analysis.centrality import pagerank
+from depgraph.analysis.graph import DependencyGraph, from_edge_frame
+from depgraph.analysis.health import self_loops
+from depgraph.analysis.pinning import classify_pinning
+from depgraph.analysis.reach import transitive_dependents
+from depgraph.analysis.report import filtered_dependents
+from depgraph.analysis.roles import assign_roles
+from depgraph.analysis.synthetic import synthetic_graph
 
 
 def graph(edges: list[tuple[str, str, bool]], nodes: list[str] | None = None) -> DependencyGraph:
@@ -364,7 +364,7 @@ def test_an_own_extra_edge_and_an_implied_one_do_not_make_a_runtime_dependent() 
 def test_report_csv_reads_back_as_pandas_own_csv_does(tmp_path: Path) -> None:
     """The report's Arrow CSV writer: every value a pandas reader gets back is what it gets from
     `to_csv`, with commas, quotes, newlines, gaps, booleans, unicode and floats in the fields."""
-    from analysis.csvout import write_csv
+    from depgraph.analysis.csvout import write_csv
 
     frame = pd.DataFrame(
         {

@@ -20,11 +20,11 @@ import pytest
 from depgraph.cli import main
 from depgraph.demo import build_demo_index
 from depgraph.demo.distbuild import DistSpec, write_sdist
-from sandbox.cleanup import remove_orphans
-from tests.cluster_procs import DaskProcesses, free_port
-from tests.helpers import crawl_cli, dump_store, query
-from tests.pg import fresh_database, pg_base_url
-from tests.servers import IndexServer
+from depgraph.sandbox.cleanup import remove_orphans
+from tests.lib.cluster_procs import DaskProcesses, free_port
+from tests.lib.helpers import crawl_cli, dump_store, query
+from tests.lib.pg import fresh_database, pg_base_url
+from tests.lib.servers import IndexServer
 
 pytestmark = pytest.mark.docker
 

@@ -18,21 +18,24 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from analysis import build_tables, dependents_table, load_graph
-from crawler.crawl import CrawlSummary
-from crawler.store import Store
+from depgraph.analysis import build_tables, dependents_table, load_graph
 from depgraph.cli import main
+from depgraph.crawler.access import IndexAccess
+from depgraph.crawler.crawl import CrawlSummary
 from depgraph.demo.distbuild import DistSpec, write_wheel
+from depgraph.store import Store
 from depgraph.wiring import run_crawl
 from tests.conftest import corpus_entries
-from tests.faultserver import FlakyMirror
-from tests.helpers import crawl_cli, dump_store, query, requirement_set, stored_requirements
-from tests.mirror import write_static_mirror
-from tests.servers import IndexServer
+from tests.lib.faultserver import FlakyMirror
+from tests.lib.helpers import crawl_cli, dump_store, query, requirement_set, stored_requirements
+from tests.lib.mirror import write_static_mirror
+from tests.lib.servers import IndexServer
 
 
 def crawl_all(db: Path | str, server: IndexServer, workers: int = 8) -> CrawlSummary:
-    return run_crawl(Store(db), server.url, None, workers=workers, progress=False)
+    return run_crawl(
+        Store(db), IndexAccess(index_url=server.url, workers=workers), None, progress=False
+    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -47,7 +50,7 @@ def pypiserver_store(
         crawl_all(db, pypiserver_index)
         yield db
         return
-    from tests.pg import fresh_database
+    from tests.lib.pg import fresh_database
 
     with fresh_database() as url:
         crawl_all(url, pypiserver_index)
@@ -107,7 +110,10 @@ def test_range_reads_fetch_a_fraction_of_a_big_wheel(
     pypiserver_index: IndexServer, tmp_path: Path
 ) -> None:
     summary = run_crawl(
-        Store(tmp_path / "s.sqlite"), pypiserver_index.url, ["big-wheel"], progress=False
+        Store(tmp_path / "s.sqlite"),
+        IndexAccess(index_url=pypiserver_index.url),
+        ["big-wheel"],
+        progress=False,
     )
     assert summary.releases_by_source == {"wheel-range": 1}
     assert summary.bytes_fetched < 40_000  # the wheel is > 400 kB
@@ -127,10 +133,10 @@ def test_crawl_twice_same_rows(
 def test_interrupted_crawl_resumes_to_the_same_store(
     pypiserver_index: IndexServer, pypiserver_store: Path | str, store_locator: str
 ) -> None:
-    from crawler.crawl import Crawler
-    from crawler.fetch import Fetcher
-    from crawler.http import make_session
-    from crawler.index import IndexClient
+    from depgraph.crawler.crawl import Crawler
+    from depgraph.crawler.fetch import Fetcher
+    from depgraph.crawler.http import make_session
+    from depgraph.crawler.index import IndexClient
 
     db = store_locator
     seen = []
@@ -334,7 +340,7 @@ def test_a_postgresql_store_reports_as_a_sqlite_store_does(
     pypiserver_index: IndexServer, tmp_path: Path
 ) -> None:
     """The same crawl into each kind of store: every report file identical, byte for byte."""
-    from tests.pg import fresh_database
+    from tests.lib.pg import fresh_database
 
     with fresh_database() as url:
         outputs = []

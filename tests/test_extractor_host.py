@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from sandbox.image import IMAGE_DIR
-from tests.hostile import archive_attacks, failure_sdists
+from depgraph.sandbox.image import IMAGE_DIR
+from tests.lib.hostile import archive_attacks, failure_sdists
 
 
 def _load_extractor() -> ModuleType:

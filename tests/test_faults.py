@@ -14,13 +14,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from crawler.crawl import Crawler
-from crawler.fetch import Fetcher
-from crawler.http import make_session
-from crawler.index import IndexClient
-from crawler.store import Store
+from depgraph.crawler.crawl import Crawler
+from depgraph.crawler.fetch import Fetcher
+from depgraph.crawler.http import make_session
+from depgraph.crawler.index import IndexClient
 from depgraph.demo.distbuild import DistSpec, write_wheel
-from tests.faultserver import RawFaultServer
+from depgraph.store import Store
+from tests.lib.faultserver import RawFaultServer
 
 JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -275,7 +275,7 @@ def test_unreachable_index_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from depgraph.cli import main
-    from tests.servers import free_port
+    from tests.lib.servers import free_port
 
     url = f"http://127.0.0.1:{free_port()}/simple/"  # nothing listens there
     rc = main(

@@ -13,10 +13,10 @@ import pytest
 
 from depgraph.cli import main
 from depgraph.demo.distbuild import DistSpec, write_wheel
-from tests.faultserver import FlakyMirror
-from tests.helpers import crawl_cli
-from tests.mirror import write_static_mirror
-from tests.pg import fresh_database
+from tests.lib.faultserver import FlakyMirror
+from tests.lib.helpers import crawl_cli
+from tests.lib.mirror import write_static_mirror
+from tests.lib.pg import fresh_database
 
 # (spec, upload time)
 RELEASES = [

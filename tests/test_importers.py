@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from analysis import load_graph
-from crawler.errors import ImportFormatError
-from crawler.importers import import_bigquery, import_pypi_deps_db
-from crawler.store import Store
+from depgraph.analysis import load_graph
+from depgraph.crawler.errors import ImportFormatError
+from depgraph.crawler.importers import import_bigquery, import_pypi_deps_db
+from depgraph.store import Store
 from tests.conftest import SHARED, need_shared
-from tests.helpers import query
+from tests.lib.helpers import query
 
 
 def write_bucket(folder: Path, kind: str, name: str, data: dict[str, Any]) -> None:

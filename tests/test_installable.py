@@ -17,14 +17,15 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from analysis.installability import VERDICTS, check_installable, installability_table
-from analysis.release_index import ReleaseIndex
-from analysis.targets import Target
-from crawler.store import Store
+from depgraph.analysis.installability import VERDICTS, check_installable, installability_table
+from depgraph.analysis.release_index import ReleaseIndex
+from depgraph.analysis.targets import Target
 from depgraph.cli import main
+from depgraph.crawler.access import IndexAccess
+from depgraph.store import Store
 from depgraph.wiring import run_crawl
-from tests.installable_cases import CASES, pip_dry_run, write_installable_index
-from tests.servers import IndexServer
+from tests.lib.installable_cases import CASES, pip_dry_run, write_installable_index
+from tests.lib.servers import IndexServer
 
 PYTHONS = ("3.8", f"{sys.version_info[0]}.{sys.version_info[1]}")
 ROOTS = sorted({canonicalize_name(spec.name) for spec, _, _ in CASES} | {"broken-wheel"})
@@ -54,7 +55,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
 @pytest.fixture(scope="module")
 def store(index: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("store") / "installable.sqlite"
-    run_crawl(Store(db), index.url, None, progress=False)
+    run_crawl(Store(db), IndexAccess(index_url=index.url), None, progress=False)
     return db
 
 

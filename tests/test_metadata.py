@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.metadata import parse_core_metadata, parse_requirement
-from depgraph_core.schema import RequirementKind
+from depgraph.core.requirements import parse_requirement
+from depgraph.core.schema import RequirementKind
+from depgraph.crawler.metadata import parse_core_metadata
 
 
 def meta(*lines: str, version: str = "2.1") -> bytes:

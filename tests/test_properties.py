@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from crawler.errors import IndexPageError
-from crawler.index import group_releases, parse_project_page
-from crawler.metadata import parse_core_metadata
+from depgraph.crawler.errors import IndexPageError
+from depgraph.crawler.index import group_releases, parse_project_page
+from depgraph.crawler.metadata import parse_core_metadata
 
 FIELDS = [
     "Metadata-Version",
@@ -143,7 +143,7 @@ def test_unsatisfiable_edges_agree_with_checking_every_release(
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import Version
 
-    from analysis.health import unsatisfiable_edges
+    from depgraph.analysis.health import unsatisfiable_edges
 
     versions = pd.DataFrame(
         [("lib", v, int(y), int(i == latest)) for i, (v, y) in enumerate(releases)],
@@ -167,7 +167,7 @@ def test_unsatisfiable_edges_agree_with_checking_every_release(
     broken = unsatisfiable_edges(reqs, versions)
     assert set(zip(broken["source"], broken["reason"], strict=True)) == expected
     # the report's worker gives the same as rows of its input
-    from analysis.satisfiable import unmet_reading
+    from depgraph.analysis.satisfiable import unmet_reading
 
     selected = versions[versions["is_latest"] == 1][["project", "version", "yanked"]]
     if selected.empty:  # (none selected: a stand-in that is no witness)
@@ -198,7 +198,7 @@ def test_key_intervals_read_plain_releases_as_packaging_does(version: str, speci
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import Version
 
-    from analysis.satisfiable import _interval
+    from depgraph.analysis.satisfiable import _interval
 
     try:
         clauses = list(SpecifierSet(specifier))
@@ -220,7 +220,7 @@ def test_plain_release_keys_are_packagings_keys(text: str) -> None:
     """The key read off a plain release text without packaging is packaging's own key."""
     from packaging.version import InvalidVersion, Version
 
-    from analysis.satisfiable import _plain_key
+    from depgraph.analysis.satisfiable import _plain_key
 
     key = _plain_key(text)
     if key is not None:
@@ -253,9 +253,9 @@ def test_any_version_dependents_count_every_known_release(
     here from the rows, by sets."""
     import pandas as pd
 
-    from analysis.build import edges_from_requirements
-    from analysis.graph import from_edge_frame
-    from analysis.report import any_version_dependents
+    from depgraph.analysis.build import edges_from_requirements
+    from depgraph.analysis.graph import from_edge_frame
+    from depgraph.analysis.report import any_version_dependents
 
     frame = pd.DataFrame(
         [(s, "1" if latest else "0", t, "", None, x, "") for s, latest, t, x in rows],

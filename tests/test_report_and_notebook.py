@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from crawler.store import Store
 from depgraph.cli import main
+from depgraph.crawler.access import IndexAccess
+from depgraph.store import Store
 from depgraph.wiring import run_crawl
 from tests.conftest import ROOT, SHARED, need_shared
-from tests.servers import IndexServer
+from tests.lib.servers import IndexServer
 
 SHARED_DATA = SHARED / "data"
 
@@ -25,7 +26,7 @@ SHARED_DATA = SHARED / "data"
 @pytest.fixture(scope="module")
 def crawled_store(pypiserver_index: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("report") / "crawl.sqlite"
-    run_crawl(Store(db), pypiserver_index.url, None, progress=False)
+    run_crawl(Store(db), IndexAccess(index_url=pypiserver_index.url), None, progress=False)
     return db
 
 
@@ -189,7 +190,7 @@ def test_a_script_without_a_main_guard_writes_a_report(tmp_path: Path, crawled_s
     script = tmp_path / "make_report.py"
     script.write_text(
         f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-        "from analysis import write_report\n"
+        "from depgraph.analysis import write_report\n"
         f"summary = write_report({str(crawled_store)!r}, {str(tmp_path / 'r')!r})\n"
         "print(summary['unsatisfiable_edges'])\n"
     )
@@ -211,7 +212,7 @@ def test_a_script_beside_files_named_like_standard_modules_writes_a_report(
     script = tmp_path / "make_report.py"
     script.write_text(
         f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-        "from analysis import write_report\n"
+        "from depgraph.analysis import write_report\n"
         "for shadow in ('re', 'json'):\n"
         "    with open(f'{shadow}.py', 'w') as f:\n"
         "        f.write(\"raise ImportError('the wrong module')\\n\")\n"
@@ -247,8 +248,8 @@ def test_the_report_command_ends_at_once_with_its_output_and_code(
 
 
 def test_a_failed_specifier_check_says_why(tmp_path: Path) -> None:
-    from analysis.errors import AnalysisError
-    from analysis.satisfiable import start_unmet_check
+    from depgraph.analysis.errors import AnalysisError
+    from depgraph.analysis.unmet_worker import start_unmet_check
 
     with pytest.raises(AnalysisError, match=r"specifier check failed.*no store at"):
         start_unmet_check(tmp_path / "absent.sqlite").result()
@@ -268,7 +269,7 @@ def test_report_on_an_empty_store_says_so(
 
 
 def test_report_on_a_graph_without_edges(tmp_path: Path) -> None:
-    from crawler.importers import import_bigquery
+    from depgraph.crawler.importers import import_bigquery
 
     export = tmp_path / "one.jsonl"
     export.write_text('{"name": "lonely", "version": "1.0", "requires_dist": []}\n')

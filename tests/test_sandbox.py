@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from sandbox import Limits, Sandbox, open_sandbox
-from sandbox.result import requires_from_setup_kwargs
+from depgraph.sandbox import Limits, Sandbox, open_sandbox
+from depgraph.sandbox.result import requires_from_setup_kwargs
 from tests.conftest import CORPUS, corpus_cases, corpus_entries, need_shared
-from tests.helpers import requirement_set
-from tests.hostile import archive_attacks, attacks, failure_sdists, setup_py_sdist
+from tests.lib.helpers import requirement_set
+from tests.lib.hostile import archive_attacks, attacks, failure_sdists, setup_py_sdist
 
 BACKENDS = [
     pytest.param("docker", marks=pytest.mark.docker),
@@ -208,7 +208,7 @@ def test_crawl_with_sandbox_fills_pending_and_records_hostile_failures(
     import shutil
 
     from depgraph.cli import main
-    from tests.servers import IndexServer
+    from tests.lib.servers import IndexServer
 
     folder = tmp_path / "files"
     folder.mkdir()
@@ -290,7 +290,7 @@ def test_retry_failed_rebuilds_after_limits_are_raised(tmp_path: Path, index_fol
     import shutil
 
     from depgraph.cli import main
-    from tests.servers import IndexServer
+    from tests.lib.servers import IndexServer
 
     folder = tmp_path / "files"
     folder.mkdir()
@@ -346,8 +346,8 @@ def test_orphans_of_dead_processes_are_removed_and_live_builds_kept() -> None:
     `remove_orphans`; one of a live process is not."""
     import docker
 
-    from sandbox.cleanup import remove_orphans
-    from sandbox.docker_backend import DEFAULT_IMAGE, LABEL, OWNER_LABEL, owner
+    from depgraph.sandbox.cleanup import remove_orphans
+    from depgraph.sandbox.docker_backend import DEFAULT_IMAGE, LABEL, OWNER_LABEL, owner
 
     dead = subprocess.Popen(["true"])
     dead.wait()

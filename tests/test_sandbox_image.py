@@ -14,10 +14,10 @@ import docker
 import pytest
 
 from depgraph.demo.distbuild import DistSpec, write_sdist
-from sandbox.base import EXTRACTOR_COMMAND, SANDBOX_ENV, SANDBOX_GID, SANDBOX_UID, WORK_DIR
-from sandbox.docker_backend import DockerSandbox
-from sandbox.image import BASE_IMAGE, DOCKERFILE, build_layer
-from sandbox.result import RESULT_MARKER
+from depgraph.sandbox.base import EXTRACTOR_COMMAND, SANDBOX_ENV, SANDBOX_GID, SANDBOX_UID, WORK_DIR
+from depgraph.sandbox.docker_backend import DockerSandbox
+from depgraph.sandbox.image import BASE_IMAGE, DOCKERFILE, build_layer
+from depgraph.sandbox.result import RESULT_MARKER
 
 
 def dockerfile_instructions() -> dict[str, str]:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis import load_graph
-from crawler.store import Store
+from depgraph.analysis import load_graph
 from depgraph.cli import main
-from depgraph_core.errors import SchemaVersionError, StoreError
-from depgraph_core.schema import SCHEMA_VERSION, DepsState, stored_version
+from depgraph.core.errors import SchemaVersionError, StoreError
+from depgraph.core.schema import SCHEMA_VERSION, DepsState, stored_version
+from depgraph.store import Store
 
 
 def newer_store(path: Path) -> Path:
@@ -140,8 +140,8 @@ def test_a_postgresql_store_is_created_once_and_checked_like_a_file() -> None:
 
     import psycopg
 
-    from analysis.store_reader import read_nodes
-    from tests.pg import fresh_database
+    from depgraph.store.reader import read_nodes
+    from tests.lib.pg import fresh_database
 
     with fresh_database() as url:
         with ThreadPoolExecutor(4) as pool:

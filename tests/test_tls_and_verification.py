@@ -21,15 +21,15 @@ import pandas as pd
 import pytest
 import trustme
 
-from crawler import USER_AGENT
-from crawler.store import Store
 from depgraph.cli import main
+from depgraph.core.schema import SCHEMA_VERSION
+from depgraph.crawler import USER_AGENT
 from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
-from depgraph_core.schema import SCHEMA_VERSION
-from tests.faultserver import FlakyMirror
-from tests.helpers import dump_store
-from tests.mirror import write_static_mirror
-from tests.servers import ChangelogServer, IndexServer
+from depgraph.store import Store
+from tests.lib.faultserver import FlakyMirror
+from tests.lib.helpers import dump_store
+from tests.lib.mirror import write_static_mirror
+from tests.lib.servers import ChangelogServer, IndexServer
 
 SPECS = [
     DistSpec("tls-core", "1.0"),

@@ -16,16 +16,17 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from crawler.store import Store
-from crawler.update import Changelog, update
 from depgraph.cli import main
+from depgraph.crawler.access import IndexAccess
+from depgraph.crawler.update import Changelog, update
 from depgraph.demo import build_demo_index
 from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
+from depgraph.store import Store
 from depgraph.wiring import crawler_for, run_crawl
 from tests.conftest import ROOT
-from tests.helpers import dump_store
-from tests.mirror import write_static_mirror
-from tests.servers import ChangelogServer, IndexServer
+from tests.lib.helpers import dump_store
+from tests.lib.mirror import write_static_mirror
+from tests.lib.servers import ChangelogServer, IndexServer
 
 
 def first_state(flat: Path) -> None:
@@ -59,17 +60,17 @@ def test_update_equals_a_fresh_full_crawl(tmp_path: Path, store_locator: str) ->
     write_static_mirror(flat, mirror)
     db = store_locator
     with IndexServer(mirror, "static") as server:
-        run_crawl(Store(db), server.url, None, progress=False)
-        with crawler_for(Store(db), server.url, progress=False) as crawler:
+        run_crawl(Store(db), IndexAccess(index_url=server.url), None, progress=False)
+        with crawler_for(Store(db), IndexAccess(index_url=server.url), progress=False) as crawler:
             unchanged = update(Store(db), crawler)
         assert unchanged.crawl.projects_by_status == {"unchanged": unchanged.crawl.projects}
         assert unchanged.crawl.bytes_fetched < 2000  # 304s and the root page only
         yanked = change(flat)
         write_static_mirror(flat, mirror, yanked=yanked)
-        with crawler_for(Store(db), server.url, progress=False) as crawler:
+        with crawler_for(Store(db), IndexAccess(index_url=server.url), progress=False) as crawler:
             result = update(Store(db), crawler)
         fresh = tmp_path / "fresh.sqlite"
-        run_crawl(Store(fresh), server.url, None, progress=False)
+        run_crawl(Store(fresh), IndexAccess(index_url=server.url), None, progress=False)
     assert result.new == ["newcomer"] and result.removed == ["doomed"]
     assert (
         result.crawl.projects_by_status["ok"] == 4
@@ -128,7 +129,9 @@ def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(
         serve_page(httpserver, "alpha", 10, [entry])
         serve_page(httpserver, "beta", 11, [])
         store = Store(tmp_path / "s.sqlite")
-        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+        with crawler_for(
+            store, IndexAccess(index_url=httpserver.url_for("/simple/")), progress=False
+        ) as crawler:
             first = update(
                 store, crawler, Changelog(log.url)
             )  # no serial yet: everything, then serial 11
@@ -153,7 +156,9 @@ def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(
             ],
             oneshot=True,
         )
-        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+        with crawler_for(
+            store, IndexAccess(index_url=httpserver.url_for("/simple/")), progress=False
+        ) as crawler:
             second = update(store, crawler, Changelog(log.url))
         asked = [r.path for r, _ in httpserver.log]
         assert "/simple/alpha/" not in asked  # unchanged since serial 11: not fetched
@@ -178,10 +183,14 @@ def test_a_page_that_stays_stale_leaves_the_store_unconsistent(
     try:
         log.rows = [("gamma", "", 0, "create", 5)]
         store = Store(tmp_path / "s.sqlite")
-        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+        with crawler_for(
+            store, IndexAccess(index_url=httpserver.url_for("/simple/")), progress=False
+        ) as crawler:
             assert update(store, crawler, Changelog(log.url)).consistent_to == "serial 5"
         log.rows.append(("gamma", "1.0", 0, "new release", 6))  # the page never catches up
-        with crawler_for(store, httpserver.url_for("/simple/"), progress=False) as crawler:
+        with crawler_for(
+            store, IndexAccess(index_url=httpserver.url_for("/simple/")), progress=False
+        ) as crawler:
             crawler.stale_delay = 0.1
             result = update(store, crawler, Changelog(log.url))
         assert result.consistent_to is None and result.crawl.incomplete == 1
@@ -236,7 +245,12 @@ def test_kill_9_at_random_points_then_resume(
     """The final store equals an uninterrupted crawl's, whatever instant the crawl was killed at."""
     pypiserver_index = many_projects_index
     reference = tmp_path / "reference.sqlite"
-    run_crawl(Store(reference), pypiserver_index.url, None, workers=1, progress=False)
+    run_crawl(
+        Store(reference),
+        IndexAccess(index_url=pypiserver_index.url, workers=1),
+        None,
+        progress=False,
+    )
     db = tmp_path / "killed.sqlite"
     # --max-rps stretches the crawl to ~20 s, so that every kill lands mid-crawl
     cmd = crawl_command(pypiserver_index.url, db, workers=2)

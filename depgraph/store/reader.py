@@ -1,8 +1,9 @@
-"""Read a pypi-depgraph store into name-level frames. Read-only: never the network, never a write.
+"""The analysis' reads of a store: name-level frames (columnar where the store is SQLite) and the
+row-level reads a resolver makes. Read-only: never the network, never a write.
 
-Tables, columns and state values come from the one schema module (`depgraph_core.schema`); a store
+Tables, columns and state values come from the one schema module (`depgraph.core.schema`); a store
 of another schema version is refused with a clear message before anything is read. A store is a
-SQLite file or a PostgreSQL URL (`depgraph_core.db`); the SQL here is common to both, but for the
+SQLite file or a PostgreSQL URL (`depgraph.core.db`); the SQL here is common to both, but for the
 date arithmetic of `--as-of`.
 """
 
@@ -18,16 +19,18 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from depgraph_core.db import Connection, Dialect, connect, display_locator, is_postgres
-from depgraph_core.errors import StoreError
-from depgraph_core.schema import DepsState, FileKind, RequirementKind, check_version
-from depgraph_core.versions import latest_key
-
-from .errors import AnalysisError, EmptyStoreError
+from depgraph.core.db import Connection, Dialect, connect, display_locator, is_postgres
+from depgraph.core.errors import AsOfError, EmptyStoreError, StoreError
+from depgraph.core.schema import DepsState, FileKind, RequirementKind, check_version
+from depgraph.core.versions import latest_key
 
 __all__ = [
     "REQUIREMENT_COLUMNS",
     "Query",
+    "ReleaseRows",
+    "StoreSource",
+    "as_of_date",
+    "newest_upload",
     "open_store",
     "read_frame",
     "read_latest_versions",
@@ -124,7 +127,7 @@ def as_of_date(text: str) -> str:
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise AnalysisError(f"--as-of wants a date as YYYY-MM-DD, not {text!r}") from None
+        raise AsOfError(f"--as-of wants a date as YYYY-MM-DD, not {text!r}") from None
 
 
 def _as_of(conn: Connection, path: str, as_of: str) -> None:
@@ -134,7 +137,7 @@ def _as_of(conn: Connection, path: str, as_of: str) -> None:
     - a release exists once its first file was uploaded (PEP 700 upload times); later releases
       and files are not there; releases without any upload time are left out;
     - each project's latest release is picked among the existing ones by the store's rule
-      (`depgraph_core.versions`); yanked flags are today's (the index says when a file was
+      (`depgraph.core.versions`); yanked flags are today's (the index says when a file was
       uploaded, not when it was yanked);
     - projects with no release yet are not there.
     """
@@ -145,7 +148,7 @@ def _as_of(conn: Connection, path: str, as_of: str) -> None:
     else:
         instant, base = "({})::timestamptz", "public"
     if conn.execute("SELECT 1 FROM files WHERE upload_time IS NOT NULL LIMIT 1").fetchone() is None:
-        raise AnalysisError(
+        raise AsOfError(
             f"{path}: the store has no upload times (its index gave none; PyPI's JSON API does, "
             "PEP 691/700), so it cannot be seen as of a date"
         )
@@ -361,3 +364,129 @@ def _one_of(db: str | Path, column: str, values: Sequence[object]) -> tuple[str,
     if is_postgres(db):
         return f"{column} = ANY(?)", (list(values),)
     return f"{column} IN (SELECT value FROM json_each(?))", (json.dumps(list(values)),)
+
+
+def newest_upload(db: str | Path) -> str | None:
+    """The newest upload time of any file (ISO 8601), None where the index gave none."""
+    with closing(open_store(db)) as conn:
+        newest: str | None = conn.execute("SELECT max(upload_time) FROM files").fetchone()[0]
+    return newest
+
+
+class ReleaseRows:
+    """Row-level reads of releases, files and requirements by project and release, on one open
+    connection: what a resolver asks, a few hundred projects at a time."""
+
+    def __init__(self, db: str | Path, as_of: str | None = None) -> None:
+        self._conn = open_store(db, as_of)
+        self.has_files = self._conn.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def project_names(self) -> list[str]:
+        """Every project with a release, sorted."""
+        rows = self._conn.execute("SELECT DISTINCT project FROM releases ORDER BY project")
+        return [r[0] for r in rows]
+
+    def releases_of(self, project: str) -> list[tuple[int, str, int, str | None, str, int]]:
+        """(id, version, yanked, requires_python, deps_state, is_latest) of a project's
+        releases."""
+        return list(
+            self._conn.execute(
+                "SELECT id, version, yanked, requires_python, deps_state, is_latest FROM releases"
+                " WHERE project = ?",
+                (project,),
+            )
+        )
+
+    def files_of(self, release_ids: Sequence[int]) -> list[tuple[int, str, str, int, str | None]]:
+        """(release_id, filename, kind, yanked, requires_python) of the releases' files."""
+        if not release_ids:
+            return []
+        marks = ",".join("?" * len(release_ids))
+        return list(
+            self._conn.execute(
+                "SELECT release_id, filename, kind, yanked, requires_python FROM files"
+                f" WHERE release_id IN ({marks})",
+                tuple(release_ids),
+            )
+        )
+
+    def runtime_requirements(self, release_id: int) -> list[tuple[str, str, str | None]]:
+        """(raw, name, extra) of a release's run-time requirements (base install and extras)."""
+        return list(
+            self._conn.execute(
+                "SELECT raw, name, extra FROM requirements WHERE release_id = ? AND kind IN (?, ?)",
+                (release_id, RequirementKind.RUN, RequirementKind.EXTRA),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class StoreSource:
+    """A store as the analysis reads it: its locator, checked once where the analysis begins
+    (it exists, its schema version is this code's, it holds projects), and the date it is seen as
+    of (None: as it is). Every read of the analysis goes through one of these; a process the
+    analysis starts gets the locator and the date and opens its own."""
+
+    locator: str
+    as_of: str | None = None
+
+    @classmethod
+    def open(cls, db: str | Path | StoreSource, as_of: str | None = None) -> StoreSource:
+        """The store at `db`, checked (StoreError: missing, foreign, another schema, empty)."""
+        if isinstance(db, StoreSource):
+            return db if as_of is None else db.at(as_of)
+        source = cls(str(db), as_of)
+        require_projects(source.locator)
+        return source
+
+    @property
+    def name(self) -> str:
+        """The locator for messages (a URL's password hidden)."""
+        return display_locator(self.locator)
+
+    def at(self, as_of: str | None) -> StoreSource:
+        """The same store seen as of another date."""
+        return StoreSource(self.locator, as_of)
+
+    def nodes(self) -> pd.DataFrame:
+        return read_nodes(self.locator, self.as_of)
+
+    def requirements(
+        self,
+        latest_only: bool = True,
+        kinds: tuple[str, ...] = RUNTIME_KINDS,
+        columns: tuple[str, ...] = REQUIREMENT_COLUMNS,
+        older_only: bool = False,
+    ) -> pd.DataFrame:
+        return read_requirements(self.locator, latest_only, kinds, columns, self.as_of, older_only)
+
+    def requirement_texts(self, ids: Sequence[int]) -> pd.DataFrame:
+        return read_requirement_texts(self.locator, ids, self.as_of)
+
+    def latest_versions(self, names: Sequence[str]) -> pd.DataFrame:
+        return read_latest_versions(self.locator, names, self.as_of)
+
+    def versions_of(self, names: Sequence[str]) -> pd.DataFrame:
+        return read_versions_of(self.locator, names, self.as_of)
+
+    def versions(self) -> pd.DataFrame:
+        return read_versions(self.locator, self.as_of)
+
+    def newest_upload(self) -> str | None:
+        return newest_upload(self.locator)
+
+    def release_rows(self) -> ReleaseRows:
+        """Row-level reads on a connection of their own (close it)."""
+        return ReleaseRows(self.locator, self.as_of)
+
+    @classmethod
+    def of(cls, db: str | Path | StoreSource) -> StoreSource:
+        """`db` as a source, unchecked (its reads check it)."""
+        return db if isinstance(db, StoreSource) else cls(str(db))
+
+    def check(self) -> None:
+        """Open and close: StoreError now rather than in the middle of the work."""
+        open_store(self.locator, self.as_of).close()

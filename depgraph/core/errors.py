@@ -1,12 +1,13 @@
 """The one base class of every error pypi-depgraph raises on purpose.
 
 Each package derives its own hierarchy from it (`crawler.errors`, `sandbox.errors`,
-`analysis.errors`); the command line maps them to exit codes in one place (`depgraph.exitcodes`).
+`analysis.errors`; the store's are here); the command line maps them to exit codes in one place
+(`depgraph.exitcodes`).
 """
 
 from __future__ import annotations
 
-__all__ = ["DepgraphError", "SchemaVersionError", "StoreError"]
+__all__ = ["AsOfError", "DepgraphError", "EmptyStoreError", "SchemaVersionError", "StoreError"]
 
 
 class DepgraphError(Exception):
@@ -33,3 +34,15 @@ class SchemaVersionError(StoreError):
         super().__init__(
             f"{path}: the store has {what}; this pypi-depgraph uses {expected}. {hint}"
         )
+
+
+class EmptyStoreError(StoreError):
+    """The store holds no projects: nothing to analyse."""
+
+    reason = "empty-store"
+
+
+class AsOfError(StoreError):
+    """A store cannot be seen as of the date asked for (a malformed date, no upload times)."""
+
+    reason = "as-of"

@@ -11,7 +11,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from depgraph.demo.distbuild import DistSpec, write_wheel
-from tests.mirror import write_static_mirror
+from tests.lib.mirror import write_static_mirror
 
 # (spec, wheel tag, yanked?)
 CASES: list[tuple[DistSpec, str, bool]] = [

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
-from crawler.lazywheel import metadata_member
-from tests.servers import project_of
+from depgraph.crawler.lazywheel import metadata_member
+from tests.lib.servers import project_of
 
 __all__ = ["write_static_mirror"]
 

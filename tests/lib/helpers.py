@@ -9,7 +9,7 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from depgraph_core.db import connect
+from depgraph.core.db import connect
 
 
 def requirement_key(raw: str) -> tuple[str, frozenset[str], frozenset[str], str]:

@@ -1,0 +1,83 @@
+"""`depgraph crawl`: every release of the chosen projects into the store, then the sandbox builds
+of what the crawl could not answer statically."""
+
+from __future__ import annotations
+
+import argparse
+
+from depgraph.crawler import PYPI_SIMPLE
+
+from ..output import print_summary
+from .options import (
+    Subparsers,
+    add_cluster_options,
+    add_db,
+    add_index_options,
+    add_sandbox_options,
+    crawl_exit,
+    index_access,
+    progress_wanted,
+    quiet_wanted,
+    sandbox_access,
+)
+
+__all__ = ["add_crawl_run_options", "add_parser", "run"]
+
+
+def add_crawl_run_options(p: argparse.ArgumentParser) -> None:
+    """What `crawl` and `update` share: the store, the index access, resume, sandbox, cluster."""
+    add_db(p, writes=True)
+    add_index_options(p)
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start a new run even if an unfinished one with the same options exists",
+    )
+    add_sandbox_options(p)
+    add_cluster_options(p)
+
+
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    crawl = sub.add_parser(
+        "crawl",
+        parents=[common],
+        help="crawl projects of an index into the store",
+        description="Crawl every release of the chosen projects: files, hashes and "
+        "requirements, from the cheapest trustworthy metadata source.",
+    )
+    crawl.add_argument(
+        "--index-url", default=PYPI_SIMPLE, help="simple API root (default %(default)s)"
+    )
+    which = crawl.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every project the index root lists")
+    which.add_argument(
+        "--project", action="append", metavar="NAME", help="a project to crawl (repeatable)"
+    )
+    add_crawl_run_options(crawl)
+    crawl.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from depgraph.store import Store
+
+    from ..cluster import open_cluster
+    from ..wiring import crawl_then_build, run_crawl
+
+    access = index_access(args, args.index_url)
+    store = Store(args.db)
+    projects = None if args.all else args.project
+    progress = progress_wanted(args)
+    with open_cluster(args.scheduler, args.cluster) as cluster:
+        outcome = crawl_then_build(
+            store,
+            lambda on: run_crawl(
+                store, access, projects, resume=not args.no_resume, progress=progress, cluster=on
+            ),
+            sandbox_access(args, user_agent=access.user_agent),
+            projects,
+            progress=progress,
+            quiet=quiet_wanted(args),
+            cluster=cluster,
+        )
+    print_summary(outcome.crawl, args.json, outcome.builds)
+    return crawl_exit(outcome.crawl.interrupted, outcome.crawl.problem_projects)

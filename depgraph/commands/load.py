@@ -1,0 +1,58 @@
+"""`depgraph import`: a public dependency data set into the store, without crawling."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from depgraph.core.db import display_locator
+
+from ..errors import UsageError
+from ..exitcodes import ExitCode
+from ..output import print_json
+from .options import Subparsers, add_db
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="load a public dependency data set into the store",
+        description="Load mach-nix pypi-deps-db buckets or a BigQuery distribution_metadata "
+        "export into the store (provenance recorded as import:<data set>).",
+    )
+    imp.add_argument("kind", choices=("pypi-deps-db", "bigquery"))
+    imp.add_argument(
+        "path",
+        type=Path,
+        help="pypi-deps-db folder (with sdist/ and wheel/), or a CSV/JSONL export",
+    )
+    add_db(imp, writes=True)
+    imp.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="import every version's dependencies, not only the latest",
+    )
+    imp.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from depgraph.crawler.importers import import_bigquery, import_pypi_deps_db
+    from depgraph.store import Store
+
+    if not args.path.exists():
+        raise UsageError(f"no such file or folder: {args.path}")
+    store = Store(args.db)
+    load = import_pypi_deps_db if args.kind == "pypi-deps-db" else import_bigquery
+    summary = load(args.path, store, all_versions=args.all_versions)
+    if args.json:
+        print_json(summary.__dict__ | {"db": display_locator(args.db)})
+    else:
+        print(
+            f"imported {summary.projects} projects, {summary.releases} releases, "
+            f"{summary.requirements} requirements ({summary.bad_requirements} unreadable, "
+            f"recorded as failures) into {display_locator(args.db)}"
+        )
+    return ExitCode.OK

@@ -1,0 +1,95 @@
+"""`depgraph update`: only what changed since the last crawl, then the sandbox builds."""
+
+from __future__ import annotations
+
+import argparse
+
+from depgraph.core.db import display_locator
+from depgraph.crawler import PYPI_SIMPLE
+
+from ..errors import UsageError
+from ..output import print_json, print_summary
+from .crawl import add_crawl_run_options
+from .options import (
+    Subparsers,
+    crawl_exit,
+    existing_store,
+    index_access,
+    progress_wanted,
+    quiet_wanted,
+    sandbox_access,
+)
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    upd = sub.add_parser(
+        "update",
+        parents=[common],
+        help="fetch only what changed since the last crawl",
+        description="Bring the store up to date with its index: new projects crawled, removed ones "
+        "dropped, changed ones re-read. Uses the index's changelog serials when --changelog-url is "
+        "given (PyPI: https://pypi.org/pypi), else conditional requests (ETag / Last-Modified).",
+    )
+    upd.add_argument(
+        "--index-url", default=None, help="default: the index of the store's last crawl"
+    )
+    upd.add_argument(
+        "--changelog-url",
+        default=None,
+        help="XML-RPC endpoint with changelog_since_serial "
+        "(default: https://pypi.org/pypi when the index is PyPI, else none)",
+    )
+    add_crawl_run_options(upd)
+    upd.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from depgraph.crawler.crawl import CrawlSummary
+    from depgraph.crawler.update import Changelog, UpdateSummary, update
+
+    from ..cluster import Cluster, open_cluster
+    from ..wiring import crawl_then_build, crawler_for
+
+    store = existing_store(args.db)
+    index_url = args.index_url or store.last_index_url()
+    if index_url is None:
+        raise UsageError(f"{display_locator(args.db)} has no crawl yet; give --index-url")
+    access = index_access(args, index_url)
+    is_pypi = index_url.rstrip("/") == PYPI_SIMPLE.rstrip("/")
+    changelog_url = args.changelog_url or ("https://pypi.org/pypi" if is_pypi else None)
+    progress = progress_wanted(args)
+    results: list[UpdateSummary] = []
+
+    def crawl(cluster: Cluster | None) -> CrawlSummary:
+        with crawler_for(store, access, progress=progress, cluster=cluster) as crawler:
+            session = crawler.fetcher.session  # the same trust settings, User-Agent and retries
+            changelog = Changelog(changelog_url, session) if changelog_url else None
+            results.append(update(store, crawler, changelog))
+        return results[-1].crawl
+
+    with open_cluster(args.scheduler, args.cluster) as cluster:
+        outcome = crawl_then_build(
+            store,
+            crawl,
+            sandbox_access(args, user_agent=access.user_agent),
+            progress=progress,
+            quiet=quiet_wanted(args),
+            cluster=cluster,
+        )
+    (result,) = results
+    if args.json:
+        data = result.as_dict()
+        if outcome.builds is not None:
+            data["sandbox"] = outcome.builds.as_dict()
+        print_json(data)
+    else:
+        print(
+            f"update ({result.mode}): {len(result.new)} new projects, {len(result.removed)} removed"
+        )
+        print_summary(result.crawl, False, outcome.builds)
+        print(
+            f"  consistent to: {result.consistent_to or 'not yet (incomplete: run update again)'}"
+        )
+    return crawl_exit(result.crawl.interrupted, result.crawl.problem_projects)

@@ -1,0 +1,138 @@
+"""Crawl runs and their queues (what an interrupted run resumes), and what incremental updates
+read and remove: the projects stored, the last index crawled."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from depgraph.core.db import Connection, Dialect
+from depgraph.core.schema import RunStatus
+
+from .connection import StoreBase, now, retried_on_connection_loss
+
+__all__ = ["Runs", "enqueue_projects", "mark_done"]
+
+
+def enqueue_projects(db: Connection, run_id: int, projects: Sequence[str]) -> None:
+    db.executemany(
+        "INSERT INTO crawl_queue (run_id, position, project) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+        [(run_id, i, p) for i, p in enumerate(projects)],
+    )
+
+
+def mark_done(db: Connection, run_id: int, project: str) -> None:
+    """The project's queue row is done (in the transaction that wrote the project)."""
+    db.execute(
+        "UPDATE crawl_queue SET done = 1 WHERE run_id = ? AND project = ?", (run_id, project)
+    )
+
+
+class Runs(StoreBase):
+    @retried_on_connection_loss
+    def open_run(
+        self,
+        index_url: str,
+        options: dict[str, object],
+        projects: Sequence[str] | None,
+        resume: bool = True,
+    ) -> tuple[int, bool]:
+        """(run id, resumed?). An unfinished run with the same index and options is resumed."""
+        opts = json.dumps(options, sort_keys=True)
+        if resume:
+            row = self.db.execute(
+                "SELECT id FROM crawl_runs WHERE status IN (?, ?) AND index_url = ? AND options = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (RunStatus.RUNNING, RunStatus.INTERRUPTED, index_url, opts),
+            ).fetchone()
+            if row:
+                return int(row[0]), True
+        with self.transaction() as db:
+            run_id: int = db.execute(
+                "INSERT INTO crawl_runs (index_url, started_at, status, options) VALUES (?,?,?,?)"
+                " RETURNING id",
+                (index_url, now(), RunStatus.RUNNING, opts),
+            ).fetchone()[0]
+            if projects is not None:
+                enqueue_projects(db, run_id, projects)
+        return run_id, False
+
+    @retried_on_connection_loss
+    def enqueue(self, run_id: int, projects: Sequence[str]) -> None:
+        with self.transaction() as db:
+            enqueue_projects(db, run_id, projects)
+
+    @retried_on_connection_loss
+    def queued(self, run_id: int) -> tuple[list[str], int]:
+        """(projects still to do in order, number already done)."""
+        todo = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT project FROM crawl_queue WHERE run_id = ? AND done = 0 ORDER BY position",
+                (run_id,),
+            )
+        ]
+        done = self.db.execute(
+            "SELECT count(*) FROM crawl_queue WHERE run_id = ? AND done = 1", (run_id,)
+        ).fetchone()[0]
+        return todo, int(done)
+
+    @retried_on_connection_loss
+    def has_queue(self, run_id: int) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM crawl_queue WHERE run_id = ? LIMIT 1", (run_id,)
+            ).fetchone()
+            is not None
+        )
+
+    @retried_on_connection_loss
+    def finish_run(self, run_id: int, status: RunStatus) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE crawl_runs SET status = ?, finished_at = ? WHERE id = ?",
+                (status, now(), run_id),
+            )
+        # fold the WAL back into the database: a large WAL makes every later commit pay for a
+        # checkpoint attempt while the next run's readers hold it open
+        if self.dialect is Dialect.SQLITE:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @retried_on_connection_loss
+    def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
+        """The newest crawl runs: id, status, started_at, finished_at."""
+        rows = self.db.execute(
+            "SELECT id, status, started_at, finished_at FROM crawl_runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            dict(zip(("id", "status", "started_at", "finished_at"), r, strict=True)) for r in rows
+        ]
+
+    @retried_on_connection_loss
+    def last_index_url(self) -> str | None:
+        row = self.db.execute(
+            "SELECT index_url FROM crawl_runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return row[0] if row else None
+
+    @retried_on_connection_loss
+    def project_names(self) -> set[str]:
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT name FROM projects WHERE index_url NOT LIKE 'import:%'"
+            )
+        }
+
+    @retried_on_connection_loss
+    def remove_projects(self, names: Iterable[str]) -> int:
+        """Projects the index no longer lists: gone from the store (and so from the graph)."""
+        names = list(names)
+        with self.transaction() as db:
+            for name in names:
+                db.execute(
+                    "DELETE FROM projects WHERE name = ?", (name,)
+                )  # releases, files, requirements cascade
+                db.execute("DELETE FROM failures WHERE project = ?", (name,))
+        return len(names)
