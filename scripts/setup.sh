@@ -1,27 +1,62 @@
 #!/usr/bin/env bash
-# Installs what pypi-depgraph needs on a fresh Debian machine (idempotent):
-#   system packages (Docker engine, debootstrap, bubblewrap), the project with its test extras,
-#   a running Docker daemon (no bridge, no iptables: sandbox containers have no network anyway),
-#   and the sandbox image, built offline.
-# Usage: scripts/setup.sh [--test]      (--test adds the test dependencies)
+# Sets a Debian-like machine up for pypi-depgraph (idempotent; root or sudo for the Debian part):
+#   - the project in a virtual environment, .venv in the checkout (never the system Python: on a
+#     PEP 668 "externally managed" Python, such as Debian 12's or Ubuntu 24.04's, pip refuses it);
+#   - Debian packages: python3-venv where `venv` lacks ensurepip, and for the sandbox docker.io,
+#     debootstrap, bubblewrap;
+#   - a running Docker daemon (no bridge, no iptables: sandbox containers have no network anyway);
+#   - the sandbox image, built offline.
+# Usage: scripts/setup.sh [--test] [--python-only]
+#   --test         also the test and lint dependencies
+#   --python-only  the virtual environment only (no Docker, no image)
+# PYTHON chooses the interpreter (default python3; 3.11 or newer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="demo"
-[[ "${1:-}" == "--test" ]] && extras="test,lint"
+python_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) extras="test,lint" ;;
+    --python-only) python_only=1 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+apt_install() {
+  echo "setup: installing $*" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+python="${PYTHON:-python3}"
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup: pypi-depgraph needs Python 3.11 or newer; $python is $("$python" --version 2>&1)." \
+    "Set PYTHON to another interpreter." >&2
+  exit 1
+fi
+if [[ ! -x .venv/bin/python ]]; then
+  rm -rf .venv
+  if ! "$python" -m venv .venv >/dev/null 2>&1; then
+    # Debian ships ensurepip apart, in python3.X-venv
+    rm -rf .venv
+    apt_install "python$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')-venv"
+    "$python" -m venv .venv
+  fi
+fi
+# the build backend into .venv first, then the project built against it: no isolated build
+# environment to download it again on every run
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "setuptools>=77"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-build-isolation \
+  -e ".[$extras]"
+(( python_only )) && exit 0
+
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v bwrap >/dev/null || missing+=(bubblewrap)
-if (( ${#missing[@]} )); then
-  echo "setup: installing ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-python3 -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+(( ${#missing[@]} )) && apt_install "${missing[@]}"
 
 if ! docker info >/dev/null 2>&1; then
   echo "setup: starting dockerd" >&2
@@ -30,6 +65,4 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/depgraph-dockerd.log" >&2; exit 1; }
 fi
 
-if [[ -f sandbox/image/build-offline.sh ]] && command -v depgraph >/dev/null && depgraph sandbox --help >/dev/null 2>&1; then
-  depgraph sandbox build-image --if-missing
-fi
+.venv/bin/depgraph sandbox build-image --if-missing

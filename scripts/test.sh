@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: set the machine up (scripts/setup.sh --test, scripts/postgres.sh), then run
-# the whole suite.
+# The test command: set the machine up (scripts/setup.sh --test: .venv with the test extras, Docker,
+# the sandbox image; scripts/postgres.sh), then run the whole suite in .venv.
 # Arguments go to pytest. "No tests ran" (pytest exit 5) is a failure, not a pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ if [[ -z "${DEPGRAPH_TEST_PG:-}" ]]; then
   DEPGRAPH_TEST_PG=$(bash scripts/postgres.sh) || { echo "test.sh: PostgreSQL did not start" >&2; exit 1; }
   export DEPGRAPH_TEST_PG
 fi
-python3 -m pytest "$@"
+.venv/bin/python -m pytest "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then
   echo "test.sh: pytest collected no tests: failing" >&2

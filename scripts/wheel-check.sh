@@ -7,12 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d /tmp/depgraph-wheel.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-python3 -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$work/dist" .
+.venv/bin/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$work/dist" .
 wheel="$(ls "$work"/dist/*.whl)"
-if python3 -m zipfile -l "$wheel" | grep -E '(^| )tests/' ; then
+if .venv/bin/python -m zipfile -l "$wheel" | grep -E '(^| )tests/' ; then
   echo "wheel-check: test code in the wheel" >&2; exit 1
 fi
-python3 -m venv "$work/venv"
+.venv/bin/python -m venv "$work/venv"  # (a venv of the base interpreter, not of .venv)
 "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check "${wheel}[demo]"
 "$work/venv/bin/python" -m pip check
 cd "$work"  # away from the checkout: only the installed wheel can be imported
