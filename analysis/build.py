@@ -76,7 +76,7 @@ def _requested_extras(reqs: pd.DataFrame, rounds: int = 5) -> pd.DataFrame:
     found = []
     # A request met before (the same source asking the same target for the same extras) brings
     # nothing new: extras that ask for each other (`pkg[all]` -> `pkg[a]` -> ...) would otherwise
-    # repeat their rows every round (121 k rows in the fifth round on the 2023 import).
+    # repeat their rows every round (a hundred thousand rows a round on PyPI).
     request = ["source", "target", "extras", "via_extra"]
     seen = asking.iloc[:0][request]
     for _ in range(rounds):

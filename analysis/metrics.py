@@ -29,7 +29,7 @@ def dependents_table(
     any_version: DependencyGraph | None = None,
     sort: bool = True,
 ) -> pd.DataFrame:
-    """One row per node; every column is defined in analysis/DATA_DICTIONARY.md.
+    """One row per node; every column is defined in docs/data-dictionary.md.
 
     Direct counts use only the edges each project's own metadata lists: `direct_dependents` counts
     the projects whose selected release lists the node outside any extra (with `include_extras`,

@@ -100,11 +100,9 @@ def transitive_dependents(
     """For each node, how many other nodes depend on it directly or through any chain.
 
     engine: "bitsets" (ours, the default: condensation + chunked bitsets) or "networkit"
-    (NetworKit's exact ReachableNodes on the reversed graph; the `networkit` extra). Measured side
-    by side (benchmarks/analysis.py, same run, identical counts, 2 cores): on the 2023 PyPI graph
-    (426 k nodes, 1.1 M edges) NetworKit 1.40 s, ours 0.94 s; on a generated graph of today's PyPI
-    size (1 M nodes, 4 M edges, heavy-tailed) NetworKit 367 s, ours 21 s. Ours is the better tool,
-    so it is the default."""
+    (NetworKit's exact ReachableNodes on the reversed graph; the `networkit` extra). Both give
+    identical counts; ours is the faster on PyPI-shaped graphs (`benchmarks/analysis.py` measures
+    both side by side; docs/benchmarks.md has the figures), so it is the default."""
     if engine not in ("auto", "networkit", "bitsets"):
         raise ValueError(f"unknown engine {engine!r}")
     if engine == "networkit":

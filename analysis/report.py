@@ -145,7 +145,7 @@ def _by_name(table: pd.DataFrame, values: pd.Series) -> pd.Series:
     """`values` (indexed by a few names) as a column of `table`, missing where a name has none:
     only the few names are looked up, not every row's."""
     # Arrow's lookup hashes the few names and probes the table's (an Index of the table's names
-    # is hashed anew at every call: 0.15 s on the 2023 import)
+    # is hashed anew at every call)
     few = pa.array(values.index.astype(str).to_numpy(dtype=object), pa.string())
     position = pc.index_in(arrow_text(table["name"]), value_set=few)
     at = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
@@ -185,7 +185,7 @@ def build_tables(
 def _without_cycle_collection() -> Iterator[None]:
     """Python's cyclic garbage collector off for a while, as it was afterwards. A report makes
     millions of short-lived objects and no cycles worth collecting, and the collector would walk
-    them again and again (~1 s of CPU on the 2023 import); reference counting still frees
+    them again and again (about a second of CPU on a PyPI-size store); reference counting frees
     everything at once."""
     enabled = gc.isenabled()
     gc.disable()
@@ -204,8 +204,8 @@ class _TableBuild:
     The store is read once: the selected releases' requirements (the graph, the health checks),
     the older known releases' (any-version counts) and the nodes. The reads run at once, each on
     its own connection: the database works without holding Python's lock. Which specifiers no
-    release meets (pure Python, 2-3 s on the 2023 import) is found in a process of its own, from the
-    store, beside everything else: a second core does it."""
+    release meets (pure Python, seconds on a PyPI-size store) is found in a process of its own,
+    from the store, beside everything else: a second core does it."""
 
     def __init__(
         self,

@@ -4,7 +4,7 @@ Pre-releases count as pip counts them: only when the specifier names one, or whe
 matches (packaging's `filter` rule), which makes "satisfiable" the same as "some release matches
 with pre-releases allowed". Yanked releases count only for an exact pin (PEP 592).
 
-A report asks this of ~175 k distinct (project, specifier) pairs on the 2023 PyPI import, and one
+A report of PyPI asks this of hundreds of thousands of distinct (project, specifier) pairs, and one
 `SpecifierSet.contains` costs tens of microseconds. Three exact shortcuts settle most pairs before
 packaging is asked, in this order:
 
@@ -453,8 +453,7 @@ def unmet_reading(
     `latest_of(names)`: the selected release (project, version, yanked) of those of the projects
     `names` that have releases (every such project has one): which targets are known, and each
     one's witness; `releases_of(names)`: every release (project, version, yanked) of the projects
-    whose witness leaves a pair undecided (on the 2023 import 14 k of 44 k projects, half the
-    rows)."""
+    whose witness leaves a pair undecided (on PyPI a third of the projects asked)."""
     pairs, rows, pair_of_row, latest = _distinct_pairs(targets, specifiers, latest_of)
     projects = pa.array(latest["project"], pa.large_string())
     witness = ~latest["yanked"].to_numpy(dtype=bool)

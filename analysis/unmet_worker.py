@@ -38,7 +38,7 @@ __all__ = ["UnmetCheck", "main", "start_unmet_check"]
 
 def main() -> int:
     # The check makes millions of short-lived tuples and no reference cycles: the cyclic
-    # collector would only walk them (a quarter of its time on the 2023 import)
+    # collector would only walk them (a large share of the check's time on PyPI)
     gc.disable()
     job = json.loads(sys.stdin.readline())
     db, as_of = job["db"], job["as_of"]

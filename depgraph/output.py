@@ -65,7 +65,7 @@ def print_report(summary: dict[str, object], out: Path, top: int) -> None:
     import pandas as pd
 
     # the rows are in report order: read until `top` projects on the index are in (not the whole
-    # file: 0.5 s on the 2023 import for a dozen rows)
+    # file, which is large on a PyPI-size store, for a dozen rows)
     shown = []
     with pd.read_csv(out / "packages.csv", chunksize=max(4 * top, 100)) as chunks:
         for chunk in chunks:

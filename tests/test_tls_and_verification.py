@@ -352,18 +352,49 @@ def test_verify_hashes_with_only_a_bad_wheel_stores_nothing(
     assert reasons == ["wheel:hash-mismatch"]
 
 
-def test_user_agent_names_the_project_and_can_be_overridden(
-    pep658_mirror: Path, tmp_path: Path
+def test_user_agent_names_the_tool_and_the_contact_and_can_be_overridden(
+    pep658_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("DEPGRAPH_CONTACT", raising=False)
     with FlakyMirror(pep658_mirror, cut_once=False) as server:
-        assert crawl(server.url, tmp_path / "ua.sqlite") == 0
-        assert (
-            crawl(server.url, tmp_path / "ua2.sqlite", "--user-agent", "my-study/1.0 (me@x)") == 0
-        )
+        runs = [
+            (crawl(server.url, tmp_path / "ua1.sqlite"), len(server.requests)),
+            (crawl(server.url, tmp_path / "ua2.sqlite", "--contact", "me@example.org"), 0),
+        ]
+        runs[1] = (runs[1][0], len(server.requests))
+        monkeypatch.setenv("DEPGRAPH_CONTACT", "https://example.org/study")
+        runs.append((crawl(server.url, tmp_path / "ua3.sqlite"), len(server.requests)))
+        custom = ("--user-agent", "my-study/1.0 (me@x)")
+        runs.append((crawl(server.url, tmp_path / "ua4.sqlite", *custom), len(server.requests)))
+    assert [rc for rc, _ in runs] == [0, 0, 0, 0]
     agents = [r[2] for r in server.requests]
-    half = len(agents) // 2
-    assert re.fullmatch(r"pypi-depgraph/\S+ \(\+https://\S+\)", agents[0])
-    assert set(agents[:half]) == {USER_AGENT} and set(agents[half:]) == {"my-study/1.0 (me@x)"}
+    ends = [0] + [n for _, n in runs]
+    seen = [set(agents[ends[i] : ends[i + 1]]) for i in range(4)]
+    assert seen[0] == {USER_AGENT} and re.fullmatch(r"pypi-depgraph/[0-9][^ ]*", USER_AGENT)
+    assert seen[1] == {f"{USER_AGENT} (contact: me@example.org)"}
+    assert seen[2] == {f"{USER_AGENT} (contact: https://example.org/study)"}
+    assert seen[3] == {"my-study/1.0 (me@x)"}
+
+
+def test_a_crawl_of_pypi_without_a_contact_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Decided before any request: the warning comes from building the index access."""
+    from depgraph.cli import build_parser
+    from depgraph.commands.options import index_access
+
+    monkeypatch.delenv("DEPGRAPH_CONTACT", raising=False)
+    args = build_parser().parse_args(["crawl", "--project", "x"])
+    assert index_access(args, args.index_url).user_agent == USER_AGENT
+    assert "crawling pypi.org without a contact" in capsys.readouterr().err
+    args = build_parser().parse_args(["crawl", "--project", "x", "--contact", "me@example.org"])
+    assert index_access(args, args.index_url).user_agent.endswith("(contact: me@example.org)")
+    assert capsys.readouterr().err == ""
+    args = build_parser().parse_args(
+        ["crawl", "--project", "x", "--index-url", "http://127.0.0.1:1/simple/"]
+    )
+    index_access(args, args.index_url)
+    assert capsys.readouterr().err == ""
 
 
 def test_every_request_is_counted_404s_included(

@@ -85,7 +85,7 @@ def read_queries(
     db: str | Path, queries: Sequence[Query], as_of: str | None = None
 ) -> list[pd.DataFrame]:
     """Queries on one checked store, each as a frame. A SQLite file is read columnar (the ADBC
-    SQLite driver straight into Arrow, ~3x faster than rows through sqlite3 on the 2023 import),
+    SQLite driver straight into Arrow, several times faster than rows through sqlite3),
     but as of a date, whose TEMP views live on the sqlite3 connection (built once for all)."""
     with closing(open_store(db, as_of)) as conn:
         if conn.dialect is not Dialect.SQLITE or as_of is not None:
@@ -198,7 +198,7 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
     wheels/sdist, releases, last upload, console scripts.
 
     Simple queries joined here on the project name: SQLite's plan for them as one statement (a
-    LEFT JOIN of four grouped subqueries) took 3x as long on the 2023 import."""
+    LEFT JOIN of four grouped subqueries) takes several times as long."""
     kinds = (FileKind.WHEEL.value, FileKind.SDIST.value)
     projects, latest, counts, files, scripts = read_queries(
         db,
@@ -216,7 +216,7 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
                 " max(f.upload_time) AS last_upload"
                 " FROM files f JOIN releases r ON r.id = f.release_id"
                 # imported stores have no files, and SQLite's plan still scans every release
-                # (0.2 s on the 2023 import): a constant condition it tests once
+                # for nothing: a constant condition it tests once
                 " WHERE EXISTS (SELECT 1 FROM files) GROUP BY r.project",
                 kinds,
                 text=("last_upload",),
@@ -298,9 +298,9 @@ def read_requirements(
     raw. Of each project's selected release (`latest_only`), of every release, or with
     `older_only` of the known releases that are not selected."""
     where = "r.deps_state = ? AND q.kind IN ({})".format(",".join("?" * len(kinds)))
-    # SQLite's planner (no statistics) scans the releases (4 M on the 2023 import) and looks each
+    # SQLite's planner (no statistics) scans the releases (millions on PyPI) and looks each
     # known one's requirements up: scanning the requirements and looking their release up by its
-    # key is faster (1.1 s against 1.4 s). CROSS JOIN is how SQLite is told the loop order; `+ 0`
+    # key is faster. CROSS JOIN is how SQLite is told the loop order; `+ 0`
     # keeps it off the partial index of latest releases.
     postgres = is_postgres(db)
     flag = "r.is_latest" if postgres else "r.is_latest + 0"
