@@ -1,12 +1,12 @@
 """`depgraph report` of this tree against the same command of another commit, side by side.
 
-This machine's speed drifts by 20-30 % between minutes, so a time measured alone says little: both
+A shared machine's speed drifts from minute to minute, so a time measured alone says little: both
 trees run in turn, each run of one right after a run of the other, on the same store. Each tree is
 a `git archive` of its commit in a temporary folder, run as `python -m depgraph report` from there
 (its own code, whatever is installed), under the same Python. Prints every run (wall time, CPU
 time of the report and its worker, peak RSS of the larger of the two) and the median ratio.
 
-    python benchmarks/report_against.py --store pypi.sqlite --against 8c07a5e [--runs 5]
+    python benchmarks/report_against.py --store pypi.sqlite --against REV [--runs 5]
 """
 
 from __future__ import annotations

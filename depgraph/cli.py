@@ -24,7 +24,7 @@ __all__ = ["build_parser", "main", "run"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="depgraph",
-        description="Measure the Python package ecosystem by who depends on whom: crawl a "
+        description="Measure the Python package ecosystem by who depends on whom: crawl a\n"
         "PyPI-compatible index into a store, then count, rank and check its dependency graph.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,

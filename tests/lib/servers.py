@@ -2,7 +2,7 @@
 
 Three real servers are supported: pypiserver (PEP 503 HTML with sha256 fragments, byte ranges),
 simple-repository-server (PEP 691 JSON, PEP 658 metadata files), and a static mirror tree
-(tests/mirror.py) behind RangeHTTPServer (Range, Last-Modified / If-Modified-Since), each run as a
+(tests/lib/mirror.py) behind RangeHTTPServer (Range, Last-Modified / If-Modified-Since), each run as a
 child process bound to 127.0.0.1 with no fallback to any outside index.
 """
 
@@ -102,7 +102,7 @@ class IndexServer(ChildServer):
                 str(root),
             ]
         if self.kind == "static":
-            # a static mirror tree (tests/mirror.py) behind a static server with Range and
+            # a static mirror tree (tests/lib/mirror.py) behind a static server with Range and
             # If-Modified-Since
             tls = [str(self.tls[0]), str(self.tls[1])] if self.tls else []
             return [sys.executable, "-c", STATIC_SERVER, str(self.folder), str(self.port), *tls]
