@@ -2,8 +2,9 @@
 1 % of projects changed; prints requests made, bytes and time for each, side by side, for both ways
 of knowing what changed: conditional requests (any index) and changelog serials (PyPI's XML-RPC).
 
-The index is a static mirror tree (tests/lib/mirror.py, laid out as bandersnatch does) behind a static
-server that answers If-Modified-Since with 304, the way a local mirror behind any web server does.
+The index is a static mirror tree (tests/lib/mirror.py, laid out as bandersnatch does) behind a
+static server that answers If-Modified-Since with 304, the way a local mirror behind any web
+server does.
 
     python benchmarks/update.py [--projects 400] [--releases-per-project 6]
 """

@@ -2,8 +2,8 @@
 
 Three real servers are supported: pypiserver (PEP 503 HTML with sha256 fragments, byte ranges),
 simple-repository-server (PEP 691 JSON, PEP 658 metadata files), and a static mirror tree
-(tests/lib/mirror.py) behind RangeHTTPServer (Range, Last-Modified / If-Modified-Since), each run as a
-child process bound to 127.0.0.1 with no fallback to any outside index.
+(tests/lib/mirror.py) behind RangeHTTPServer (Range, Last-Modified / If-Modified-Since), each run
+as a child process bound to 127.0.0.1 with no fallback to any outside index.
 """
 
 from __future__ import annotations
