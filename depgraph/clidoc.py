@@ -30,7 +30,7 @@ def _commands(
 
 def _help(parser: argparse.ArgumentParser) -> str:
     kind = parser.formatter_class
-    parser.formatter_class = functools.partial(kind, width=WIDTH)  # type: ignore[assignment]
+    parser.formatter_class = functools.partial(kind, width=WIDTH)  # type: ignore[call-arg]
     try:
         return parser.format_help().rstrip()
     finally:

@@ -21,24 +21,26 @@ from typing import Any
 
 from .limits import Limits
 
-__all__ = ["ProcessLimiter"]
+__all__ = ["ProcessLimiter", "own_cgroup"]
 
 ROOT = Path("/sys/fs/cgroup")
+#: which cgroups this process is in, one `id:controllers:path` line each (cgroups(7))
+PROC_CGROUP = Path("/proc/self/cgroup")
 
 
-def _own_cgroup(controller: str | None) -> Path | None:
-    """Our cgroup directory for a v1 controller, or the v2 one when controller is None."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
+def own_cgroup(membership: str, controller: str | None, root: Path = ROOT) -> Path | None:
+    """Our cgroup directory for a v1 controller, or the v2 one when controller is None, from the
+    text of /proc/self/cgroup; None when there is none (or v2's is not mounted at `root`)."""
+    for line in membership.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
         if controller is None and controllers == "":
-            base = ROOT if (ROOT / "cgroup.controllers").exists() else None
+            base = root if (root / "cgroup.controllers").exists() else None
             return base / path.lstrip("/") if base else None
         if controller is not None and controller in controllers.split(","):
-            return ROOT / controller / path.lstrip("/")
+            return root / controller / path.lstrip("/")
     return None
 
 
@@ -50,8 +52,9 @@ class ProcessLimiter:
     """`with ProcessLimiter(limits) as lim: argv, kw = lim.launch(command); Popen(argv, **kw)`;
     then lim.oom_killed()."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, root: Path = ROOT, membership: Path = PROC_CGROUP) -> None:
         self.limits = limits
+        self.root, self.membership = root, membership
         self.groups: list[Path] = []
         self.mode = "rlimit"
         self.memory_group: Path | None = None
@@ -60,7 +63,8 @@ class ProcessLimiter:
         name = f"depgraph-{uuid.uuid4().hex[:12]}"
         lim = self.limits
         try:
-            v2 = _own_cgroup(None)
+            membership = self.membership.read_text()
+            v2 = own_cgroup(membership, None, self.root)
             if v2 is not None and "memory" in (v2.parent / "cgroup.subtree_control").read_text():
                 group = v2.parent / name
                 group.mkdir()
@@ -71,7 +75,7 @@ class ProcessLimiter:
                 _write(group / "cpu.max", f"{int(lim.cpus * 100000)} 100000")
                 self.mode, self.memory_group = "cgroup2", group
                 return self
-            paths = {c: _own_cgroup(c) for c in ("memory", "pids", "cpu")}
+            paths = {c: own_cgroup(membership, c, self.root) for c in ("memory", "pids", "cpu")}
             if all(p is not None and os.access(p, os.W_OK) for p in paths.values()):
                 for controller, base in paths.items():
                     assert base is not None

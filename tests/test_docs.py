@@ -66,7 +66,7 @@ def product_files() -> list[Path]:
 
 
 def test_no_product_file_speaks_of_how_it_was_developed() -> None:
-    found = {}
+    found: dict[str, list[int]] = {}
     for path in product_files():
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if DIARY.search(line):
