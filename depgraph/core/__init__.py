@@ -1,9 +1,10 @@
-"""What every pypi-depgraph package shares and nothing more: the store's schema and the error base.
+"""What every pypi-depgraph package shares and nothing more: the store's schema, the connection
+type, the definition of a requirement edge, the latest-release rule, and the error base.
 
-Imports only the standard library, so `sandbox` and `analysis` can use it without pulling in the
-crawler (or anything heavy).
+Imports the standard library and `packaging` only, so the store, the sandbox and the analysis use it
+without pulling in the crawler (or anything heavy).
 """
 
 __all__ = ["__version__"]
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
