@@ -17,12 +17,14 @@ __all__ = ["edges_from_requirements", "load_graph", "target_environment"]
 
 
 def target_environment(python: str = "3.12", platform: str = "linux") -> dict[str, str]:
-    """A marker environment for CPython `python` on `platform` (linux, win32, darwin)."""
+    """A marker environment for CPython `python` (X.Y, or X.Y.Z for one patch release) on
+    `platform` (linux, win32, darwin)."""
     env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
     system = {"linux": "Linux", "win32": "Windows", "darwin": "Darwin"}[platform]
+    major_minor = ".".join(python.split(".")[:2])
     env.update(
-        python_version=python,
-        python_full_version=f"{python}.0",
+        python_version=major_minor,
+        python_full_version=python if python.count(".") == 2 else f"{python}.0",
         implementation_name="cpython",
         platform_python_implementation="CPython",
         sys_platform=platform,

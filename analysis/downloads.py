@@ -12,8 +12,12 @@ them
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
+import io
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +57,8 @@ def _count(path: Path, line: int | None, value: object) -> int:
     return number
 
 
-def _from_csv(path: Path) -> pd.DataFrame:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+def _from_csv(path: Path, text: str) -> pd.DataFrame:
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         fields = {f.strip().lower(): f for f in reader.fieldnames or []}
         name_col = fields.get("project") or fields.get("name") or fields.get("package")
@@ -84,11 +88,22 @@ def _from_csv(path: Path) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _from_json(path: Path) -> pd.DataFrame:
+def _from_json(path: Path, text: str) -> pd.DataFrame:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DownloadsFormatError(path, exc.lineno, f"not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise DownloadsFormatError(path, None, "JSON nested too deep") from None
+    try:
+        return _json_rows(path, data)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise DownloadsFormatError(
+            path, None, f"JSON of an unexpected shape: {type(exc).__name__}: {exc}"[:300]
+        ) from None
+
+
+def _json_rows(path: Path, data: object) -> pd.DataFrame:
     rows = []
     if isinstance(data, dict) and "rows" in data:  # top-pypi-packages
         for i, row in enumerate(data["rows"]):
@@ -122,12 +137,39 @@ def _from_json(path: Path) -> pd.DataFrame:
     return frame.groupby("name", as_index=False).sum()
 
 
+#: the largest downloads file read (inflated, for a gzip-compressed one)
+MAX_DOWNLOADS_BYTES = 1024**3
+
+
+def _text(path: Path) -> str:
+    """The file's text: gzip-compressed or not, UTF-8 (a BOM allowed) or UTF-16 with its BOM."""
+    with path.open("rb") as fh:
+        data = fh.read(MAX_DOWNLOADS_BYTES + 1)
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as inflating:
+                data = inflating.read(MAX_DOWNLOADS_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DownloadsFormatError(path, None, f"a broken gzip file: {exc}") from None
+    if len(data) > MAX_DOWNLOADS_BYTES:
+        raise DownloadsFormatError(path, None, f"larger than {MAX_DOWNLOADS_BYTES} bytes")
+    try:
+        if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DownloadsFormatError(
+            path, None, f"not UTF-8 or UTF-16 text ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
 def read_downloads(path: str | Path) -> pd.DataFrame:
     """name (canonical), downloads, downloads_without_mirrors. Raises DownloadsFormatError with
-    file:line."""
+    file:line. The file may be gzip-compressed, UTF-8 or UTF-16 (with a BOM)."""
     path = Path(path)
-    head = path.read_text(encoding="utf-8-sig", errors="replace")[:1].strip()
-    return _from_json(path) if head in ("{", "[") else _from_csv(path)
+    text = _text(path)
+    head = text.lstrip()[:1]
+    return _from_json(path, text) if head in ("{", "[") else _from_csv(path, text)
 
 
 def downloads_window(path: str | Path) -> str | None:

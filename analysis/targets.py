@@ -37,7 +37,7 @@ def _platform_tags(platform: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Target:
-    python: str  # "3.12"
+    python: str  # "3.12", or "3.12.4" for one patch release
     platform: str = "linux"
 
     def __post_init__(self) -> None:
@@ -52,25 +52,30 @@ class Target:
     @property
     def python_tuple(self) -> tuple[int, int]:
         parts = self.python.split(".")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise ValueError(f"a Python version is MAJOR.MINOR, not {self.python!r}")
+        if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() for p in parts):
+            raise ValueError(f"a Python version is X.Y or X.Y.Z, not {self.python!r}")
         return int(parts[0]), int(parts[1])
+
+    @property
+    def full_version(self) -> str:
+        """X.Y.Z: as given, or the series' first patch release for X.Y."""
+        return self.python if self.python.count(".") == 2 else f"{self.python}.0"
 
     @cached_property
     def python_version(self) -> Version:
         """What Requires-Python is checked against (as pip does with its interpreter's version;
-        here the first patch release of the series)."""
-        return Version(f"{self.python}.0")
+        for X.Y the first patch release of the series)."""
+        return Version(self.full_version)
 
     @cached_property
     def environment(self) -> dict[str, str]:
         env = {key: str(value) for key, value in default_environment().items()}
         sys_platform, system, os_name, machine = PLATFORMS[self.platform]
         env.update(
-            python_version=self.python,
-            python_full_version=f"{self.python}.0",
+            python_version="{}.{}".format(*self.python_tuple),
+            python_full_version=self.full_version,
             implementation_name="cpython",
-            implementation_version=f"{self.python}.0",
+            implementation_version=self.full_version,
             platform_python_implementation="CPython",
             sys_platform=sys_platform,
             platform_system=system,

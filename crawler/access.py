@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from depgraph.sandbox import Limits
 
-from . import PYPI_DEFAULT_RPS, USER_AGENT
+from . import DEFAULT_DEADLINE, PYPI_DEFAULT_RPS, USER_AGENT
 
 __all__ = [
     "CONTACT_ENV",
@@ -55,6 +55,8 @@ class IndexAccess:
     entry_points: bool = False
     #: concurrent projects, and HTTP connections, per process
     workers: int = 8
+    #: seconds one request may take in all (connect, headers, body, retries)
+    deadline: float = DEFAULT_DEADLINE
 
     @property
     def rate(self) -> float | None:

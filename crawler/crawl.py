@@ -7,6 +7,7 @@ flight and a re-run resumes from the run's queue.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -24,8 +25,10 @@ from depgraph.store.rows import Failure
 from . import EXTRACTOR_VERSION
 from .errors import ClusterLost, CrawlerError, FetchError
 from .fetch import Fetcher
-from .index import IndexClient, group_releases
+from .index import FileProblem, IndexClient, group_releases, lists_files
 from .ladder import extract_release
+
+log = logging.getLogger("pypi-depgraph")
 
 __all__ = ["ClusterWork", "CrawlSummary", "Crawler", "ProjectTask", "crawl_one"]
 
@@ -50,6 +53,10 @@ class CrawlSummary:
     seconds: float = 0.0
     #: projects whose page the index does not have (404/410) or that could not be read
     problem_projects: list[str] = field(default_factory=list)
+    #: why the index URL is not a simple index (nothing was crawled); None when it is one
+    not_an_index: str | None = None
+    #: project -> "stage:reason: detail" of the first failure of each problem project
+    problem_reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def releases_per_second(self) -> float:
@@ -60,6 +67,10 @@ class CrawlSummary:
         self.projects_by_status[record.status] += 1
         if record.status in (PageOutcome.MISSING, PageOutcome.FAILED):
             self.problem_projects.append(record.name)
+            first = record.failures[0] if record.failures else None
+            self.problem_reasons[record.name] = (
+                f"{first.stage}:{first.reason}: {first.detail}"[:300] if first else record.status
+            )
         for f in record.failures:
             self.failures_by_reason[f"{f.stage}:{f.reason}"] += 1
         for rel in record.releases:
@@ -103,12 +114,30 @@ def crawl_one(
     verify_hashes: bool = False,
     entry_points: bool = False,
 ) -> ProjectRecord:
-    """Fetch one project's page and extract every release that changed. Never raises
-    CrawlerError.
+    """Fetch one project's page and extract every release that changed. Never raises for what
+    the index serves: every failure is the project's (or a release's), recorded with its reason.
 
     With validators, a 304 gives status "unchanged". With min_serial, a page whose
     X-PyPI-Last-Serial is older is a stale CDN copy: status "stale" (nothing stored, retried
     later)."""
+    try:
+        return _crawl_one(client, fetcher, task, verify_hashes, entry_points)
+    except Exception as exc:  # noqa: BLE001 (recorded: one project never stops a crawl)
+        detail = f"{type(exc).__name__}: {exc}"[:1000]
+        log.warning("%s: recorded as internal-error: %s", task.name, detail)
+        failure = Failure(FailureStage.PAGE, "internal-error", detail)
+        return ProjectRecord(
+            canonicalize_name(task.name), task.name, PageOutcome.FAILED, [], [failure]
+        )
+
+
+def _crawl_one(
+    client: IndexClient,
+    fetcher: Fetcher,
+    task: ProjectTask,
+    verify_hashes: bool = False,
+    entry_points: bool = False,
+) -> ProjectRecord:
     name = task.name
     project = canonicalize_name(name)
     try:
@@ -126,16 +155,18 @@ def crawl_one(
             [],
             [Failure(FailureStage.PAGE, exc.reason, str(exc))],
         )
+    page_failures = [Failure(FailureStage.PAGE, r, d) for r, d in answer.problems]
     if answer.page is None:
         return ProjectRecord(
             project,
             name,
             PageOutcome.UNCHANGED,
             [],
-            [],
+            page_failures,
             answer.serial,
             answer.etag,
             answer.last_modified,
+            answer.url,
         )
     # an index without serials cannot be checked; one whose page is older than its changelog can
     min_serial = task.min_serial
@@ -149,22 +180,33 @@ def crawl_one(
             [Failure(FailureStage.PAGE, "stale-page", detail)],
         )
     releases = []
-    for version, files in group_releases(project, answer.page).items():
+    problems: list[FileProblem] = []
+    for version, files in group_releases(project, answer.page, problems).items():
         digest = files_digest(files)
         unchanged = task.known.get(version) == digest
         extraction = (
             None if unchanged else extract_release(fetcher, files, verify_hashes, entry_points)
         )
-        releases.append(ReleaseRecord(version, files, extraction, digest))
+        moved = {
+            f.filename: final
+            for f in files
+            for final in (
+                fetcher.final_urls.pop(f.url, None) or fetcher.final_urls.pop(f.metadata_url, None),
+            )
+            if final is not None
+        }
+        releases.append(ReleaseRecord(version, files, extraction, digest, moved))
+    page_failures += [Failure(FailureStage.PAGE, p.reason, p.detail, p.filename) for p in problems]
     return ProjectRecord(
         project,
         name,
         PageOutcome.OK,
         releases,
-        [],
+        page_failures,
         answer.serial,
         answer.etag,
         answer.last_modified,
+        answer.url,
     )
 
 
@@ -239,10 +281,21 @@ class Crawler:
             "verify_hashes": self.verify_hashes,
         }
         run_id, resumed = self.store.open_run(self.client.index_url, options, wanted, resume)
+        summary = CrawlSummary(run_id=run_id, resumed=resumed)
         # --all: the project list is part of the run
         if wanted is None and not self.store.has_queue(run_id):
-            self.store.enqueue(run_id, self.client.list_projects())
-        summary = CrawlSummary(run_id=run_id, resumed=resumed)
+            names = self.client.list_projects()
+            if not self.client.root_markers and not lists_files(self.client, names):
+                # a directory listing or a web site: its links are not projects to store
+                summary.not_an_index = (
+                    f"{self.client.index_url} is not a simple index: its root page has no "
+                    f"simple-API markers and none of its first links ({len(names)} in all) is "
+                    "a project page listing files"
+                )
+                self.store.finish_run(run_id, RunStatus.COMPLETE)
+                summary.seconds = time.monotonic() - started
+                return summary
+            self.store.enqueue(run_id, names)
         self.conditional, self.min_serials = conditional, min_serials or {}
         # every project's validators in one query rather than one per project
         self.validators = self.store.all_validators() if conditional else {}
@@ -294,11 +347,35 @@ class Crawler:
                 raise
 
     def _commit(self, records: list[ProjectRecord], run_id: int, summary: CrawlSummary) -> None:
-        """Everything that finished together is committed together, then counted."""
-        self.store.write_projects(records, self.client.index_url, EXTRACTOR_VERSION, run_id)
+        """Everything that finished together is committed together, then counted. A batch the
+        store refuses (a value it cannot hold) is written one project at a time, and a project
+        it still refuses is recorded as failed with the reason: the others are kept."""
+        index_url = self.client.index_url
+        try:
+            self.store.write_projects(records, index_url, EXTRACTOR_VERSION, run_id)
+        except Exception:  # noqa: BLE001 (each project is written alone below; failures recorded)
+            records = [self._write_alone(record, run_id) for record in records]
         for record in records:
             summary.add(record)
             self.on_project(record)
+
+    def _write_alone(self, record: ProjectRecord, run_id: int) -> ProjectRecord:
+        index_url = self.client.index_url
+        try:
+            self.store.write_project(record, index_url, EXTRACTOR_VERSION, run_id)
+            return record
+        except Exception as exc:  # noqa: BLE001 (recorded against the project, below)
+            detail = f"the store refused the project's rows: {type(exc).__name__}: {exc}"[:1000]
+            log.warning("%s: %s", record.name, detail)
+            failed = ProjectRecord(
+                record.name,
+                record.display_name,
+                PageOutcome.FAILED,
+                [],
+                [Failure(FailureStage.PAGE, "unstorable", detail)],
+            )
+            self.store.write_project(failed, index_url, EXTRACTOR_VERSION, run_id)
+            return failed
 
     def _run_on_cluster(
         self, todo: list[str], run_id: int, summary: CrawlSummary, cluster: ClusterWork

@@ -26,10 +26,14 @@ class FetchError(CrawlerError):
 
     reason = "fetch-failed"
 
-    def __init__(self, url: str, detail: str, status: int | None = None) -> None:
+    def __init__(
+        self, url: str, detail: str, status: int | None = None, reason: str | None = None
+    ) -> None:
         self.url = url
         self.status = status
         self.detail = detail
+        if reason is not None:  # a named cause: deadline, scheme-refused, redirect-off-index...
+            self.reason = reason
         super().__init__(f"{url}: {detail}")
 
     @property
@@ -52,8 +56,10 @@ class ArchiveError(CrawlerError):
 
     reason = "bad-archive"
 
-    def __init__(self, filename: str, detail: str) -> None:
+    def __init__(self, filename: str, detail: str, reason: str | None = None) -> None:
         self.filename, self.detail = filename, detail
+        if reason is not None:  # a named cause: decompression-bomb, range-unusable...
+            self.reason = reason
         super().__init__(f"{filename}: {detail}")
 
 
@@ -62,8 +68,10 @@ class IndexPageError(CrawlerError):
 
     reason = "bad-index-page"
 
-    def __init__(self, url: str, detail: str) -> None:
+    def __init__(self, url: str, detail: str, reason: str | None = None) -> None:
         self.url, self.detail = url, detail
+        if reason is not None:  # a named cause: page-too-deep, not-an-index...
+            self.reason = reason
         super().__init__(f"{url}: {detail}")
 
 

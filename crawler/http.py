@@ -3,23 +3,28 @@ settings written down."""
 
 from __future__ import annotations
 
+import io
 import os
+import socket
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import ConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import SSLError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from . import PYPI_DEFAULT_RPS, USER_AGENT
+from . import DEFAULT_DEADLINE, PYPI_DEFAULT_RPS, USER_AGENT
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "PYPI_DEFAULT_RPS",
     "ByteCounter",
@@ -119,6 +124,108 @@ def trusted_cas(ca_bundle: str | None) -> str | bool:
     return True
 
 
+_deadline = threading.local()
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Every socket read of this thread's requests must end within `seconds` from now (None: no
+    deadline). A read past it raises TimeoutError, which the caller sees as a failed request."""
+    previous = getattr(_deadline, "at", None)
+    _deadline.at = None if seconds is None else time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline.at = previous
+
+
+def deadline_passed() -> bool:
+    at: float | None = getattr(_deadline, "at", None)
+    return at is not None and time.monotonic() >= at
+
+
+class DeadlineSocket:
+    """A connected socket (plain or TLS) whose reads never outlast the calling thread's deadline:
+    each read waits at most the time left (or the read timeout, if shorter). Everything else is
+    the socket's own."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._timeout = sock.gettimeout()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def settimeout(self, value: float | None) -> None:
+        self._timeout = value
+        self._sock.settimeout(value)
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def _wait_at_most(self) -> None:
+        at: float | None = getattr(_deadline, "at", None)
+        if at is None:
+            self._sock.settimeout(self._timeout)
+            return
+        left = at - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline passed")
+        self._sock.settimeout(left if self._timeout is None else min(left, self._timeout))
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._wait_at_most()
+        return self._sock.recv_into(buffer, nbytes, flags)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self._wait_at_most()
+        return self._sock.recv(bufsize, flags)
+
+    def makefile(
+        self, mode: str = "r", buffering: int | None = None, **_: Any
+    ) -> io.BufferedReader:
+        # http.client reads the answer through this file: its reads must come back here
+        if mode != "rb":
+            raise ValueError(f"unsupported mode {mode!r}")
+        self._sock._io_refs += 1  # type: ignore[attr-defined]
+        raw = socket.SocketIO(self, "rb")  # type: ignore[arg-type]
+        return io.BufferedReader(raw, buffering or io.DEFAULT_BUFFER_SIZE)
+
+    def _decref_socketios(self) -> None:
+        self._sock._decref_socketios()  # type: ignore[attr-defined]
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock = DeadlineSocket(self.sock)
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock = DeadlineSocket(self.sock)
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections honour the thread's deadline (see `deadline`)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPPool,
+            "https": _DeadlineHTTPSPool,
+        }
+
+
 def make_session(
     pool_size: int = 16,
     retries: int = 5,
@@ -127,9 +234,10 @@ def make_session(
     ca_bundle: str | None = None,
 ) -> requests.Session:
     """A Session with the retry policy above, a connection pool sized for `pool_size` workers,
-    certificate verification against the trusted CAs (TrustedSession) and our User-Agent."""
+    certificate verification against the trusted CAs (TrustedSession), our User-Agent, and
+    connections whose reads honour the thread's `deadline`."""
     session = TrustedSession(ca_bundle)
-    adapter = HTTPAdapter(
+    adapter = DeadlineAdapter(
         max_retries=retry_policy(retries, backoff), pool_connections=4, pool_maxsize=pool_size
     )
     session.mount("http://", adapter)

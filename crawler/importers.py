@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -142,26 +143,56 @@ def _wheel_meta(tags: dict[str, Any], version: str) -> dict[str, Any] | None:
     return None
 
 
+#: a bucket's JSON, inflated: mach-nix's largest are tens of MB
+MAX_BUCKET_BYTES = 2 * 1024**3
+
+
 def _read_bucket(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    with gzip.open(path) as fh:
-        bucket = json.load(fh)
+    try:
+        with gzip.open(path) as fh:
+            text = fh.read(MAX_BUCKET_BYTES + 1)
+        if len(text) > MAX_BUCKET_BYTES:
+            raise ImportFormatError(f"{path}: inflates to more than {MAX_BUCKET_BYTES} bytes")
+        bucket = json.loads(text)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise ImportFormatError(f"{path}: not a gzip file: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and bad UTF-8 are ValueErrors
+        raise ImportFormatError(f"{path}: not JSON: {exc}"[:300]) from None
     if not isinstance(bucket, dict):
         raise ImportFormatError(f"{path}: not a pypi-deps-db bucket (a JSON object)")
     return bucket
 
 
+def _bucket_names(folder: Path) -> list[str]:
+    """The buckets of a pypi-deps-db checkout; ImportFormatError when it is not one."""
+    if not folder.is_dir():
+        raise ImportFormatError(f"{folder}: not a folder (a pypi-deps-db checkout is one)")
+    names = sorted({p.name for sub in ("sdist", "wheel") for p in (folder / sub).glob("*.json.gz")})
+    if not names:
+        raise ImportFormatError(
+            f"{folder}: no pypi-deps-db buckets (sdist/*.json.gz or wheel/*.json.gz)"
+        )
+    return names
+
+
 def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[ImportedRelease]:
     """Each project's latest release (or every release) in a mach-nix pypi-deps-db checkout."""
-    buckets = sorted(
-        {p.name for sub in ("sdist", "wheel") for p in (folder / sub).glob("*.json.gz")}
-    )
-    for bucket in buckets:
+    for bucket in _bucket_names(folder):
         sdists = _read_bucket(folder / "sdist" / bucket)
         wheels = _read_bucket(folder / "wheel" / bucket)
         for project in sorted(set(sdists) | set(wheels)):
             s_entry, w_tags = sdists.get(project, {}), wheels.get(project, {})
+            if (
+                not isinstance(s_entry, dict)
+                or not isinstance(w_tags, dict)
+                or not all(isinstance(files, dict) for files in w_tags.values())
+            ):
+                raise ImportFormatError(
+                    f"{folder}/*/{bucket}: project {str(project)[:100]!r} is not an object of "
+                    "versions as pypi-deps-db writes it"
+                )
             versions = set(s_entry) | {v for files in w_tags.values() for v in files}
             if all_versions:
                 chosen, others = sorted(versions, key=_version_key), ()
@@ -190,14 +221,35 @@ def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[
 
 
 def _bigquery_rows(path: Path) -> Iterator[dict[str, object]]:
+    if not path.is_file():
+        raise ImportFormatError(f"{path}: not a file (a CSV or JSON-lines export)")
+    rows = 0
+    try:
+        for row in _bigquery_file_rows(path):
+            rows += 1
+            yield row
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except csv.Error as exc:
+        raise ImportFormatError(f"{path}: not a CSV file: {exc}") from None
+    if rows == 0:
+        raise ImportFormatError(f"{path}: no rows")
+
+
+def _bigquery_file_rows(path: Path) -> Iterator[dict[str, object]]:
     if path.suffix in (".jsonl", ".json", ".ndjson"):
         with path.open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, 1):
                 if line.strip():
                     try:
-                        yield {"_line": number, **json.loads(line)}
-                    except json.JSONDecodeError as exc:
-                        raise ImportFormatError(f"{path}:{number}: not JSON: {exc.msg}") from None
+                        row = json.loads(line)
+                    except (ValueError, RecursionError) as exc:
+                        raise ImportFormatError(f"{path}:{number}: not JSON: {exc}"[:300]) from None
+                    if not isinstance(row, dict):
+                        raise ImportFormatError(f"{path}:{number}: not a JSON object")
+                    yield {"_line": number, **row}
     else:
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)

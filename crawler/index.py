@@ -6,7 +6,7 @@ this module turns its packages into `DistFile`s keyed by canonical project name 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from json import JSONDecodeError
 
@@ -27,15 +27,18 @@ from depgraph.core.schema import FileKind
 from depgraph.store.rows import DistFile
 
 from . import PYPI_SIMPLE
-from .errors import IndexPageError
+from .errors import CrawlerError, IndexPageError
 from .fetch import Fetcher
 
 __all__ = [
+    "FileProblem",
     "IndexClient",
     "PageAnswer",
     "dist_file",
     "group_releases",
+    "lists_files",
     "parse_project_page",
+    "parse_serial",
     "release_key",
 ]
 
@@ -48,6 +51,26 @@ class PageAnswer:
     etag: str | None
     last_modified: str | None
     serial: int | None
+    #: where the page came from, after redirects (which stay on the index's origin)
+    url: str | None = None
+    #: (reason, detail) of what on the page could not be used as given (a bad serial)
+    problems: tuple[tuple[str, str], ...] = ()
+
+
+#: the largest index page read (PyPI's largest project pages are a few MB)
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+#: the largest value a store's 64-bit integer columns hold
+MAX_INT64 = 2**63 - 1
+
+
+def parse_serial(text: str) -> int | None:
+    """A serial as an index sends it (X-PyPI-Last-Serial, `_last-serial`): a plain ASCII decimal
+    that fits 64 bits, else None ("²".isdigit() is true; 10**30 overflows the store)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_INT64 else None
 
 
 def release_key(version: str) -> str:
@@ -116,6 +139,9 @@ class IndexClient:
     def __init__(self, fetcher: Fetcher, index_url: str = PYPI_SIMPLE) -> None:
         self.fetcher = fetcher
         self.index_url = index_url if index_url.endswith("/") else index_url + "/"
+        #: whether the root page said it is a simple index (PEP 629's repository version, or a
+        #: PEP 691 JSON page); None until it was read
+        self.root_markers: bool | None = None
 
     def project_url(self, name: str) -> str:
         return f"{self.index_url}{canonicalize_name(name)}/"
@@ -130,7 +156,10 @@ class IndexClient:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        response = self.fetcher.get(url, headers=headers, ok=(200, 304))
+        # redirects only within the index's origin: a page from elsewhere is not the index's
+        response = self.fetcher.get(
+            url, headers=headers, ok=(200, 304), within=self.index_url, max_bytes=MAX_PAGE_BYTES
+        )
         return (
             response,
             response.headers.get("ETag") or etag,
@@ -153,8 +182,14 @@ class IndexClient:
             return None, new_etag, new_modified
         try:
             page = IndexPage.from_response(response)
-        except _PAGE_ERRORS as exc:
-            raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
+        except RecursionError as exc:
+            raise IndexPageError(
+                url, "the page is nested too deep to parse", "page-too-deep"
+            ) from exc
+        except (*_PAGE_ERRORS, AttributeError, AssertionError, OverflowError) as exc:
+            raise IndexPageError(url, f"{type(exc).__name__}: {exc}"[:500]) from exc
+        content_type = response.headers.get("Content-Type", "")
+        self.root_markers = page.repository_version is not None or "json" in content_type
         return (
             list(dict.fromkeys(canonicalize_name(p) for p in page.projects)),
             new_etag,
@@ -168,16 +203,34 @@ class IndexClient:
         FetchError."""
         url = self.project_url(name)
         response, new_etag, new_modified = self._conditional_get(url, etag, last_modified)
-        serial_header = response.headers.get("X-PyPI-Last-Serial", "")
-        serial = int(serial_header) if serial_header.strip().isdigit() else None
+        problems: list[tuple[str, str]] = []
+        serial_header = response.headers.get("X-PyPI-Last-Serial")
+        serial = parse_serial(serial_header) if serial_header is not None else None
+        if serial_header is not None and serial is None:
+            problems.append(("bad-serial", f"X-PyPI-Last-Serial {serial_header[:40]!r}"))
         if response.status_code == 304:
-            return PageAnswer(None, new_etag, new_modified, serial)
+            return PageAnswer(None, new_etag, new_modified, serial, response.url, tuple(problems))
         page = parse_project_page(
             name, response.content, response.headers.get("Content-Type", "text/html"), url
         )
-        if serial is None and page.last_serial and str(page.last_serial).isdigit():
-            serial = int(page.last_serial)
-        return PageAnswer(page, new_etag, new_modified, serial)
+        if serial is None and page.last_serial is not None:
+            serial = parse_serial(str(page.last_serial))
+            if serial is None:
+                problems.append(("bad-serial", f"_last-serial {str(page.last_serial)[:40]!r}"))
+        return PageAnswer(page, new_etag, new_modified, serial, response.url, tuple(problems))
+
+
+def lists_files(client: IndexClient, names: list[NormalizedName], probes: int = 3) -> bool:
+    """Whether any of the first `probes` listed names has a project page listing a file of it:
+    what tells an index without markers from a directory listing or a web site."""
+    for name in names[:probes]:
+        try:
+            answer = client.project_page(name)
+        except CrawlerError:
+            continue
+        if answer.page is not None and group_releases(name, answer.page):
+            return True
+    return False
 
 
 def parse_project_page(project: str, body: bytes, content_type: str, url: str) -> ProjectPage:
@@ -187,21 +240,49 @@ def parse_project_page(project: str, body: bytes, content_type: str, url: str) -
     response.headers["Content-Type"] = content_type
     try:
         return ProjectPage.from_response(response, project)
+    except RecursionError as exc:  # JSON nested deeper than the parser's recursion allows
+        raise IndexPageError(url, "the page is nested too deep to parse", "page-too-deep") from exc
     except (
         *_PAGE_ERRORS,
         AttributeError,
         AssertionError,
+        OverflowError,
     ) as exc:
-        raise IndexPageError(url, f"{type(exc).__name__}: {exc}") from exc
+        raise IndexPageError(url, f"{type(exc).__name__}: {exc}"[:500]) from exc
 
 
-def group_releases(project: NormalizedName, page: ProjectPage) -> dict[str, list[DistFile]]:
-    """Files of a page grouped by release key; files that name another project are dropped."""
+@dataclass(frozen=True)
+class FileProblem:
+    """Something about one listed file that could not be used as given."""
+
+    reason: str  # duplicate-file | size-out-of-range
+    detail: str
+    filename: str
+
+
+def group_releases(
+    project: NormalizedName, page: ProjectPage, problems: list[FileProblem] | None = None
+) -> dict[str, list[DistFile]]:
+    """Files of a page grouped by release key; files that name another project are dropped. A
+    filename listed twice keeps its first entry; a size out of range is dropped (unknown). Each is
+    added to `problems`."""
+    problems = [] if problems is None else problems
     releases: dict[str, list[DistFile]] = {}
+    seen: set[str] = set()
     for pkg in page.packages:
         df = dist_file(project, pkg)
-        if df is not None:
-            releases.setdefault(df.version, []).append(df)
+        if df is None:
+            continue
+        if df.filename in seen:
+            problems.append(FileProblem("duplicate-file", "listed more than once", df.filename))
+            continue
+        seen.add(df.filename)
+        if df.size is not None and not 0 <= df.size <= MAX_INT64:
+            problems.append(
+                FileProblem("size-out-of-range", f"size {str(df.size)[:40]}", df.filename)
+            )
+            df = replace(df, size=None)
+        releases.setdefault(df.version, []).append(df)
     # PEP 700 pages list versions that may have no files left; keep them visible as empty releases
     for version in page.versions or []:
         releases.setdefault(release_key(version), [])

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from depgraph.core.requirements import Edge
 from depgraph.core.schema import DepsState, FailureStage, FileKind
 from depgraph.store.rows import DistFile, EntryPoint, Extraction, Failure
@@ -30,7 +33,7 @@ from .fetch import Fetcher
 from .lazywheel import read_wheel_metadata
 from .metadata import CoreMetadata, parse_core_metadata
 
-__all__ = ["MAX_PLATFORM_WHEELS", "extract_release"]
+__all__ = ["MAX_PLATFORM_WHEELS", "extract_release", "identity_mismatch"]
 
 MAX_PLATFORM_WHEELS = 6
 
@@ -61,6 +64,30 @@ def _no_digest(stage: FailureStage, filename: str) -> Failure:
 def _failure(stage: FailureStage, filename: str, exc: CrawlerError) -> Failure:
     reason = exc.code if isinstance(exc, FetchError) else exc.reason
     return Failure(stage, reason, str(exc), filename)
+
+
+def identity_mismatch(
+    name: str | None, version: str | None, project: str, release: str
+) -> str | None:
+    """Why metadata that says `name` `version` is not the release `project` `release` (None when
+    it is), as pip checks a download ("metadata has name ... but requested ..."): names compared
+    as PEP 503 names, versions as PEP 440 versions (as text where one does not parse)."""
+    if not name or canonicalize_name(name) != canonicalize_name(project):
+        return f"the metadata names project {name!r}, not {project!r}"
+    if not version:
+        return "the metadata gives no version"
+    try:
+        same = Version(version) == Version(release)
+    except InvalidVersion:
+        same = version.strip().lower() == release.strip().lower()
+    if not same:
+        return f"the metadata says version {version!r}, not {release!r}"
+    return None
+
+
+def _identity_failure(meta: CoreMetadata, dist: DistFile, stage: FailureStage) -> Failure | None:
+    why = identity_mismatch(meta.name, meta.version, dist.project, dist.version)
+    return None if why is None else Failure(stage, "metadata-identity", why, dist.filename)
 
 
 def _metadata_problems(meta: CoreMetadata, filename: str) -> list[Failure]:
@@ -137,6 +164,11 @@ def _from_wheels(
         got = wheel_metadata(fetcher, wheel, failures, verify, entry_points)
         if got is not None:
             meta = parse_core_metadata(got.data)
+            stage = FailureStage.METADATA_FILE if got.method == "pep658" else FailureStage.WHEEL
+            wrong = _identity_failure(meta, wheel, stage)
+            if wrong is not None:  # another project's metadata: not this release's dependencies
+                failures.append(wrong)
+                continue
             points = _entry_points(got, wheel.filename, failures)
             return Extraction(
                 KNOWN,
@@ -170,9 +202,14 @@ def _from_platform_wheels(
         got = wheel_metadata(fetcher, wheel, failures, verify, entry_points and points is None)
         if got is None:
             continue
+        meta = parse_core_metadata(got.data)
+        stage = FailureStage.METADATA_FILE if got.method == "pep658" else FailureStage.WHEEL
+        wrong = _identity_failure(meta, wheel, stage)
+        if wrong is not None:
+            failures.append(wrong)
+            continue
         if points is None:
             points = _entry_points(got, wheel.filename, failures)
-        meta = parse_core_metadata(got.data)
         problems += _metadata_problems(meta, wheel.filename)
         verified = verified and got.verified
         first = first or (wheel, got.method, meta)
@@ -228,6 +265,10 @@ def _from_sdist(
                 failures,
                 f"PKG-INFO unreadable: {exc.detail}",
             )
+        wrong = _identity_failure(meta, sdist, FailureStage.SDIST)
+        if wrong is not None:
+            failures.append(wrong)
+            continue
         if meta.requires_dist_is_static:
             return Extraction(
                 KNOWN,

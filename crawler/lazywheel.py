@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .archives import read_capped
 from .errors import ArchiveError, FetchError
 from .fetch import Fetcher, verify_sha256
 
@@ -25,6 +26,15 @@ __all__ = ["RangeUnusable", "WheelMetadata", "metadata_member", "read_wheel_meta
 #: First read: the last TAIL bytes hold the central directory and, in most wheels, METADATA too.
 TAIL = 16 * 1024
 MIN_CHUNK = 8 * 1024
+#: the largest total a range answer may claim when the index lists no size (the largest wheels on
+#: PyPI are a few GB); a claim above it, or above the listed size, is not trusted
+MAX_RANGE_TOTAL = 16 * 1024**3
+#: the most one read of the remote zip may ask for: METADATA and the central directory are small;
+#: a zip record that asks for more is lying, and the verified whole download takes over
+MAX_RANGE_READ = 64 * 1024 * 1024
+#: METADATA and entry_points.txt, inflated
+MAX_METADATA = 16 * 1024 * 1024
+MAX_ENTRY_POINTS = 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
@@ -74,6 +84,10 @@ class RemoteZipFile(io.RawIOBase):
         if n < 0:
             n = self.size - self.pos
         end = min(self.pos + n, self.size)
+        if end - self.pos > MAX_RANGE_READ:
+            raise RangeUnusable(
+                self.url, f"the zip asks to read {end - self.pos} bytes at once", "range-unusable"
+            )
         if end <= self.pos:
             return b""
         data = self._cached(self.pos, end)
@@ -117,13 +131,17 @@ def _read_member(zf: zipfile.ZipFile, filename: str) -> tuple[str, bytes, bytes]
     except ArchiveError as exc:
         raise ArchiveError(filename, exc.detail) from None
     info = zf.getinfo(member)
-    if info.file_size > 16 * 1024 * 1024:
+    if info.file_size > MAX_METADATA:
         raise ArchiveError(filename, f"METADATA of {info.file_size} bytes is implausibly large")
     entry_points = member.rsplit("/", 1)[0] + "/entry_points.txt"
     extra = b""
-    if entry_points in zf.namelist() and zf.getinfo(entry_points).file_size <= 1024 * 1024:
-        extra = zf.read(entry_points)  # dist-info sits at the end: usually in the bytes we hold
-    return member, zf.read(member), extra
+    if entry_points in zf.namelist() and zf.getinfo(entry_points).file_size <= MAX_ENTRY_POINTS:
+        # dist-info sits at the end: usually in the bytes we hold
+        with zf.open(entry_points) as stream:
+            extra = read_capped(stream, MAX_ENTRY_POINTS, filename, "entry_points.txt")
+    # inflated as read, against the cap: the header's declared size may lie
+    with zf.open(info) as stream:
+        return member, read_capped(stream, MAX_METADATA, filename, "METADATA"), extra
 
 
 def _first_range(fetcher: Fetcher, url: str, size: int | None) -> requests.Response:
@@ -168,6 +186,8 @@ def read_wheel_metadata(
             raise
         why = str(exc)
     except ArchiveError as exc:  # a malformed 206, a short range, a zip torn by a bad range
+        if exc.reason == "decompression-bomb":
+            raise  # the whole file holds the same bomb
         why = exc.detail
     whole_file = fetcher.download(url, sha256)
     note = f"range read failed ({why}); read the whole wheel, verified against its sha256"
@@ -184,13 +204,19 @@ def _from_ranges(
     start, stop, total = (int(g) for g in match.groups())
     if stop < start or stop >= total or (size and total != size):
         raise RangeUnusable(filename, f"Content-Range {start}-{stop}/{total} does not fit the file")
+    if total > MAX_RANGE_TOTAL:
+        raise RangeUnusable(
+            filename, f"Content-Range claims {total} bytes, over the {MAX_RANGE_TOTAL} trusted"
+        )
     if len(first.content) != stop - start + 1:
         raise RangeUnusable(
             filename, f"206 body of {len(first.content)} bytes for {stop - start + 1} asked"
         )
+    # unbuffered: a buffered reader would allocate whatever a lying zip record asks for before
+    # RemoteZipFile could refuse it (its own spans cache the small reads)
     raw = RemoteZipFile(fetcher, url, total, (start, first.content))
     try:
-        with zipfile.ZipFile(io.BufferedReader(raw, buffer_size=MIN_CHUNK)) as zf:
+        with zipfile.ZipFile(raw) as zf:
             member, data, entry_points = _read_member(zf, filename)
     except _ZIP_ERRORS as exc:
         raise ArchiveError(filename, f"not a readable zip: {exc}") from exc

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement
@@ -26,6 +26,7 @@ from depgraph.store import SandboxCandidate, Store
 
 from .errors import ClusterLost, CrawlerError
 from .fetch import Fetcher
+from .ladder import identity_mismatch
 
 __all__ = ["SandboxSummary", "build_here", "build_one", "build_pending", "edges_from_result"]
 
@@ -85,6 +86,11 @@ def _record(
     result: SandboxResult,
     on_release: Callable[[str, str, SandboxResult], None] | None,
 ) -> None:
+    if result.ok and result.name and result.version:
+        # what the build says it is must be the release asked for (pip checks the same)
+        why = identity_mismatch(result.name, result.version, todo.project, todo.version)
+        if why is not None:
+            result = replace(result, ok=False, failure="metadata-identity", detail=why)
     edges, bad = edges_from_result(result) if result.ok else ([], [])
     store.record_sandbox_result(todo, result, edges, bad, f"sandbox-{SANDBOX_VERSION}")
     summary.by_outcome[f"{result.method}" if result.ok else f"failed:{result.failure}"] += 1

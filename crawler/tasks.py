@@ -8,12 +8,14 @@ writes once, and workers need no database connection.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from docker.errors import DockerException
 
 from depgraph.sandbox import Sandbox, SandboxResult, open_sandbox
 from depgraph.store import ProjectRecord, SandboxCandidate
@@ -25,6 +27,8 @@ from .http import RateLimiter, make_session
 from .index import IndexClient
 
 __all__ = ["BatchResult", "build_release", "crawl_batch"]
+
+log = logging.getLogger("pypi-depgraph")
 
 
 @dataclass
@@ -61,7 +65,7 @@ def crawl_batch(access: IndexAccess, tasks: list[ProjectTask]) -> BatchResult:
     """Crawl a batch of projects; the requests and bytes this batch cost."""
     session, rate = _index(access)
     # a Fetcher of its own: the counts are this batch's, whatever else the worker runs
-    fetcher = Fetcher(session, rate=rate)
+    fetcher = Fetcher(session, rate=rate, deadline=access.deadline)
     client = IndexClient(fetcher, access.index_url)
     records = [
         crawl_one(client, fetcher, task, access.verify_hashes, access.entry_points)
@@ -79,10 +83,14 @@ def _sandbox(access: SandboxAccess) -> tuple[Sandbox, Fetcher]:
             )
             sandbox = open_sandbox(access.kind, access.limits)
             if sandbox.name == "docker":
-                # a worker started after one died on this machine clears what that one left
+                # a worker started after one died on this machine clears what that one left;
+                # a sweep that fails costs no build (`depgraph sandbox cleanup` finds the rest)
                 from depgraph.sandbox.cleanup import remove_orphans
 
-                remove_orphans()
+                try:
+                    remove_orphans()
+                except (DockerException, requests.RequestException) as exc:
+                    log.warning("the sweep of orphaned sandbox containers failed: %s", exc)
             found = (sandbox, Fetcher(session))
             _sandboxes[access] = found
         return found

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from depgraph.core.errors import DepgraphError
 
@@ -21,8 +22,17 @@ from .exitcodes import EXIT_CODES_HELP, ExitCode, exit_code_for
 __all__ = ["build_parser", "main", "run"]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one `depgraph:` line (with where to read more), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("depgraph").strip()
+        where = f"{command}: " if command else ""
+        self.exit(ExitCode.USAGE, f"depgraph: {where}{message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="depgraph",
         description="Measure the Python package ecosystem by who depends on whom: crawl a\n"
         "PyPI-compatible index into a store, then count, rank and check its dependency graph.",
@@ -87,9 +97,21 @@ def _run(args: argparse.Namespace) -> int:
     except DepgraphError as exc:  # the one place errors become exit codes
         print(f"depgraph: {exc}", file=sys.stderr)
         return int(exit_code_for(exc))
+    except BrokenPipeError:
+        # the reader of our output went away (`depgraph ... | head`): the work is done, what is
+        # left to print has nowhere to go; stdout is pointed at /dev/null so that the flush at
+        # exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
     except OSError as exc:  # an input file that cannot be read (the message names it)
         print(f"depgraph: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        print(
+            f"depgraph: {args.command} interrupted; what was finished is kept, run it again",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def crawler_for(
         ca_bundle=access.ca_bundle,
     )
     rate = access.rate
-    fetcher = Fetcher(session, rate=RateLimiter(rate) if rate else None)
+    fetcher = Fetcher(session, rate=RateLimiter(rate) if rate else None, deadline=access.deadline)
     client = IndexClient(fetcher, access.index_url)
     bar = tqdm(unit="project", desc="crawl", disable=not progress, file=sys.stderr, total=total)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 
 import docker
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from .docker_backend import LABEL, OWNER_LABEL
@@ -16,9 +15,15 @@ __all__ = ["remove_leftovers", "remove_orphans"]
 
 
 def _remove(container: Container) -> None:
-    # a container removed meanwhile (its build ended) is what we wanted: not an error
-    with contextlib.suppress(NotFound):
+    # a container removed meanwhile (its build ended), or whose removal is already in progress
+    # (409: its own build is removing it), is what we wanted: not an error
+    try:
         container.remove(force=True)
+    except NotFound:
+        return
+    except APIError as exc:
+        if exc.status_code != 409:
+            raise
 
 
 def remove_leftovers() -> list[str]:

@@ -50,8 +50,10 @@ def test_the_reader_refuses_a_newer_store(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "notes.sqlite"
     junk.write_text("these are my notes, not a database\n")
-    with pytest.raises(SchemaVersionError, match="not an SQLite database"):
+    with pytest.raises(StoreError, match="not a store: file is not a database"):
         Store(junk)
+    with pytest.raises(StoreError, match="not a store: file is not a database"):
+        load_graph(junk)
     assert junk.read_text() == "these are my notes, not a database\n"  # untouched
     other = tmp_path / "other.sqlite"
     with sqlite3.connect(other) as conn:

@@ -8,6 +8,7 @@ import argparse
 from depgraph.crawler import PYPI_SIMPLE
 
 from ..output import print_summary
+from . import checks
 from .options import (
     Subparsers,
     add_cluster_options,
@@ -18,6 +19,7 @@ from .options import (
     index_access,
     progress_wanted,
     quiet_wanted,
+    removed_unless_kept,
     sandbox_access,
 )
 
@@ -46,12 +48,19 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "requirements, from the cheapest trustworthy metadata source.",
     )
     crawl.add_argument(
-        "--index-url", default=PYPI_SIMPLE, help="simple API root (default %(default)s)"
+        "--index-url",
+        default=PYPI_SIMPLE,
+        type=checks.index_url,
+        help="simple API root (default %(default)s)",
     )
     which = crawl.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every project the index root lists")
     which.add_argument(
-        "--project", action="append", metavar="NAME", help="a project to crawl (repeatable)"
+        "--project",
+        action="append",
+        metavar="NAME",
+        type=checks.project_name,
+        help="a project to crawl (repeatable)",
     )
     add_crawl_run_options(crawl)
     crawl.set_defaults(handler=run)
@@ -64,10 +73,13 @@ def run(args: argparse.Namespace) -> int:
     from ..wiring import crawl_then_build, run_crawl
 
     access = index_access(args, args.index_url)
-    store = Store(args.db)
     projects = None if args.all else args.project
     progress = progress_wanted(args)
-    with open_cluster(args.scheduler, args.cluster) as cluster:
+    with (
+        removed_unless_kept(args.db) as keep,
+        open_cluster(args.scheduler, args.cluster) as cluster,
+    ):
+        store = Store(args.db)
         outcome = crawl_then_build(
             store,
             lambda on: run_crawl(
@@ -79,5 +91,7 @@ def run(args: argparse.Namespace) -> int:
             quiet=quiet_wanted(args),
             cluster=cluster,
         )
+        store.close()
+        keep[0] = outcome.crawl.not_an_index is None
     print_summary(outcome.crawl, args.json, outcome.builds)
-    return crawl_exit(outcome.crawl.interrupted, outcome.crawl.problem_projects)
+    return crawl_exit(outcome.crawl)

@@ -75,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
         print_summary(outcome.crawl, False, outcome.builds)
         print(f"store: {db}")
         print_report(report, out / "report", top=12)
-    return crawl_exit(outcome.crawl.interrupted, outcome.crawl.problem_projects)
+    return crawl_exit(outcome.crawl)

@@ -6,6 +6,7 @@ import argparse
 
 from ..exitcodes import ExitCode
 from ..output import print_json
+from . import checks
 from .options import Subparsers, add_db
 
 __all__ = ["add_parser", "run"]
@@ -26,6 +27,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     inst.add_argument(
         "--python",
         nargs="+",
+        type=checks.python_version,
         required=True,
         metavar="X.Y",
         help="CPython versions to check, e.g. 3.9 3.12",
@@ -37,10 +39,16 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         help="platform of every target (default %(default)s)",
     )
     chosen = inst.add_mutually_exclusive_group()
-    chosen.add_argument("--project", action="append", metavar="NAME", help="a project (repeatable)")
+    chosen.add_argument(
+        "--project",
+        action="append",
+        metavar="NAME",
+        type=checks.project_name,
+        help="a project (repeatable)",
+    )
     chosen.add_argument(
         "--top",
-        type=int,
+        type=checks.positive,
         default=None,
         help="the N projects with the most direct dependents (default: 100)",
     )
@@ -48,7 +56,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     inst.add_argument("--out", default="installable", help="output folder (default %(default)s)")
     inst.add_argument(
         "--max-rounds",
-        type=int,
+        type=checks.positive,
         default=2000,
         help="resolver rounds before a project is `too-deep` (default %(default)s)",
     )

@@ -10,7 +10,7 @@ from depgraph.core.db import display_locator
 from ..errors import UsageError
 from ..exitcodes import ExitCode
 from ..output import print_json
-from .options import Subparsers, add_db
+from .options import Subparsers, add_db, removed_unless_kept
 
 __all__ = ["add_parser", "run"]
 
@@ -44,9 +44,13 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
-    store = Store(args.db)
     load = import_pypi_deps_db if args.kind == "pypi-deps-db" else import_bigquery
-    summary = load(args.path, store, all_versions=args.all_versions)
+    with removed_unless_kept(args.db):
+        store = Store(args.db)
+        try:
+            summary = load(args.path, store, all_versions=args.all_versions)
+        finally:
+            store.close()
     if args.json:
         print_json(summary.__dict__ | {"db": display_locator(args.db)})
     else:

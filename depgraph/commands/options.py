@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from depgraph.core.db import is_postgres
-from depgraph.crawler import PYPI_DEFAULT_RPS
+from depgraph.core.db import is_postgres, writable
+from depgraph.crawler import DEFAULT_DEADLINE, PYPI_DEFAULT_RPS
 
 from ..errors import UsageError
 from ..exitcodes import ExitCode
+from . import checks
 
 if TYPE_CHECKING:
     from depgraph.crawler.access import IndexAccess, SandboxAccess
+    from depgraph.crawler.crawl import CrawlSummary
     from depgraph.sandbox import Limits
     from depgraph.store import Store
 
@@ -32,6 +36,7 @@ __all__ = [
     "index_access",
     "limits_from",
     "progress_wanted",
+    "removed_unless_kept",
     "sandbox_access",
 ]
 
@@ -63,6 +68,7 @@ def add_db(p: argparse.ArgumentParser, *, writes: bool = False) -> None:
     p.add_argument(
         "--db",
         default="crawl.sqlite",
+        type=checks.store_locator,
         help=f"the store: a SQLite file{created}, or a PostgreSQL URL "
         "postgresql://user:password@host/dbname (default %(default)s)",
     )
@@ -72,22 +78,30 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     """How a crawl reaches the index (becomes an `IndexAccess`)."""
     p.add_argument(
         "--workers",
-        type=int,
+        type=checks.positive,
         default=8,
         help="concurrent projects, and HTTP connections (default %(default)s)",
     )
     p.add_argument(
         "--retries",
-        type=int,
+        type=checks.non_negative,
         default=5,
         help="tries per request on 429/5xx/resets before recording a failure (default %(default)s)",
     )
     p.add_argument(
         "--max-rps",
-        type=float,
+        type=checks.rate,
         default=None,
         help="politeness: at most this many requests per second (default: no cap, except "
         f"{PYPI_DEFAULT_RPS:g}/s against pypi.org)",
+    )
+    p.add_argument(
+        "--deadline",
+        type=checks.positive_seconds,
+        default=DEFAULT_DEADLINE,
+        metavar="SECONDS",
+        help="seconds one request may take in all, retries included: a server that trickles "
+        "its answer is cut off there (default %(default)g)",
     )
     p.add_argument(
         "--verify-hashes",
@@ -145,19 +159,19 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
 def add_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--build-timeout",
-        type=float,
+        type=checks.positive_seconds,
         default=120,
         help="wall-clock seconds per sdist build (default %(default)s)",
     )
     p.add_argument(
         "--build-memory",
-        type=int,
+        type=checks.positive,
         default=1024,
         help="MiB of memory per sdist build (default %(default)s)",
     )
     p.add_argument(
         "--build-pids",
-        type=int,
+        type=checks.positive,
         default=256,
         help="processes+threads per sdist build (default %(default)s)",
     )
@@ -173,7 +187,10 @@ def add_sandbox_options(p: argparse.ArgumentParser) -> None:
         "daemon answers, else bwrap, else none (they stay pending-sandbox) (default %(default)s)",
     )
     p.add_argument(
-        "--sandbox-workers", type=int, default=2, help="sdist builds at once (default %(default)s)"
+        "--sandbox-workers",
+        type=checks.positive,
+        default=2,
+        help="sdist builds at once (default %(default)s)",
     )
     p.add_argument(
         "--retry-failed",
@@ -230,6 +247,7 @@ def index_access(args: argparse.Namespace, index_url: str) -> IndexAccess:
         verify_hashes=args.verify_hashes,
         entry_points=args.entry_points,
         workers=args.workers,
+        deadline=args.deadline,
     )
 
 
@@ -248,21 +266,53 @@ def sandbox_access(
     )
 
 
-def existing_store(db: str) -> Store:
+def existing_store(db: str, *, reads_only: bool = False) -> Store:
+    """The store at `db`, which must exist. A command that only reads opens it read-only where
+    it cannot be written (a read-only disk); elsewhere opening brings an older store up to date."""
     from depgraph.store import Store
 
-    if not is_postgres(db) and not Path(db).exists():
+    if not is_postgres(db) and not Path(db).is_file():
         raise UsageError(f"no store at {db}")
-    return Store(db)
+    return Store(db, read_only=reads_only and not writable(db))
 
 
-def crawl_exit(interrupted: bool, problems: list[str]) -> ExitCode:
-    if interrupted:
+@contextmanager
+def removed_unless_kept(db: str) -> Iterator[list[bool]]:
+    """A SQLite store the command creates is removed again when the command fails, or when it
+    says (by setting the yielded flag to False) that there is nothing worth keeping: a failed
+    command creates nothing. An interrupted one keeps what it finished, to go on from."""
+    created = not is_postgres(db) and not Path(db).exists()
+    keep = [True]
+    try:
+        yield keep
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        keep[0] = False
+        raise
+    finally:
+        if created and not keep[0]:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(db + suffix).unlink(missing_ok=True)
+
+
+def crawl_exit(summary: CrawlSummary) -> ExitCode:
+    """The exit code of a crawl, and on stderr why each project that failed did (the first 20)."""
+    if summary.interrupted:
         return ExitCode.INTERRUPTED
+    if summary.not_an_index is not None:
+        print(f"depgraph: {summary.not_an_index}", file=sys.stderr)
+        return ExitCode.PARTIAL
+    problems = summary.problem_projects
     if problems:
-        shown = ", ".join(problems[:20]) + (
-            f" and {len(problems) - 20} more" if len(problems) > 20 else ""
-        )
-        print(f"depgraph: missing from the index or unreadable: {shown}", file=sys.stderr)
+        for name in problems[:20]:
+            reason = summary.problem_reasons.get(name, "unreadable")
+            print(f"depgraph: {name}: {reason}", file=sys.stderr)
+        if len(problems) > 20:
+            print(
+                f"depgraph: and {len(problems) - 20} more projects missing from the index or "
+                "unreadable (`depgraph status` counts them by reason)",
+                file=sys.stderr,
+            )
         return ExitCode.PARTIAL
     return ExitCode.OK

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..exitcodes import ExitCode
 from ..output import print_json, print_report
+from . import checks
 from .options import Subparsers, add_db
 
 __all__ = ["add_parser", "run"]
@@ -26,7 +27,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     report.add_argument("--out", default="report", help="output folder (default %(default)s)")
     report.add_argument(
         "--downloads",
-        type=Path,
+        type=checks.existing_file,
         help="download counts: BigQuery CSV (project,downloads[,installer]), "
         "top-pypi-packages JSON or pypistats JSON",
     )
@@ -38,6 +39,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     report.add_argument(
         "--python",
         default=None,
+        type=checks.python_version,
         help="evaluate markers for this CPython version (e.g. 3.12); "
         "default: keep every edge whatever its marker",
     )
@@ -48,7 +50,10 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         help="platform for marker evaluation with --python (default %(default)s)",
     )
     report.add_argument(
-        "--top", type=int, default=15, help="rows of the main table to print (default %(default)s)"
+        "--top",
+        type=checks.non_negative,
+        default=15,
+        help="rows of the main table to print (default %(default)s)",
     )
     report.add_argument(
         "--graphml",
@@ -58,13 +63,14 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     report.add_argument(
         "--installable",
         nargs="+",
+        type=checks.python_version,
         metavar="X.Y",
         help="also resolve the top projects on these CPython versions (on --platform): "
         "installable.csv, an installable_<target> column, shares in summary.json",
     )
     report.add_argument(
         "--installable-top",
-        type=int,
+        type=checks.positive,
         default=1000,
         help="how many projects, by direct dependents, --installable checks (default %(default)s)",
     )
@@ -76,17 +82,20 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     report.add_argument(
         "--history",
-        type=int,
+        type=checks.non_negative,
         default=0,
         metavar="MONTHS",
         help="also history.csv and history.png: monthly dependents of the top projects",
     )
     report.add_argument(
-        "--history-top", type=int, default=10, help="projects in the history (default %(default)s)"
+        "--history-top",
+        type=checks.positive,
+        default=10,
+        help="projects in the history (default %(default)s)",
     )
     report.add_argument(
         "--downloads-history",
-        type=Path,
+        type=checks.existing_file,
         help="top-pypi-packages' monthly history (history/top-pypi-packages-30-days-monthly.csv.gz)"
         " to plot beside the dependents history",
     )

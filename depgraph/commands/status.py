@@ -27,7 +27,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = existing_store(args.db)
+    store = existing_store(args.db, reads_only=True)
     status = store.counts()
     status["index_url"] = store.last_index_url()
     status["consistent_serial"] = store.get_meta("consistent_serial")

@@ -9,6 +9,7 @@ from depgraph.crawler import PYPI_SIMPLE
 
 from ..errors import UsageError
 from ..output import print_json, print_summary
+from . import checks
 from .crawl import add_crawl_run_options
 from .options import (
     Subparsers,
@@ -33,7 +34,10 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "given (PyPI: https://pypi.org/pypi), else conditional requests (ETag / Last-Modified).",
     )
     upd.add_argument(
-        "--index-url", default=None, help="default: the index of the store's last crawl"
+        "--index-url",
+        default=None,
+        type=checks.index_url,
+        help="default: the index of the store's last crawl",
     )
     upd.add_argument(
         "--changelog-url",
@@ -92,4 +96,4 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  consistent to: {result.consistent_to or 'not yet (incomplete: run update again)'}"
         )
-    return crawl_exit(result.crawl.interrupted, result.crawl.problem_projects)
+    return crawl_exit(result.crawl)

@@ -13,6 +13,7 @@ writers can reconnect and retry a whole transaction.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,6 +36,8 @@ __all__ = [
     "connect",
     "display_locator",
     "is_postgres",
+    "sqlite_read_uri",
+    "writable",
 ]
 
 
@@ -88,6 +91,27 @@ def is_postgres(locator: str | Path) -> bool:
     return str(locator).startswith(("postgresql://", "postgres://"))
 
 
+def sqlite_read_uri(path: str | Path) -> str:
+    """The URI that opens a SQLite store for reading only. Where the file or its folder cannot be
+    written (a read-only filesystem, a shared data set), SQLite could not create the WAL's
+    shared-memory file beside it; nobody can write the file there either, so it is opened as
+    immutable, which needs no such file."""
+    resolved = Path(path).resolve()
+    uri = f"{resolved.as_uri()}?mode=ro"
+    if not (os.access(resolved.parent, os.W_OK) and os.access(resolved, os.W_OK)):
+        uri += "&immutable=1"
+    return uri
+
+
+def writable(locator: str | Path) -> bool:
+    """Whether a store can be written where it lies (PostgreSQL: assumed; the server decides)."""
+    if is_postgres(locator):
+        return True
+    path = Path(locator)
+    folder_ok = os.access(path.resolve().parent, os.W_OK)
+    return folder_ok and (not path.exists() or os.access(path, os.W_OK))
+
+
 def display_locator(locator: str | Path) -> str:
     """The locator for messages: a URL's password is never printed."""
     text = str(locator)
@@ -107,7 +131,7 @@ class SqliteConnection:
 
     def __init__(self, path: str, read_only: bool = False) -> None:
         if read_only:
-            self.raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            self.raw = sqlite3.connect(sqlite_read_uri(path), uri=True)
         else:
             self.raw = sqlite3.connect(path, timeout=60, isolation_level=None)
 

@@ -6,8 +6,11 @@ reads); nothing else spells a table, a column list or a state value.
 Tables (every name column holds a PEP 503 canonical name):
 
     meta(key, value)                      schema version and store-wide facts
-    projects(name, display_name, index_url, serial, etag, last_modified, status, crawled_at)
+    projects(name, display_name, index_url, serial, etag, last_modified, status, crawled_at,
+             page_url)
         status: ProjectStatus; etag / last_modified: the page's validators, sent back by `update`
+        page_url: where the page was read from, after redirects (which stay on the index's
+                  origin); NULL for imported projects and stores older than schema 4
     releases(id, project, version, yanked, requires_python, deps_state, metadata_source,
              metadata_file, files_digest, extractor_version, note, is_latest, deps_verified)
         version: PEP 440-normalized where it parses; yanked: every file of the release is yanked
@@ -24,8 +27,10 @@ Tables (every name column holds a PEP 503 canonical name):
                    (a wheel read by HTTP ranges, or an index that gives no digest); NULL where it
                    does not apply (no dependencies read, or an imported data set)
     files(id, release_id, filename, url, sha256, size, kind, yanked, yanked_reason,
-          requires_python, core_metadata, core_metadata_sha256, upload_time)
-        kind: FileKind
+          requires_python, core_metadata, core_metadata_sha256, upload_time, final_url)
+        kind: FileKind; url: as the page lists it (file URLs may live on other hosts, PEP 503)
+        final_url: where the file's bytes (or its PEP 658 file's) came from when a redirect moved
+                   them; NULL when the file was not read or not redirected
     requirements(id, release_id, raw, name, specifier, marker, extra, extras, kind, source,
                  extractor_version)
         kind: RequirementKind; extra: the (canonical) extra that pulls it in
@@ -63,7 +68,7 @@ __all__ = [
 ]
 
 #: bumped whenever the DDL changes; `migrate` brings older stores up to it
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class ProjectStatus(StrEnum):
@@ -144,7 +149,8 @@ CREATE TABLE IF NOT EXISTS projects (
     etag TEXT,
     last_modified TEXT,
     status TEXT NOT NULL,
-    crawled_at TEXT NOT NULL
+    crawled_at TEXT NOT NULL,
+    page_url TEXT
 );
 CREATE TABLE IF NOT EXISTS releases (
     id INTEGER PRIMARY KEY,
@@ -178,6 +184,7 @@ CREATE TABLE IF NOT EXISTS files (
     core_metadata INTEGER NOT NULL,
     core_metadata_sha256 TEXT,
     upload_time TEXT,
+    final_url TEXT,
     UNIQUE (release_id, filename)
 );
 CREATE TABLE IF NOT EXISTS requirements (
@@ -243,6 +250,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE releases ADD COLUMN deps_verified INTEGER",),
     # 2 -> 3: entry points (the table comes with the DDL); unknown for releases read before
     2: ("ALTER TABLE releases ADD COLUMN entry_points_read INTEGER",),
+    # 3 -> 4: where each page and redirected file was read from (unknown for rows read before)
+    3: (
+        "ALTER TABLE projects ADD COLUMN page_url TEXT",
+        "ALTER TABLE files ADD COLUMN final_url TEXT",
+    ),
 }
 
 
@@ -294,7 +306,21 @@ def check_version(conn: Connection, path: str, hint: str) -> None:
     requirements derived as this code derives them."""
     from .errors import SchemaVersionError, StoreError
 
-    found = stored_version(conn)
+    try:
+        found = stored_version(conn)
+    except sqlite3.DatabaseError as exc:  # "file is not a database"
+        raise StoreError(f"{path}: not a store: {exc}; give another --db") from None
+    if found is None or not found.isdigit():
+        raise SchemaVersionError(
+            path, found, SCHEMA_VERSION, "It is not a pypi-depgraph store; give another --db."
+        )
+    if int(found) > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            path,
+            found,
+            SCHEMA_VERSION,
+            "It was written by a newer pypi-depgraph: upgrade this one.",
+        )
     if found != str(SCHEMA_VERSION):
         raise SchemaVersionError(path, found, SCHEMA_VERSION, hint)
     row = conn.execute("SELECT value FROM meta WHERE key = 'extras_derivation'").fetchone()
@@ -309,7 +335,6 @@ def migrate(conn: Connection, path: str) -> None:
 
     A file that is not a store, or a store newer than this code, is refused with SchemaVersionError
     before anything is written."""
-    from .errors import SchemaVersionError
 
     if conn.dialect is Dialect.POSTGRESQL:
         _migrate_postgres(conn, path)
@@ -317,9 +342,9 @@ def migrate(conn: Connection, path: str) -> None:
     try:
         empty = _is_empty(conn)
     except sqlite3.DatabaseError as exc:  # "file is not a database"
-        raise SchemaVersionError(
-            path, None, SCHEMA_VERSION, f"It is not an SQLite database ({exc})."
-        ) from None
+        from .errors import StoreError
+
+        raise StoreError(f"{path}: not a store: {exc}; give another --db") from None
     _migrate(conn, path, empty)
 
 

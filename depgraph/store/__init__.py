@@ -69,6 +69,7 @@ class Store(CrawlWrites, Builds, Derivations, Imports, Runs, Status):
     """The store, SQLite or PostgreSQL (`depgraph.core.db`). One writer thread (the crawl's main
     thread); every thread gets its own connection."""
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
-        self._rederive_once()
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        super().__init__(path, read_only)
+        if not read_only:
+            self._rederive_once()

@@ -21,7 +21,7 @@ from depgraph.core.db import (
     connect,
     display_locator,
 )
-from depgraph.core.schema import migrate
+from depgraph.core.schema import check_version, migrate
 
 log = logging.getLogger("pypi-depgraph")
 
@@ -70,14 +70,19 @@ class StoreBase:
     """A store's connections. Opening one creates the schema, migrates an older one, and refuses a
     newer or foreign database with a clear message."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = str(path)
         #: the locator for messages (a URL's password hidden)
         self.name = display_locator(self.path)
+        #: reads only: nothing is created, migrated or written (a store on a read-only disk)
+        self.read_only = read_only
         self._local = threading.local()
         # check (and create or migrate) before any pragma writes to a file that may not be ours
-        with closing(connect(self.path)) as conn:
-            migrate(conn, self.name)
+        with closing(connect(self.path, read_only=read_only)) as conn:
+            if read_only:
+                check_version(conn, self.name, "It cannot be brought up to date where it lies.")
+            else:
+                migrate(conn, self.name)
 
     @property
     def dialect(self) -> Dialect:
@@ -87,8 +92,8 @@ class StoreBase:
     def db(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
-            if conn.dialect is Dialect.SQLITE:
+            conn = connect(self.path, read_only=self.read_only)
+            if conn.dialect is Dialect.SQLITE and not self.read_only:
                 conn.execute("PRAGMA journal_mode=WAL")
                 # WAL + NORMAL: durable at each checkpoint, never corrupt
                 conn.execute("PRAGMA synchronous=NORMAL")

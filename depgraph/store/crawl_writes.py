@@ -109,10 +109,11 @@ class CrawlWrites(StoreBase):
             mark_done(db, run_id, record.name)
         db.execute(
             "INSERT INTO projects (name, display_name, index_url, serial, etag, last_modified,"
-            " status, crawled_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
-            " display_name=excluded.display_name, index_url=excluded.index_url,"
+            " status, crawled_at, page_url) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO"
+            " UPDATE SET display_name=excluded.display_name, index_url=excluded.index_url,"
             " serial=excluded.serial, etag=excluded.etag, last_modified=excluded.last_modified,"
-            " status=excluded.status, crawled_at=excluded.crawled_at",
+            " status=excluded.status, crawled_at=excluded.crawled_at,"
+            " page_url=coalesce(excluded.page_url, projects.page_url)",
             (
                 record.name,
                 record.display_name,
@@ -122,6 +123,7 @@ class CrawlWrites(StoreBase):
                 record.last_modified,
                 ProjectStatus(record.status.value),
                 now(),
+                record.page_url,
             ),
         )
         db.execute("DELETE FROM failures WHERE project = ? AND version IS NULL", (record.name,))
@@ -196,12 +198,19 @@ class CrawlWrites(StoreBase):
                 "DELETE FROM failures WHERE project = ? AND version = ?", (project, rel.version)
             )
             insert_failures(db, project, rel.version, ex.failures)
+        final_urls = dict(rel.final_urls)
+        if rel.extraction is None:  # not read this time: where it came from last time stands
+            kept = db.execute(
+                "SELECT filename, final_url FROM files WHERE release_id = ?"
+                " AND final_url IS NOT NULL",
+                (release_id,),
+            ).fetchall()
+            final_urls = {**dict(kept), **final_urls}
         db.execute("DELETE FROM files WHERE release_id = ?", (release_id,))
         db.executemany(
             "INSERT INTO files (release_id, filename, url, sha256, size, kind, yanked, "
-            "yanked_reason,"
-            " requires_python, core_metadata, core_metadata_sha256, upload_time)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "yanked_reason, requires_python, core_metadata, core_metadata_sha256, upload_time,"
+            " final_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     release_id,
@@ -216,6 +225,7 @@ class CrawlWrites(StoreBase):
                     f.core_metadata,
                     f.core_metadata_sha256,
                     f.upload_time,
+                    final_urls.get(f.filename),
                 )
                 for f in rel.files
             ],

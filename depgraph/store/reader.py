@@ -19,7 +19,14 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from depgraph.core.db import Connection, Dialect, connect, display_locator, is_postgres
+from depgraph.core.db import (
+    Connection,
+    Dialect,
+    connect,
+    display_locator,
+    is_postgres,
+    sqlite_read_uri,
+)
 from depgraph.core.errors import AsOfError, EmptyStoreError, StoreError
 from depgraph.core.schema import DepsState, FileKind, RequirementKind, check_version
 from depgraph.core.versions import latest_key
@@ -93,7 +100,7 @@ def read_queries(
     import adbc_driver_sqlite.dbapi as adbc
 
     frames = []
-    with closing(adbc.connect(f"file:{Path(db).resolve()}?mode=ro")) as columnar:
+    with closing(adbc.connect(sqlite_read_uri(db))) as columnar:
         with closing(columnar.cursor()) as cursor:
             # the driver sets no busy timeout: a reader opening while another one (the report
             # reads on several connections at once) sets up the WAL index would fail at once

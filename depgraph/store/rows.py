@@ -119,6 +119,8 @@ class ReleaseRecord:
     files: list[DistFile]
     extraction: Extraction | None  # None: unchanged since last crawl, keep stored deps as they are
     digest: str
+    #: filename -> where its bytes came from, for the files a redirect moved when they were read
+    final_urls: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,3 +164,5 @@ class ProjectRecord:
     serial: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+    #: where the page was read from, after redirects
+    page_url: str | None = None

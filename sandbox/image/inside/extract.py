@@ -170,24 +170,36 @@ def read_build_system(root: str) -> dict[str, Any] | None:
 
 CAPTURE_SITE = r"""
 import json, os, sys
+_DEPGRAPH_KEYS = ("name", "version", "install_requires", "extras_require", "setup_requires",
+                  "tests_require", "python_requires", "requires")
+def _depgraph_text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+def _depgraph_plain(value):
+    # recorded by str(): nothing is iterated but plain containers (a generator handed to setup()
+    # must reach setuptools unconsumed), nothing a setup.py passes can make this raise
+    if isinstance(value, (str, bytes)):
+        return _depgraph_text(value)
+    if isinstance(value, (list, tuple)):
+        return [_depgraph_text(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_depgraph_text(v) for v in value)
+    if isinstance(value, dict):
+        return {_depgraph_text(k): _depgraph_plain(v) for k, v in value.items()}
+    return None if value is None else _depgraph_text(value)
 def _depgraph_wrap(module, attr):
     original = getattr(module, attr)
     def setup(*args, **kwargs):
-        keep = {}
-        for key in ("name", "version", "install_requires", "extras_require", "setup_requires",
-                    "tests_require", "python_requires", "requires"):
-            if key in kwargs:
-                value = kwargs[key]
-                if isinstance(value, (str, bytes)):
-                    value = value.decode() if isinstance(value, bytes) else value
-                elif isinstance(value, dict):
-                    value = {str(k): (v if isinstance(v, str) else [str(i) for i in v])
-                             for k, v in value.items()}
-                elif value is not None:
-                    value = [str(v) for v in value]
-                keep[key] = value
-        with open(os.environ["DEPGRAPH_CAPTURE"], "w") as fh:
-            json.dump(keep, fh)
+        # the capture is invisible to the build: whatever happens here, setup() runs as written
+        try:
+            keep = {key: _depgraph_plain(kwargs[key]) for key in _DEPGRAPH_KEYS if key in kwargs}
+            with open(os.environ["DEPGRAPH_CAPTURE"], "w") as fh:
+                json.dump(keep, fh)
+        except Exception as exc:
+            try:
+                with open(os.environ["DEPGRAPH_CAPTURE"], "w") as fh:
+                    json.dump({"capture_error": repr(exc)[:500]}, fh)
+            except Exception:
+                pass
         return original(*args, **kwargs)
     setattr(module, attr, setup)
 try:
