@@ -68,9 +68,8 @@ class CrawlSummary:
         if record.status in (PageOutcome.MISSING, PageOutcome.FAILED):
             self.problem_projects.append(record.name)
             first = record.failures[0] if record.failures else None
-            self.problem_reasons[record.name] = (
-                f"{first.stage}:{first.reason}: {first.detail}"[:300] if first else record.status
-            )
+            said = f"{first.stage}:{first.reason}: {first.detail}" if first else record.status
+            self.problem_reasons[record.name] = " ".join(said.split())[:300]  # one line
         for f in record.failures:
             self.failures_by_reason[f"{f.stage}:{f.reason}"] += 1
         for rel in record.releases:

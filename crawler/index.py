@@ -210,8 +210,9 @@ class IndexClient:
             problems.append(("bad-serial", f"X-PyPI-Last-Serial {serial_header[:40]!r}"))
         if response.status_code == 304:
             return PageAnswer(None, new_etag, new_modified, serial, response.url, tuple(problems))
+        # relative links are relative to where the page came from, after redirects
         page = parse_project_page(
-            name, response.content, response.headers.get("Content-Type", "text/html"), url
+            name, response.content, response.headers.get("Content-Type", "text/html"), response.url
         )
         if serial is None and page.last_serial is not None:
             serial = parse_serial(str(page.last_serial))

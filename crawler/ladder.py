@@ -131,6 +131,8 @@ def wheel_metadata(
         failures.append(_failure(FailureStage.WHEEL, wheel.filename, exc))
         return None
     verified = got.method == "wheel-download" and bool(wheel.sha256)
+    if got.fallback == "range-contradicts-size":  # a lying server: said, though it was read
+        failures.append(Failure(FailureStage.WHEEL, got.fallback, got.note or "", wheel.filename))
     return MetadataRead(got.data, got.method, verified, got.note, got.entry_points)
 
 
@@ -254,8 +256,10 @@ def _from_sdist(
         try:
             meta = parse_core_metadata(sdist_pkg_info(sdist.filename, data))
         except ArchiveError as exc:
-            # no readable PKG-INFO says nothing about the dependencies: a build may still tell
             failures.append(_failure(FailureStage.SDIST, sdist.filename, exc))
+            if exc.reason == "decompression-bomb":  # a build would unpack the same bomb
+                return Extraction(FAILED, None, sdist.filename, failures=failures, note=exc.detail)
+            # no readable PKG-INFO says nothing about the dependencies: a build may still tell
             return Extraction(
                 PENDING,
                 None,

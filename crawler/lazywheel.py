@@ -49,11 +49,14 @@ class WheelMetadata:
     note: str | None = None
     #: the wheel's `*.dist-info/entry_points.txt` (empty when it has none)
     entry_points: bytes = b""
+    #: the failure reason that made ranges give way to the whole file, where one did
+    fallback: str | None = None
 
 
 class RangeUnusable(ArchiveError):
     """A range answer that cannot be used: no or a malformed Content-Range, a short body, a server
-    that stops honouring ranges. Never recorded: the whole file is downloaded instead."""
+    that stops honouring ranges. The whole file is downloaded instead; only a total that
+    contradicts the listed size (or is beyond belief) is recorded, as `range-contradicts-size`."""
 
     reason = "range-unusable"
 
@@ -132,7 +135,11 @@ def _read_member(zf: zipfile.ZipFile, filename: str) -> tuple[str, bytes, bytes]
         raise ArchiveError(filename, exc.detail) from None
     info = zf.getinfo(member)
     if info.file_size > MAX_METADATA:
-        raise ArchiveError(filename, f"METADATA of {info.file_size} bytes is implausibly large")
+        raise ArchiveError(
+            filename,
+            f"METADATA of {info.file_size} bytes is implausibly large",
+            "metadata-too-large",
+        )
     entry_points = member.rsplit("/", 1)[0] + "/entry_points.txt"
     extra = b""
     if entry_points in zf.namelist() and zf.getinfo(entry_points).file_size <= MAX_ENTRY_POINTS:
@@ -182,17 +189,17 @@ def read_wheel_metadata(
             return _from_whole(first.content, url, filename, sha256)
         return _from_ranges(fetcher, first, url, filename, size)
     except FetchError as exc:
-        if exc.status in (404, 410):  # gone is gone: a full download would say the same
-            raise
-        why = str(exc)
+        if exc.status in (404, 410) or exc.reason in ("deadline", "scheme-refused"):
+            raise  # gone is gone, and a stalled or refused server would stall or refuse again
+        why, reason = str(exc), exc.code
     except ArchiveError as exc:  # a malformed 206, a short range, a zip torn by a bad range
-        if exc.reason == "decompression-bomb":
-            raise  # the whole file holds the same bomb
-        why = exc.detail
+        if exc.reason in ("decompression-bomb", "metadata-too-large"):
+            raise  # the whole file holds the same member
+        why, reason = exc.detail, exc.reason
     whole_file = fetcher.download(url, sha256)
     note = f"range read failed ({why}); read the whole wheel, verified against its sha256"
     got = _from_whole(whole_file, url, filename, sha256)
-    return WheelMetadata(got.data, got.member, got.method, note, got.entry_points)
+    return WheelMetadata(got.data, got.member, got.method, note, got.entry_points, reason)
 
 
 def _from_ranges(
@@ -202,11 +209,19 @@ def _from_ranges(
     if not match:
         raise RangeUnusable(filename, "206 answer without a usable Content-Range")
     start, stop, total = (int(g) for g in match.groups())
-    if stop < start or stop >= total or (size and total != size):
+    if stop < start or stop >= total:
         raise RangeUnusable(filename, f"Content-Range {start}-{stop}/{total} does not fit the file")
+    if size and total != size:
+        raise RangeUnusable(
+            filename,
+            f"Content-Range {start}-{stop}/{total} contradicts the listed size {size}",
+            "range-contradicts-size",
+        )
     if total > MAX_RANGE_TOTAL:
         raise RangeUnusable(
-            filename, f"Content-Range claims {total} bytes, over the {MAX_RANGE_TOTAL} trusted"
+            filename,
+            f"Content-Range claims {total} bytes, over the {MAX_RANGE_TOTAL} trusted",
+            "range-contradicts-size",
         )
     if len(first.content) != stop - start + 1:
         raise RangeUnusable(

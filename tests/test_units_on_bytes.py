@@ -106,7 +106,8 @@ def test_a_lying_content_range_falls_back_to_the_verified_whole_file() -> None:
     fetcher = Fetcher(served(WHEEL, claimed_total=512 << 30))
     got = read_wheel_metadata(fetcher, BASE + WHEEL.name, WHEEL.name, digest(WHEEL), size)
     assert got.method == "wheel-download"
-    assert got.note is not None and "does not fit the file" in got.note
+    assert got.note is not None and "contradicts the listed size" in got.note
+    assert got.fallback == "range-contradicts-size"
 
 
 def test_a_wheel_needs_exactly_one_top_level_dist_info() -> None:
