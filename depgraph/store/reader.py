@@ -15,6 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from packaging.version import Version
@@ -99,6 +100,26 @@ def read_queries(
             return [read_frame(conn, q.sql, q.params) for q in queries]
     import adbc_driver_sqlite.dbapi as adbc
 
+    try:
+        return _read_columnar(adbc, db, queries)
+    except adbc.Error as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt) or _in_cancel(exc):
+            # Ctrl-C in the driver: it cancels the query, which SQLite's driver cannot do
+            raise KeyboardInterrupt from None
+        raise StoreError(f"{display_locator(db)}: {type(exc).__name__}: {exc}") from exc
+
+
+def _in_cancel(exc: BaseException) -> bool:
+    """Whether the error came from the driver cancelling a query (what it does on a signal)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name.rsplit(".", 1)[-1] == "cancel":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _read_columnar(adbc: Any, db: str | Path, queries: Sequence[Query]) -> list[pd.DataFrame]:
     frames = []
     with closing(adbc.connect(sqlite_read_uri(db))) as columnar:
         with closing(columnar.cursor()) as cursor:

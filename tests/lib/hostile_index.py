@@ -122,7 +122,10 @@ def ranged(body: bytes, total: int | None = None) -> Callable[[Handler], None]:
 
 
 def fixed(
-    body: bytes, content_type: str = "text/html", status: int = 200, **headers: str
+    body: bytes,
+    content_type: str = "text/html",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Callable[[Handler], None]:
     def answer(h: Handler) -> None:
         h._send(status, body, content_type, headers)
@@ -423,10 +426,10 @@ def one_wheel(
         if page_kind == "json":
             entry["size"] = len(data)  # as PyPI lists it
         if metadata_file is not False:
-            if metadata_file is not None:
-                body = meta if metadata_file is True else metadata_file
-                index.file(body, filename + ".metadata", fixed(body, "text/plain"))  # type: ignore[arg-type]
-            entry["core_metadata"] = sha(meta if metadata_file in (True, None) else metadata_file)  # type: ignore[arg-type]
+            listed = metadata_file if isinstance(metadata_file, bytes) else meta
+            if metadata_file is not None:  # None: listed, but the index answers 404
+                index.file(listed, filename + ".metadata", fixed(listed, "text/plain"))
+            entry["core_metadata"] = sha(listed)
         entry.update(entry_changes or {})
         entries = [entry, entry] if twice else [entry]
         page = json_page(name, entries) if page_kind == "json" else html_page(entries)
@@ -451,7 +454,7 @@ def deep_json(index: HostileIndex, name: str) -> Callable[[Handler], None]:
 
 def bomb_page(index: HostileIndex, name: str) -> Callable[[Handler], None]:
     body = gzip.compress(b"\0" * (80 * 1024 * 1024), compresslevel=9)  # 80 MiB over the 64 MiB
-    return fixed(body, JSON, **{"Content-Encoding": "gzip"})
+    return fixed(body, JSON, headers={"Content-Encoding": "gzip"})
 
 
 def sdist_case(
@@ -530,11 +533,11 @@ CASES: dict[str, Case] = {
     ),
     # page values that do not fit: recorded, the rest of the page used
     "hostile-serial-superscript": one_wheel(
-        page_answer=lambda page: fixed(page, JSON, **{"X-PyPI-Last-Serial": "²"}),
+        page_answer=lambda page: fixed(page, JSON, headers={"X-PyPI-Last-Serial": "²"}),
         failures={"page:bad-serial"},
     ),
     "hostile-serial-huge": one_wheel(
-        page_answer=lambda page: fixed(page, JSON, **{"X-PyPI-Last-Serial": str(10**30)}),
+        page_answer=lambda page: fixed(page, JSON, headers={"X-PyPI-Last-Serial": str(10**30)}),
         failures={"page:bad-serial"},
     ),
     "hostile-size-huge": one_wheel(
