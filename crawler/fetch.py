@@ -21,8 +21,10 @@ from .http import (
 
 __all__ = ["MAX_DOWNLOAD_BYTES", "MAX_REDIRECTS", "Fetcher", "origin"]
 
-#: Files larger than this are not downloaded whole (an sdist of 200 MB is not worth its PKG-INFO).
-MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
+#: Files larger than this are not downloaded whole: PyPI's default upload limit, and an sdist of
+#: more is not worth its PKG-INFO (a wheel that large is read by ranges). A body is held once as it
+#: arrives and once as the bytes handed on, so one download costs at most twice this.
+MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 #: redirects followed for one request
 MAX_REDIRECTS = 10
 #: the only schemes anything is fetched over

@@ -93,7 +93,9 @@ def test_a_store_derived_by_regex_is_rederived_on_open_not_recrawled(tmp_path: P
     db = tmp_path / "old.sqlite"
     Store(db).close()
     with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO projects VALUES ('p', 'p', 'x', NULL, NULL, NULL, 'ok', 't')")
+        conn.execute(
+            "INSERT INTO projects VALUES ('p', 'p', 'x', NULL, NULL, NULL, 'ok', 't', NULL)"
+        )
         conn.execute(
             "INSERT INTO releases (id, project, version, yanked, deps_state, files_digest,"
             " extractor_version, is_latest) VALUES (1, 'p', '1.0', 0, 'known', '', '1', 1)"

@@ -310,17 +310,7 @@ def check_version(conn: Connection, path: str, hint: str) -> None:
         found = stored_version(conn)
     except sqlite3.DatabaseError as exc:  # "file is not a database"
         raise StoreError(f"{path}: not a store: {exc}; give another --db") from None
-    if found is None or not found.isdigit():
-        raise SchemaVersionError(
-            path, found, SCHEMA_VERSION, "It is not a pypi-depgraph store; give another --db."
-        )
-    if int(found) > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            path,
-            found,
-            SCHEMA_VERSION,
-            "It was written by a newer pypi-depgraph: upgrade this one.",
-        )
+    _check_migratable(path, found, empty=False)  # not ours, or newer: no advice to open it
     if found != str(SCHEMA_VERSION):
         raise SchemaVersionError(path, found, SCHEMA_VERSION, hint)
     row = conn.execute("SELECT value FROM meta WHERE key = 'extras_derivation'").fetchone()
