@@ -373,3 +373,56 @@ def test_orphans_of_dead_processes_are_removed_and_live_builds_kept() -> None:
         for container in made.values():
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
+
+
+#: times the sweep races a removal in `test_the_sweep_racing_a_removal_never_fails`
+RACES = 20
+
+
+@pytest.mark.docker
+def test_the_sweep_racing_a_removal_never_fails() -> None:
+    """A worker opening its sandbox sweeps orphans while a container is being removed by someone
+    else (its own build ending, another worker's sweep): Docker answers 409 "removal already in
+    progress", which is what the sweep wanted, never a failure that could cost a healthy build.
+    Raced RACES times, the two removals released together."""
+    import threading
+
+    import docker
+
+    from depgraph.sandbox.cleanup import remove_orphans
+    from depgraph.sandbox.docker_backend import DEFAULT_IMAGE, LABEL, OWNER_LABEL, owner
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = owner().rpartition(":")[0]
+    client = docker.from_env()
+    errors: list[BaseException] = []
+    for _ in range(RACES):
+        container = client.containers.run(
+            DEFAULT_IMAGE,
+            entrypoint=["sleep", "30"],
+            labels={LABEL: "1", OWNER_LABEL: f"{host}:{dead.pid}"},
+            network_mode="none",
+            detach=True,
+        )
+        start = threading.Barrier(2)
+
+        def remove(container: object = container, start: threading.Barrier = start) -> None:
+            start.wait()
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                container.remove(force=True)  # type: ignore[attr-defined]
+
+        def sweep(start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                remove_orphans()
+            except BaseException as exc:  # noqa: BLE001 (collected: the test fails on it)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=remove), threading.Thread(target=sweep)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    assert leftover_containers() == []
