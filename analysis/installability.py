@@ -245,6 +245,7 @@ class Installability:
 def check_installability(
     db: str | Path | StoreSource,
     targets: Sequence[Target],
+    *,
     projects: Sequence[str] | None = None,
     top: int | None = None,
     max_rounds: int = 2000,
@@ -286,6 +287,7 @@ def write_installability(
     db: str | Path | StoreSource,
     out: str | Path,
     targets: Sequence[Target],
+    *,
     projects: Sequence[str] | None = None,
     top: int | None = None,
     max_rounds: int = 2000,
@@ -296,7 +298,7 @@ def write_installability(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    result = check_installability(db, targets, projects, top, max_rounds)
+    result = check_installability(db, targets, projects=projects, top=top, max_rounds=max_rounds)
     write_verdicts(result, targets, out)
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2))
     return result.summary

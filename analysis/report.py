@@ -500,7 +500,7 @@ def _add_installability(
         .sort_values(["direct_dependents", "name"], ascending=[False, True])["name"]
         .head(top_n)
     )
-    checked = check_installability(source, targets, [str(n) for n in top])
+    checked = check_installability(source, targets, projects=[str(n) for n in top])
     write_verdicts(checked, targets, out)
     verdicts = checked.table
     for target in targets:
@@ -518,6 +518,7 @@ def _import_plotting() -> None:
 def write_report(
     db: str | Path | StoreSource,
     out: str | Path,
+    *,
     downloads: str | Path | None = None,
     include_extras: bool = False,
     environment: dict[str, str] | None = None,
@@ -576,7 +577,13 @@ def write_report(
         f"upload in the {STALE_YEARS} years before the store's newest upload left out",
     }
     if history_months:
-        history = dependents_history(source, history_months, history_top, include_extras, as_of)
+        history = dependents_history(
+            source,
+            months=history_months,
+            top=history_top,
+            include_extras=include_extras,
+            until=as_of,
+        )
         write_csv(history, out / "history.csv")
         dl_history = read_downloads_history(downloads_history) if downloads_history else None
         plot_history(history, dl_history, out / "history.png")

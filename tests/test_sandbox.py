@@ -426,3 +426,89 @@ def test_the_sweep_racing_a_removal_never_fails() -> None:
             thread.join(60)
     assert errors == []
     assert leftover_containers() == []
+
+
+ODD_SETUP = """\
+import numbers
+from setuptools import setup
+
+
+class DelayedVersion(numbers.Number):
+    # a version object whose str() is the version, as some legacy setup.py files pass
+    def __str__(self):
+        return "1.0"
+
+
+setup(
+    name="hostile",
+    version=DelayedVersion(),
+    install_requires=("attrs>=20",),
+    extras_require={"x": ("six",)},
+    tests_require=(r for r in ["pytest"]),
+    setup_requires=None,
+    packages=[],
+)
+"""
+
+
+@pytest.mark.docker
+def test_the_setup_capture_is_invisible_to_the_build(tmp_path: Path) -> None:
+    """Whatever a setup.py hands to setup() (an object as its version, a generator, tuples, None),
+    recording it changes nothing: the sdist builds in the sandbox as setuptools builds it (a
+    capture that iterated every argument made `version=DelayedVersion()` a failed build)."""
+    sdist = setup_py_sdist(tmp_path, "odd-args", ODD_SETUP)
+    result = open_sandbox("docker").extract(sdist)
+    assert result.ok, (result.failure, result.detail, result.log_tail[-2000:])
+    assert (result.method, result.name, result.version) == ("pep517-metadata", "hostile", "1.0")
+    assert set(result.requires_dist) == {"attrs>=20", 'six; extra == "x"'}
+
+
+@pytest.mark.docker
+def test_a_build_that_names_another_release_gives_no_dependencies(tmp_path: Path) -> None:
+    """An sdist of `hostile` 1.0 whose build says it is requests 99.0: metadata-identity, as pip
+    refuses it, never the dependencies of `hostile` 1.0."""
+    from depgraph.crawler.access import SandboxAccess
+    from depgraph.store import Store
+    from depgraph.wiring import run_sandbox_builds
+    from tests.lib.hostile import _file, _tar
+    from tests.lib.hostile_index import HostileIndex, sdist_case
+
+    lie = (
+        "from setuptools import setup\n"
+        "setup(name='requests', version='99.0', install_requires=['evil'])\n"
+    )
+    base = "hostile_identity_lie-1.0"
+    # PKG-INFO says what the release is (1.1: its requirements are not static, a build decides)
+    pkg_info = b"Metadata-Version: 1.1\nName: hostile-identity-lie\nVersion: 1.0\n"
+    sdist = _tar(
+        tmp_path / f"{base}.tar.gz",
+        [_file(f"{base}/PKG-INFO", pkg_info), _file(f"{base}/setup.py", lie.encode())],
+    )
+    case = sdist_case([], states={"failed"}, failures={"sandbox:metadata-identity"})
+
+    def build(index: HostileIndex, name: str) -> None:
+        from tests.lib.hostile_index import fixed, json_page, sha
+
+        data = sdist.read_bytes()
+        url = index.file(data, sdist.name)
+        entry = {"filename": sdist.name, "url": url, "sha256": sha(data)}
+        index.page(name, fixed(json_page(name, [entry]), "application/vnd.pypi.simple.v1+json"))
+
+    case.build = build
+    db = tmp_path / "s.sqlite"
+    with HostileIndex(tmp_path, {"hostile-identity-lie": case}) as index:
+        from depgraph.crawler.access import IndexAccess
+        from depgraph.wiring import run_crawl
+
+        store = Store(db)
+        run_crawl(store, IndexAccess(index_url=index.url), ["hostile-identity-lie"], progress=False)
+        summary = run_sandbox_builds(
+            store, SandboxAccess(kind="docker"), progress=False, quiet=True
+        )
+    assert summary is not None and summary.by_outcome == {"failed:metadata-identity": 1}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT deps_state FROM releases").fetchall() == [("failed",)]
+        assert conn.execute("SELECT count(*) FROM requirements").fetchone() == (0,)
+        reasons = conn.execute("SELECT stage, reason, detail FROM failures").fetchall()
+    assert [(stage, reason) for stage, reason, _ in reasons] == [("sandbox", "metadata-identity")]
+    assert "'requests'" in reasons[0][2]
