@@ -204,8 +204,8 @@ class _TableBuild:
     The store is read once: the selected releases' requirements (the graph, the health checks),
     the older known releases' (any-version counts) and the nodes. The reads run at once, each on
     its own connection: the database works without holding Python's lock. Which specifiers no
-    release meets (pure Python, seconds on a PyPI-size store) is found in a process of its own,
-    from the store, beside everything else: a second core does it."""
+    release meets (pure Python, seconds on a PyPI-size store) is found by a process of its own
+    reading the store beside everything else: a second core does it."""
 
     def __init__(
         self,

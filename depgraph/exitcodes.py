@@ -12,9 +12,9 @@ __all__ = ["EXIT_CODES_HELP", "ExitCode", "exit_code_for"]
 EXIT_CODES_HELP = """\
 exit codes:
   0    everything asked for was done
-  1    the run finished, but some of the work failed: a requested project missing
-       from the index or its page unreadable, an sdist that did not build
-       (`sandbox extract`)
+  1    the run finished, but some of the work failed: a requested project that the
+       index lacks or whose page is unreadable, an index that is not one, an sdist
+       that did not build (`sandbox extract`)
   2    usage or input error: bad arguments, a missing or foreign store, an
        unreachable index, an unreadable data file, no sandbox where one was
        demanded
