@@ -269,11 +269,13 @@ def _from_sdist(
                 failures,
                 f"PKG-INFO unreadable: {exc.detail}",
             )
-        wrong = _identity_failure(meta, sdist, FailureStage.SDIST)
-        if wrong is not None:
-            failures.append(wrong)
-            continue
         if meta.requires_dist_is_static:
+            # the PKG-INFO is the answer: it must be this release's (a build's answer is checked
+            # when the build reports it, as pip checks the metadata it builds)
+            wrong = _identity_failure(meta, sdist, FailureStage.SDIST)
+            if wrong is not None:
+                failures.append(wrong)
+                continue
             return Extraction(
                 KNOWN,
                 "sdist-pkg-info",
