@@ -7,6 +7,7 @@ a `git archive` of its commit in a temporary folder, run as `python -m depgraph 
 time of the report and its worker, peak RSS of the larger of the two) and the median ratio.
 
     python benchmarks/report_against.py --store pypi.sqlite --against REV [--runs 5]
+        [--against-store old.sqlite]
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ def one_run(tree: Path, store: Path) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--store", type=Path, required=True, help="the store both trees report on")
+    ap.add_argument(
+        "--against-store",
+        type=Path,
+        default=None,
+        help="the other commit's copy of the store, where the two read different schema "
+        "versions (a copy of the same data; default: --store)",
+    )
     ap.add_argument("--against", required=True, help="the commit to compare with (e.g. a tag)")
     ap.add_argument("--this", default="HEAD", help="the commit measured (default HEAD)")
     ap.add_argument("--runs", type=int, default=5, help="runs of each (default 5)")
@@ -73,9 +81,10 @@ def main() -> None:
             commit: export(commit, Path(scratch) / label)
             for commit, label in ((args.against, "against"), (args.this, "this"))
         }
+        stores = {args.against: args.against_store or args.store, args.this: args.store}
         for _ in range(args.runs):
             for commit, tree in trees.items():
-                wall, cpu, peak = one_run(tree, args.store)
+                wall, cpu, peak = one_run(tree, stores[commit])
                 walls[commit].append(wall)
                 print(
                     f"{commit:>12}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, peak RSS {peak:.2f} GiB"
