@@ -72,6 +72,28 @@ def test_a_hostile_index_is_crawled_whole(tmp_path: Path) -> None:
         assert peak < MAX_RSS, f"peak RSS {peak / 2**20:.0f} MiB"
         for line in done.stderr.strip().splitlines():
             assert line.startswith("depgraph: "), line
+        listed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "depgraph",
+                "failures",
+                "--db",
+                str(db),
+                "--json",
+                "--reason",
+                "metadata-identity",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        identity = json.loads(listed.stdout)
+        assert identity["failures"] == 4 == len(identity["shown"])
+        assert {row["project"] for row in identity["shown"]} == {
+            n for n, c in CASES.items() if any(f.endswith(":metadata-identity") for f in c.failures)
+        }
         again, _ = crawl(index, db)  # no project stops a run, the second one either
         assert again.returncode == 1 and "Traceback" not in again.stderr
     with sqlite3.connect(db) as conn:

@@ -4,9 +4,9 @@ HTTP stack 0.3 s) that other commands never need."""
 
 from __future__ import annotations
 
-from . import crawl, demo, installable, load, report, sandbox, status, update
+from . import crawl, demo, failures, installable, load, report, sandbox, status, update
 
 __all__ = ["COMMANDS"]
 
 #: in the order `depgraph --help` lists them
-COMMANDS = (crawl, update, demo, status, report, installable, load, sandbox)
+COMMANDS = (crawl, update, demo, status, failures, report, installable, load, sandbox)

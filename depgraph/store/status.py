@@ -44,3 +44,28 @@ class Status(StoreBase):
                 ).fetchall()
             ),
         }
+
+    @retried_on_connection_loss
+    def failures(
+        self,
+        *,
+        stage: str | None = None,
+        reason: str | None = None,
+        project: str | None = None,
+        limit: int = 100,
+    ) -> tuple[int, list[dict[str, object]]]:
+        """(how many failures match, the first `limit` of them, by project and version)."""
+        where, params = ["1 = 1"], []
+        for column, value in (("stage", stage), ("reason", reason), ("project", project)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        condition = " AND ".join(where)
+        total = self.db.execute(f"SELECT count(*) FROM failures WHERE {condition}", params)
+        rows = self.db.execute(
+            "SELECT project, version, filename, stage, reason, detail, recorded_at FROM failures"
+            f" WHERE {condition} ORDER BY project, version, id LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        keys = ("project", "version", "filename", "stage", "reason", "detail", "recorded_at")
+        return int(total.fetchone()[0]), [dict(zip(keys, row, strict=True)) for row in rows]
