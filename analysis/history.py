@@ -1,6 +1,6 @@
 """How dependents changed: monthly direct dependents of the top projects, from the store seen as of
 each month's end (`StoreSource.at(month)`), beside the monthly download history of
-top-pypi-packages (../shared/data/top-pypi-packages/history/)."""
+top-pypi-packages (its `history/top-pypi-packages-30-days-monthly.csv.gz`)."""
 
 from __future__ import annotations
 
