@@ -316,6 +316,9 @@ class Crawler:
             left, _ = self.store.queued(run_id)
             self.store.finish_run(run_id, RunStatus.INCOMPLETE if left else RunStatus.COMPLETE)
             summary.incomplete = len(left)
+            if wanted is None and not left and mode == "crawl":
+                # every project of the index read since the run began: consistent as of then
+                self.store.set_meta({"consistent_at": self.store.run_started_at(run_id)})
         summary.requests += self.fetcher.counter.requests - requests0
         summary.bytes_fetched += self.fetcher.counter.bytes - bytes0
         summary.seconds = time.monotonic() - started

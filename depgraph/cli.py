@@ -16,7 +16,7 @@ from depgraph.core.errors import DepgraphError
 
 from . import __version__
 from .commands import COMMANDS
-from .commands.options import common_options
+from .commands.options import common_options, resolve_defaults
 from .exitcodes import EXIT_CODES_HELP, ExitCode, exit_code_for
 
 __all__ = ["build_parser", "main", "run"]
@@ -93,6 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
+        resolve_defaults(args)
         return int(args.handler(args))
     except DepgraphError as exc:  # the one place errors become exit codes
         print(f"depgraph: {exc}", file=sys.stderr)

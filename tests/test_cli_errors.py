@@ -5,6 +5,7 @@ is created when a command fails. Each case is run as a user runs it: `python -m 
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import json
 import os
@@ -84,7 +85,7 @@ def usage(command: str, message: str) -> str:
         (
             ["crawl", "--project", "x", "--index-url", "ftp://example/simple/"],
             "crawl",
-            "argument --index-url: not an http(s) URL: 'ftp://example/simple/'",
+            "argument -i/--index-url: not an http(s) URL: 'ftp://example/simple/'",
         ),
         (
             ["installable", "--python", "3.11", "--top", "0"],
@@ -117,7 +118,7 @@ def usage(command: str, message: str) -> str:
             ["frobnicate"],
             "",
             "argument COMMAND: invalid choice: 'frobnicate' (choose from 'crawl', 'update', "
-            "'demo', 'status', 'report', 'installable', 'import', 'sandbox')",
+            "'demo', 'status', 'failures', 'report', 'installable', 'import', 'sandbox')",
         ),
     ],
 )
@@ -394,3 +395,70 @@ def test_a_store_on_a_read_only_filesystem_is_read(demo_store: Path, tmp_path: P
         assert sorted(p.name for p in mount.iterdir()) == ["s.sqlite"]
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_status_says_a_killed_run_was_interrupted_and_a_complete_crawl_consistent(
+    tmp_path: Path,
+) -> None:
+    from tests.lib.hostile_index import CASES, HostileIndex
+
+    honest = {n: c for n, c in CASES.items() if n.startswith("honest-")}
+    db = tmp_path / "s.sqlite"
+    with HostileIndex(tmp_path, honest) as index:
+        crawl = [
+            sys.executable,
+            "-m",
+            "depgraph",
+            "crawl",
+            "--index-url",
+            index.url,
+            "--all",
+            "--db",
+            str(db),
+            "--sandbox",
+            "none",
+            "-q",
+        ]
+        slow = subprocess.Popen([*crawl, "--max-rps", "1"], stderr=subprocess.DEVNULL)
+        time.sleep(4)
+        slow.kill()  # SIGKILL: no chance to record anything
+        slow.wait()
+        status = json.loads(depgraph("status", "--db", str(db), "--json").stdout)
+        assert status["last_runs"][0]["status"].startswith("interrupted (its process is gone")
+        assert status["consistent_at"] is None
+        assert depgraph(*crawl[3:]).returncode == 0  # resumed, completed
+    status = json.loads(depgraph("status", "--db", str(db), "--json").stdout)
+    assert [run["status"] for run in status["last_runs"]] == ["complete"]
+    assert status["consistent_at"] == status["last_runs"][0]["started_at"]
+    text = depgraph("status", "--db", str(db)).stdout
+    assert f"consistent with the index as of {status['consistent_at']}" in text
+
+
+def test_the_store_and_the_index_come_from_the_environment(tmp_path: Path) -> None:
+    """DEPGRAPH_DB and DEPGRAPH_INDEX_URL stand for --db and --index-url (-i) left out; a
+    variable that holds something unusable is named."""
+    from tests.lib.hostile_index import CASES, HostileIndex
+
+    db = tmp_path / "s.sqlite"
+    with HostileIndex(tmp_path, {"honest-html-ranges": CASES["honest-html-ranges"]}) as index:
+        env = {**os.environ, "DEPGRAPH_DB": str(db), "DEPGRAPH_INDEX_URL": index.url}
+        run = functools.partial(subprocess.run, capture_output=True, text=True, env=env)
+        crawled = run(
+            [sys.executable, "-m", "depgraph", "crawl", "--all", "--sandbox", "none", "-q"]
+        )
+        assert crawled.returncode == 0, crawled.stderr
+    status = run([sys.executable, "-m", "depgraph", "status", "--json"])
+    assert json.loads(status.stdout)["index_url"] == index.url
+    flag = depgraph("crawl", "-i", "ftp://x/", "--project", "x", "--db", str(db))
+    assert flag.stderr == usage("crawl", "argument -i/--index-url: not an http(s) URL: 'ftp://x/'")
+    bad = subprocess.run(
+        [sys.executable, "-m", "depgraph", "status"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEPGRAPH_DB": "/nonexistent-folder/s.sqlite"},
+    )
+    assert (bad.returncode, bad.stderr) == (
+        2,
+        "depgraph: $DEPGRAPH_DB: no folder /nonexistent-folder for the store "
+        "/nonexistent-folder/s.sqlite\n",
+    )

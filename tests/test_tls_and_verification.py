@@ -432,6 +432,7 @@ def test_a_store_of_schema_1_is_migrated(tmp_path: Path) -> None:
         conn.execute("ALTER TABLE releases DROP COLUMN entry_points_read")
         conn.execute("ALTER TABLE projects DROP COLUMN page_url")
         conn.execute("ALTER TABLE files DROP COLUMN final_url")
+        conn.execute("ALTER TABLE crawl_runs DROP COLUMN owner")
         conn.execute("DROP TABLE entry_points")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         conn.execute("INSERT INTO projects VALUES ('old', 'old', 'x', NULL, NULL, NULL, 'ok', 't')")

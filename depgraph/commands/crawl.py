@@ -10,6 +10,7 @@ from depgraph.crawler import PYPI_SIMPLE
 from ..output import print_summary
 from . import checks
 from .options import (
+    INDEX_URL_ENV,
     Subparsers,
     add_cluster_options,
     add_db,
@@ -48,10 +49,11 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "requirements, from the cheapest trustworthy metadata source.",
     )
     crawl.add_argument(
+        "-i",
         "--index-url",
-        default=PYPI_SIMPLE,
+        default=None,
         type=checks.index_url,
-        help="simple API root (default %(default)s)",
+        help=f"simple API root (default: ${INDEX_URL_ENV}, else {PYPI_SIMPLE})",
     )
     which = crawl.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every project the index root lists")
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from ..cluster import open_cluster
     from ..wiring import crawl_then_build, run_crawl
 
-    access = index_access(args, args.index_url)
+    access = index_access(args, args.index_url or PYPI_SIMPLE)
     projects = None if args.all else args.project
     progress = progress_wanted(args)
     with (

@@ -4,11 +4,12 @@ sandbox, the cluster, progress."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from depgraph.core.db import is_postgres, writable
 from depgraph.crawler import DEFAULT_DEADLINE, PYPI_DEFAULT_RPS
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from depgraph.store import Store
 
 __all__ = [
+    "DB_ENV",
+    "INDEX_URL_ENV",
     "Subparsers",
     "add_cluster_options",
     "add_db",
@@ -37,6 +40,7 @@ __all__ = [
     "limits_from",
     "progress_wanted",
     "removed_unless_kept",
+    "resolve_defaults",
     "sandbox_access",
 ]
 
@@ -63,15 +67,36 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+#: where a command's --db and --index-url default to, when the options are not given
+DB_ENV, INDEX_URL_ENV = "DEPGRAPH_DB", "DEPGRAPH_INDEX_URL"
+
+
 def add_db(p: argparse.ArgumentParser, *, writes: bool = False) -> None:
     created = " (created if missing)" if writes else ""
     p.add_argument(
         "--db",
-        default="crawl.sqlite",
+        default=None,
         type=checks.store_locator,
         help=f"the store: a SQLite file{created}, or a PostgreSQL URL "
-        "postgresql://user:password@host/dbname (default %(default)s)",
+        f"postgresql://user:password@host/dbname (default: ${DB_ENV}, else crawl.sqlite)",
     )
+
+
+def resolve_defaults(args: argparse.Namespace) -> None:
+    """Options left out take their environment variable, else the built-in default, checked as
+    if given (UsageError when the variable holds something unusable)."""
+    if "db" in args and args.db is None:
+        value = os.environ.get(DB_ENV) or "crawl.sqlite"
+        args.db = _checked(checks.store_locator, value, DB_ENV)
+    if "index_url" in args and args.index_url is None and os.environ.get(INDEX_URL_ENV):
+        args.index_url = _checked(checks.index_url, os.environ[INDEX_URL_ENV], INDEX_URL_ENV)
+
+
+def _checked(check: Callable[[str], object], value: str, variable: str) -> Any:
+    try:
+        return check(value)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"${variable}: {exc}") from None
 
 
 def add_index_options(p: argparse.ArgumentParser) -> None:

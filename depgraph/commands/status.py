@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 
 from depgraph.core.db import display_locator
+from depgraph.core.schema import RunStatus
 
 from ..exitcodes import ExitCode
 from ..output import print_json
@@ -32,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     status["index_url"] = store.last_index_url()
     status["consistent_serial"] = store.get_meta("consistent_serial")
     status["consistent_at"] = store.get_meta("consistent_at")
-    status["last_runs"] = store.last_runs()
+    status["last_runs"] = [_with_process_checked(run) for run in store.last_runs()]
     if args.json:
         print_json(status)
         return ExitCode.OK
@@ -51,13 +54,34 @@ def run(args: argparse.Namespace) -> int:
         assert isinstance(counts, dict)
         if counts:
             print(f"  {key.replace('_', ' ')}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    serial, at = status["consistent_serial"], status["consistent_at"]
     consistent = (
-        status["consistent_serial"] or status["consistent_at"] or "never (no complete update)"
+        f"serial {serial}"
+        if serial
+        else f"the index as of {at}"
+        if at
+        else "not yet (no complete crawl of every project, nor update)"
     )
-    print(f"  index: {status['index_url']}; consistent to: {consistent}")
+    print(f"  index: {status['index_url']}; consistent with {consistent}")
     for run_ in status["last_runs"]:  # type: ignore[attr-defined]
         print(
             f"  run {run_['id']}: {run_['status']}, "
             f"{run_['started_at']} .. {run_['finished_at'] or ''}"
         )
     return ExitCode.OK
+
+
+def _with_process_checked(run: dict[str, object]) -> dict[str, object]:
+    """A run still marked running whose process on this host is gone was interrupted (killed,
+    or the machine went down): said so. A process on another host cannot be checked from here."""
+    owner = str(run.get("owner") or "")
+    host, _, pid = owner.rpartition(":")
+    if run["status"] != RunStatus.RUNNING or host != socket.gethostname() or not pid.isdigit():
+        return run
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return {**run, "status": "interrupted (its process is gone; run it again to resume)"}
+    except PermissionError:
+        pass  # someone else's process, alive
+    return run

@@ -12,6 +12,7 @@ from ..output import print_json, print_summary
 from . import checks
 from .crawl import add_crawl_run_options
 from .options import (
+    INDEX_URL_ENV,
     Subparsers,
     crawl_exit,
     existing_store,
@@ -34,10 +35,11 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "given (PyPI: https://pypi.org/pypi), else conditional requests (ETag / Last-Modified).",
     )
     upd.add_argument(
+        "-i",
         "--index-url",
         default=None,
         type=checks.index_url,
-        help="default: the index of the store's last crawl",
+        help=f"default: ${INDEX_URL_ENV}, else the index of the store's last crawl",
     )
     upd.add_argument(
         "--changelog-url",

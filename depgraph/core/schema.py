@@ -37,8 +37,9 @@ Tables (every name column holds a PEP 503 canonical name):
     entry_points(release_id, grp, name, value)     a wheel's entry_points.txt, group by group
     failures(id, project, version, filename, stage, reason, detail, recorded_at)
         stage: FailureStage; version NULL: the failure is about the project page, not one release
-    crawl_runs(id, index_url, started_at, finished_at, status, options)
-        status: RunStatus
+    crawl_runs(id, index_url, started_at, finished_at, status, options, owner)
+        status: RunStatus; owner: host:pid of the process running it (a run still "running" whose
+        process is gone was interrupted); NULL in stores older than schema 4
     crawl_queue(run_id, position, project, done)    a resumed run skips done rows
 """
 
@@ -226,7 +227,8 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     started_at TEXT NOT NULL,
     finished_at TEXT,
     status TEXT NOT NULL,
-    options TEXT NOT NULL
+    options TEXT NOT NULL,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS crawl_queue (
     run_id INTEGER NOT NULL REFERENCES crawl_runs(id),
@@ -254,6 +256,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     3: (
         "ALTER TABLE projects ADD COLUMN page_url TEXT",
         "ALTER TABLE files ADD COLUMN final_url TEXT",
+        "ALTER TABLE crawl_runs ADD COLUMN owner TEXT",
     ),
 }
 

@@ -4,6 +4,8 @@ read and remove: the projects stored, the last index crawled."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Iterable, Sequence
 
 from depgraph.core.db import Connection, Dialect
@@ -11,7 +13,7 @@ from depgraph.core.schema import RunStatus
 
 from .connection import StoreBase, now, retried_on_connection_loss
 
-__all__ = ["Runs", "enqueue_projects", "mark_done"]
+__all__ = ["Runs", "enqueue_projects", "mark_done", "run_owner"]
 
 
 def enqueue_projects(db: Connection, run_id: int, projects: Sequence[str]) -> None:
@@ -19,6 +21,11 @@ def enqueue_projects(db: Connection, run_id: int, projects: Sequence[str]) -> No
         "INSERT INTO crawl_queue (run_id, position, project) VALUES (?,?,?) ON CONFLICT DO NOTHING",
         [(run_id, i, p) for i, p in enumerate(projects)],
     )
+
+
+def run_owner() -> str:
+    """host:pid of this process, recorded on the runs it starts or resumes."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def mark_done(db: Connection, run_id: int, project: str) -> None:
@@ -46,12 +53,17 @@ class Runs(StoreBase):
                 (RunStatus.RUNNING, RunStatus.INTERRUPTED, index_url, opts),
             ).fetchone()
             if row:
+                with self.transaction() as db:  # this process runs it now
+                    db.execute(
+                        "UPDATE crawl_runs SET status = ?, owner = ? WHERE id = ?",
+                        (RunStatus.RUNNING, run_owner(), row[0]),
+                    )
                 return int(row[0]), True
         with self.transaction() as db:
             run_id: int = db.execute(
-                "INSERT INTO crawl_runs (index_url, started_at, status, options) VALUES (?,?,?,?)"
-                " RETURNING id",
-                (index_url, now(), RunStatus.RUNNING, opts),
+                "INSERT INTO crawl_runs (index_url, started_at, status, options, owner)"
+                " VALUES (?,?,?,?,?) RETURNING id",
+                (index_url, now(), RunStatus.RUNNING, opts, run_owner()),
             ).fetchone()[0]
             if projects is not None:
                 enqueue_projects(db, run_id, projects)
@@ -100,14 +112,19 @@ class Runs(StoreBase):
 
     @retried_on_connection_loss
     def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
-        """The newest crawl runs: id, status, started_at, finished_at."""
+        """The newest crawl runs: id, status, started_at, finished_at, owner."""
+        keys = ("id", "status", "started_at", "finished_at", "owner")
         rows = self.db.execute(
-            "SELECT id, status, started_at, finished_at FROM crawl_runs ORDER BY id DESC LIMIT ?",
+            "SELECT id, status, started_at, finished_at, owner FROM crawl_runs"
+            " ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-        return [
-            dict(zip(("id", "status", "started_at", "finished_at"), r, strict=True)) for r in rows
-        ]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    @retried_on_connection_loss
+    def run_started_at(self, run_id: int) -> str:
+        row = self.db.execute("SELECT started_at FROM crawl_runs WHERE id = ?", (run_id,))
+        return str(row.fetchone()[0])
 
     @retried_on_connection_loss
     def last_index_url(self) -> str | None:
