@@ -24,6 +24,7 @@ from depgraph.store.reader import REQUIREMENT_COLUMNS, StoreSource
 from .build import edges_from_requirements
 from .csvout import write_csv
 from .downloads import compare_downloads, downloads_window, read_downloads
+from .folders import replaced_whole
 from .graph import DependencyGraph, arrow_text, from_edge_frame
 from .health import (
     cycles,
@@ -533,10 +534,43 @@ def write_report(
     """packages.csv, edges.csv, broken_edges.csv, pinning.csv, cycles.csv, missing.csv,
     summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
     request). With `installable` targets: installable.csv and an `installable_<target>` column
-    for the `installable_top` projects by direct dependents. Returns the summary."""
+    for the `installable_top` projects by direct dependents. Returns the summary.
+
+    `out` is replaced whole once everything is written (an earlier report in it goes, no file of
+    it stays beside the new ones); a folder holding anything else is refused."""
     source = StoreSource.open(db, as_of)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with replaced_whole(Path(out)) as staging:
+        return _write_report(
+            source,
+            staging,
+            downloads=downloads,
+            include_extras=include_extras,
+            environment=environment,
+            graphml=graphml,
+            installable=installable,
+            installable_top=installable_top,
+            as_of=as_of,
+            history_months=history_months,
+            history_top=history_top,
+            downloads_history=downloads_history,
+        )
+
+
+def _write_report(
+    source: StoreSource,
+    out: Path,
+    *,
+    downloads: str | Path | None,
+    include_extras: bool,
+    environment: dict[str, str] | None,
+    graphml: bool,
+    installable: Sequence[Target],
+    installable_top: int,
+    as_of: str | None,
+    history_months: int,
+    history_top: int,
+    downloads_history: str | Path | None,
+) -> dict[str, object]:
     # The files are written by Arrow on two threads (it works outside the GIL) while this one
     # draws the plots; whatever does not need the specifier check is written before it is waited
     # for.

@@ -217,6 +217,7 @@ class Crawler:
         fetcher: Fetcher,
         workers: int = 8,
         on_project: Callable[[ProjectRecord], None] | None = None,
+        on_total: Callable[[int, int], None] | None = None,
         stale_retries: int = 2,
         stale_delay: float = 2.0,
         verify_hashes: bool = False,
@@ -228,6 +229,9 @@ class Crawler:
         self.cluster = cluster
         self.workers = max(1, workers)
         self.on_project = on_project or (lambda record: None)
+        #: told (projects in the run, already done) once the run's list is known: a progress
+        #: bar's total, for a crawl of every project too
+        self.on_total = on_total or (lambda total, done: None)
         self.stale_retries, self.stale_delay = stale_retries, stale_delay
         #: read dependencies from hash-verified bytes only (no range reads); earlier unverified
         #: extractions are redone
@@ -295,6 +299,8 @@ class Crawler:
                 summary.seconds = time.monotonic() - started
                 return summary
             self.store.enqueue(run_id, names)
+        todo_now, done_before = self.store.queued(run_id)
+        self.on_total(len(todo_now) + done_before, done_before)
         self.conditional, self.min_serials = conditional, min_serials or {}
         # every project's validators in one query rather than one per project
         self.validators = self.store.all_validators() if conditional else {}

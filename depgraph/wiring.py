@@ -61,6 +61,11 @@ def crawler_for(
         bar.update(1)
         bar.set_postfix(releases=len(record.releases), status=record.status, refresh=False)
 
+    def sized(projects: int, done: int) -> None:
+        # the run's list is known: a total (and so an ETA), with what a resumed run has done
+        bar.total = projects
+        bar.update(done)
+
     try:
         yield Crawler(
             store,
@@ -68,6 +73,7 @@ def crawler_for(
             fetcher,
             access.workers,
             on_project=tick,
+            on_total=sized,
             verify_hashes=access.verify_hashes,
             entry_points=access.entry_points,
             cluster=cluster.crawl_work(access) if cluster is not None else None,

@@ -462,3 +462,27 @@ def test_the_store_and_the_index_come_from_the_environment(tmp_path: Path) -> No
         "depgraph: $DEPGRAPH_DB: no folder /nonexistent-folder for the store "
         "/nonexistent-folder/s.sqlite\n",
     )
+
+
+def test_a_report_replaces_an_earlier_one_whole_and_refuses_other_folders(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    first = depgraph(
+        "report", "--db", str(demo_store), "--out", str(out), "--installable", "3.12", "-q"
+    )
+    assert first.returncode == 0 and (out / "installable.csv").exists()
+    second = depgraph("report", "--db", str(demo_store), "--out", str(out), "-q")
+    assert second.returncode == 0, second.stderr
+    assert not (out / "installable.csv").exists()  # nothing of the earlier report stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no staging left behind
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    refused = depgraph("report", "--db", str(demo_store), "--out", str(mine))
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        f"depgraph: {mine} holds files that are not an earlier report: give a new or empty "
+        "folder (nothing was written)\n",
+    )
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]

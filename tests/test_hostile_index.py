@@ -192,3 +192,26 @@ def test_an_index_that_is_not_an_index_is_said_to_be_one(tmp_path: Path) -> None
         "none of its first links (3 in all) is a project page listing files\n"
     )
     assert not db.exists()
+
+
+def test_a_crawl_of_every_project_knows_its_total(tmp_path: Path) -> None:
+    """The run's list, once read from the root page, sizes the progress bar (and its ETA); a
+    resumed run counts what it had done."""
+    from depgraph.crawler.crawl import Crawler
+    from depgraph.crawler.fetch import Fetcher
+    from depgraph.crawler.http import make_session
+    from depgraph.crawler.index import IndexClient
+    from depgraph.store import Store
+
+    honest = {n: c for n, c in CASES.items() if n.startswith("honest-")}
+    totals: list[tuple[int, int]] = []
+    with HostileIndex(tmp_path, honest) as index:
+        fetcher = Fetcher(make_session())
+        crawler = Crawler(
+            Store(tmp_path / "s.sqlite"),
+            IndexClient(fetcher, index.url),
+            fetcher,
+            on_total=lambda total, done: totals.append((total, done)),
+        )
+        crawler.crawl()
+    assert totals == [(len(honest), 0)]

@@ -1,0 +1,54 @@
+"""A report's folder is replaced whole: the files are written into a new folder beside it, which
+takes its place only once everything is written. A folder that holds anything but an earlier
+report is never written into."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import AnalysisError
+
+__all__ = ["is_report", "replaced_whole"]
+
+
+def is_report(folder: Path) -> bool:
+    """Whether `folder` holds a report this tool wrote (its summary.json and data dictionary)."""
+    summary = folder / "summary.json"
+    if not (summary.is_file() and (folder / "README.md").is_file()):
+        return False
+    try:
+        return "choices" in json.loads(summary.read_text())
+    except (ValueError, OSError):
+        return False
+
+
+@contextmanager
+def replaced_whole(target: Path) -> Iterator[Path]:
+    """A new folder to write into; on success it replaces `target` (an earlier report, or nothing,
+    or an empty folder), on failure it is removed and `target` is left as it was."""
+    if target.exists() and not target.is_dir():
+        raise AnalysisError(f"{target} is a file, not a folder for a report")
+    if target.is_dir() and any(target.iterdir()) and not is_report(target):
+        raise AnalysisError(
+            f"{target} holds files that are not an earlier report: give a new or empty folder "
+            "(nothing was written)"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.writing-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = target.parent / f".{target.name}.replaced-{os.getpid()}"
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
