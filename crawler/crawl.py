@@ -85,6 +85,24 @@ class CrawlSummary:
             for f in ex.failures:
                 self.failures_by_reason[f"{f.stage}:{f.reason}"] += 1
 
+    def absorb(self, other: CrawlSummary) -> None:
+        """Count another run's work in this one (the rounds of a crawl that follows
+        dependencies are one crawl to its user)."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            elif isinstance(mine, dict):
+                mine.update(theirs)
+            elif isinstance(mine, bool):
+                setattr(self, f.name, mine or theirs)
+            elif isinstance(mine, int | float) and f.name not in ("run_id",):
+                setattr(self, f.name, mine + theirs)
+        self.run_id = other.run_id
+        self.not_an_index = self.not_an_index or other.not_an_index
+
     def as_dict(self) -> dict[str, object]:
         # not dataclasses.asdict: it rebuilds Counters from (key, value) pairs and miscounts them
         out = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -91,11 +91,24 @@ def run_crawl(
     resume: bool = True,
     progress: bool = True,
     cluster: Cluster | None = None,
+    with_deps: bool = False,
+    with_extras: bool = False,
 ) -> CrawlSummary:
-    """Crawl the named projects (every project with None) into the store."""
+    """Crawl the named projects (every project with None) into the store. With `with_deps`, then
+    what their latest releases require at run time (through extras too with `with_extras`), and
+    so on, round by round, until everything required has a page in the store (what is stored
+    already is not crawled again)."""
     total = len(projects) if projects else None
     with crawler_for(store, access, progress=progress, total=total, cluster=cluster) as crawler:
-        return crawler.crawl(projects, resume=resume)
+        summary = crawler.crawl(projects, resume=resume)
+        done = list(projects or [])
+        while with_deps and projects is not None and not summary.interrupted:
+            wanted = sorted(store.required_projects(done, extras=with_extras))
+            if not wanted:
+                break
+            summary.absorb(crawler.crawl(wanted, resume=resume))
+            done = wanted
+        return summary
 
 
 def open_chosen_sandbox(access: SandboxAccess, *, quiet: bool = False) -> Sandbox | None:

@@ -215,3 +215,56 @@ def test_a_crawl_of_every_project_knows_its_total(tmp_path: Path) -> None:
         )
         crawler.crawl()
     assert totals == [(len(honest), 0)]
+
+
+def test_with_deps_follows_requirements_until_everything_required_is_stored(
+    tmp_path: Path,
+) -> None:
+    """`crawl --project app --with-deps`: app, what it requires, what that requires; extras only
+    with --with-extras; a required project the index lacks is recorded missing, once."""
+    from tests.lib.hostile_index import honest
+
+    chain = {
+        "app": honest("json", ["lib-a>=1", 'lib-x; extra == "fancy"']),
+        "lib-a": honest("html", ["lib-b"]),
+        "lib-b": honest("json", ["not-on-the-index"]),
+        "lib-x": honest("json", []),
+        "unrelated": honest("json", []),
+    }
+    with HostileIndex(tmp_path, chain) as index:
+        for flags, expected in (
+            (["--with-deps"], {"app", "lib-a", "lib-b", "not-on-the-index"}),
+            (
+                ["--with-deps", "--with-extras"],
+                {"app", "lib-a", "lib-b", "lib-x", "not-on-the-index"},
+            ),
+        ):
+            db = tmp_path / f"{len(flags)}.sqlite"
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "depgraph",
+                    "crawl",
+                    "--index-url",
+                    index.url,
+                    "--project",
+                    "app",
+                    *flags,
+                    "--db",
+                    str(db),
+                    "--sandbox",
+                    "none",
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 1  # not-on-the-index is named
+            assert done.stderr.startswith("depgraph: not-on-the-index: page:http-404")
+            with sqlite3.connect(db) as conn:
+                stored = dict(conn.execute("SELECT name, status FROM projects"))
+            assert set(stored) == expected
+            assert stored["not-on-the-index"] == "missing"
+            assert json.loads(done.stdout)["projects"] == len(expected)

@@ -7,6 +7,7 @@ import argparse
 
 from depgraph.crawler import PYPI_SIMPLE
 
+from ..errors import UsageError
 from ..output import print_summary
 from . import checks
 from .options import (
@@ -64,6 +65,17 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         type=checks.project_name,
         help="a project to crawl (repeatable)",
     )
+    crawl.add_argument(
+        "--with-deps",
+        action="store_true",
+        help="with --project: also what they require at run time, and so on (what the store "
+        "has already is not crawled again)",
+    )
+    crawl.add_argument(
+        "--with-extras",
+        action="store_true",
+        help="with --with-deps: follow requirements through extras too",
+    )
     add_crawl_run_options(crawl)
     crawl.set_defaults(handler=run)
 
@@ -74,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     from ..cluster import open_cluster
     from ..wiring import crawl_then_build, run_crawl
 
+    if args.with_deps and args.all:
+        raise UsageError("--with-deps follows the requirements of --project: --all has them all")
+    if args.with_extras and not args.with_deps:
+        raise UsageError("--with-extras goes with --with-deps")
     access = index_access(args, args.index_url or PYPI_SIMPLE)
     projects = None if args.all else args.project
     progress = progress_wanted(args)
@@ -85,10 +101,17 @@ def run(args: argparse.Namespace) -> int:
         outcome = crawl_then_build(
             store,
             lambda on: run_crawl(
-                store, access, projects, resume=not args.no_resume, progress=progress, cluster=on
+                store,
+                access,
+                projects,
+                resume=not args.no_resume,
+                progress=progress,
+                cluster=on,
+                with_deps=args.with_deps,
+                with_extras=args.with_extras,
             ),
             sandbox_access(args, user_agent=access.user_agent),
-            projects,
+            None if args.with_deps else projects,  # what the rounds added is built too
             progress=progress,
             quiet=quiet_wanted(args),
             cluster=cluster,

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from depgraph.core.db import Connection, Dialect
-from depgraph.core.schema import RunStatus
+from depgraph.core.schema import RequirementKind, RunStatus
 
 from .connection import StoreBase, now, retried_on_connection_loss
 
@@ -120,6 +120,24 @@ class Runs(StoreBase):
             (limit,),
         )
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    @retried_on_connection_loss
+    def required_projects(self, projects: Sequence[str], extras: bool = False) -> set[str]:
+        """The projects the latest releases of `projects` require at run time (through extras
+        too with `extras`), that the store has no page of yet."""
+        kinds = (RequirementKind.RUN, RequirementKind.EXTRA) if extras else (RequirementKind.RUN,)
+        found: set[str] = set()
+        for start in range(0, len(projects), 500):
+            chunk = list(projects[start : start + 500])
+            rows = self.db.execute(
+                "SELECT DISTINCT q.name FROM requirements q JOIN releases r ON r.id = q.release_id"
+                f" WHERE r.is_latest = 1 AND r.project IN ({','.join('?' * len(chunk))})"
+                f" AND q.kind IN ({','.join('?' * len(kinds))})"
+                " AND q.name NOT IN (SELECT name FROM projects)",
+                (*chunk, *kinds),
+            )
+            found.update(r[0] for r in rows)
+        return found
 
     @retried_on_connection_loss
     def run_started_at(self, run_id: int) -> str:
