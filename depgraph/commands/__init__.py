@@ -4,9 +4,35 @@ HTTP stack 0.3 s) that other commands never need."""
 
 from __future__ import annotations
 
-from . import crawl, demo, failures, installable, load, report, sandbox, status, update
+from . import (
+    crawl,
+    demo,
+    dependents,
+    failures,
+    installable,
+    load,
+    report,
+    sandbox,
+    show,
+    status,
+    update,
+    why,
+)
 
 __all__ = ["COMMANDS"]
 
 #: in the order `depgraph --help` lists them
-COMMANDS = (crawl, update, demo, status, failures, report, installable, load, sandbox)
+COMMANDS = (
+    crawl,
+    update,
+    demo,
+    status,
+    show,
+    dependents,
+    why,
+    failures,
+    report,
+    installable,
+    load,
+    sandbox,
+)

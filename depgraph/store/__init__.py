@@ -12,7 +12,8 @@ and reads it lives in this package, one module per responsibility:
 | `derive` | re-derivation of stored requirement rows |
 | `imports` | imported data sets |
 | `runs` | crawl runs, queues, what updates read and remove |
-| `status` | summaries |
+| `status` | summaries, failures |
+| `queries` | one project's dependents, requirements and releases |
 | `reader` | the analysis' columnar reads (Arrow) |
 
 Idempotence: a project's rows are replaced as a whole inside one transaction, so running the same
@@ -30,6 +31,7 @@ from .builds import Builds
 from .crawl_writes import CrawlWrites
 from .derive import Derivations
 from .imports import Imports
+from .queries import Queries
 from .rows import (
     IMPORT_EXTRACTOR,
     BuildResult,
@@ -65,7 +67,7 @@ __all__ = [
 ]
 
 
-class Store(CrawlWrites, Builds, Derivations, Imports, Runs, Status):
+class Store(CrawlWrites, Builds, Derivations, Imports, Runs, Status, Queries):
     """The store, SQLite or PostgreSQL (`depgraph.core.db`). One writer thread (the crawl's main
     thread); every thread gets its own connection."""
 

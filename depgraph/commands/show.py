@@ -1,0 +1,60 @@
+"""`depgraph show NAME`: one project as the store knows it: its page, releases, sources,
+verification, failures, what it lists and how many list it."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UsageError
+from ..exitcodes import ExitCode
+from ..output import print_json
+from . import checks
+from .options import Subparsers, add_db, existing_store
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "show",
+        parents=[common],
+        help="one project: releases, sources, failures, dependencies, dependents",
+        description="What the store knows of one project: its page, its releases with where "
+        "their dependencies came from and whether those bytes were verified, its failures, what "
+        "its latest release lists and how many projects list it.",
+    )
+    p.add_argument("name", type=checks.project_name, help="the project")
+    add_db(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from packaging.utils import canonicalize_name
+
+    name = canonicalize_name(args.name)
+    store = existing_store(args.db, reads_only=True)
+    record = store.project_record(name)
+    if record is None:
+        raise UsageError(f"{name} is not in the store {store.name}")
+    record["requires"] = store.lists(name, extras=True)
+    record["direct_dependents"] = len(store.listed_by(name))
+    record["direct_dependents_with_extras"] = len(store.listed_by(name, extras=True))
+    if args.json:
+        print_json(record)
+        return ExitCode.OK
+    print(
+        f"{name}: page {record['status']}, {len(record['releases'])} releases, "  # type: ignore[arg-type]
+        f"{record['failures']} failures; {record['direct_dependents']} direct dependents "
+        f"({record['direct_dependents_with_extras']} with extras)"
+    )
+    for rel in record["releases"]:  # type: ignore[attr-defined]
+        verified = {1: "verified", 0: "unverified"}.get(rel["deps_verified"], "")
+        latest = " (latest)" if rel["is_latest"] else ""
+        yanked = " yanked" if rel["yanked"] else ""
+        print(
+            f"  {rel['version']}{latest}{yanked}: {rel['deps_state']}, "
+            f"{rel['metadata_source'] or 'no source'} {verified}".rstrip()
+        )
+    for req in record["requires"]:  # type: ignore[attr-defined]
+        print(f"  requires {req['raw']}")
+    return ExitCode.OK

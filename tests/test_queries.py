@@ -1,0 +1,95 @@
+"""The query commands answer with the report's own numbers: for every project of a crawled store,
+`dependents` lists exactly as many projects as packages.csv counts (direct, with extras,
+transitive); `why` gives a chain of real requirements; `show` what the store holds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from depgraph.commands.dependents import _transitive
+from depgraph.store import Store
+
+
+def depgraph(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "depgraph", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The demo index crawled (a cycle, extras, a missing project) and its report."""
+    out = tmp_path_factory.mktemp("demo")
+    done = depgraph("demo", "--sandbox", "none", "--out", str(out), "-q")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out / "report" / "packages.csv").set_index("name")
+    return out / "demo.sqlite", table
+
+
+def test_dependents_agree_with_the_report_for_every_project(
+    crawled: tuple[Path, pd.DataFrame],
+) -> None:
+    db, table = crawled
+    store = Store(db, read_only=True)
+    counted = {
+        name: (
+            len(store.listed_by(name)),
+            len(store.listed_by(name, extras=True)),
+            len(_transitive(str(db), name, extras=False)),
+        )
+        for name in table.index
+    }
+    expected = {
+        name: (
+            int(row["direct_dependents"]),
+            int(row["direct_dependents_with_extras"]),
+            int(row["transitive_dependents"]),
+        )
+        for name, row in table.iterrows()
+    }
+    assert counted == expected
+    assert any(direct for direct, _, _ in counted.values())  # not a store without edges
+
+
+def test_the_list_and_its_count_are_one_set(crawled: tuple[Path, pd.DataFrame]) -> None:
+    db, table = crawled
+    name = str(table["direct_dependents"].idxmax())
+    done = depgraph("dependents", name, "--db", str(db), "--json", "--sort", "dependents")
+    answer = json.loads(done.stdout)
+    assert answer["count"] == len(answer["shown"]) == table.loc[name, "direct_dependents"]
+    by = [row["dependents"] for row in answer["shown"]]
+    assert by == sorted(by, reverse=True)
+
+
+def test_why_gives_a_chain_of_real_requirements(crawled: tuple[Path, pd.DataFrame]) -> None:
+    db, _ = crawled
+    done = depgraph("why", "demo-cli", "demo-core", "--db", str(db), "--json")
+    assert done.returncode == 0, done.stderr
+    path = json.loads(done.stdout)["path"]
+    assert path[0]["from"] == "demo-cli" and path[-1]["name"] == "demo-core"
+    store = Store(db, read_only=True)
+    for step in path:  # each edge is what its project's latest release lists
+        assert step["raw"] in {r["raw"] for r in store.lists(str(step["from"]))}
+    none = depgraph("why", "demo-core", "demo-cli", "--db", str(db))
+    assert none.returncode == 1 and none.stdout == "demo-core does not depend on demo-cli\n"
+
+
+def test_show_says_what_the_store_holds(crawled: tuple[Path, pd.DataFrame]) -> None:
+    db, table = crawled
+    shown = json.loads(depgraph("show", "demo-http", "--db", str(db), "--json").stdout)
+    assert (
+        shown["status"] == "ok"
+        and shown["direct_dependents"] == table.loc["demo-http", "direct_dependents"]
+    )
+    assert [r["is_latest"] for r in shown["releases"]] == [1]
+    missing = depgraph("show", "no-such-project", "--db", str(db))
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        f"depgraph: no-such-project is not in the store {db}\n",
+    )
