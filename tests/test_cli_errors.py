@@ -118,7 +118,8 @@ def usage(command: str, message: str) -> str:
             ["frobnicate"],
             "",
             "argument COMMAND: invalid choice: 'frobnicate' (choose from 'crawl', 'update', "
-            "'demo', 'status', 'failures', 'report', 'installable', 'import', 'sandbox')",
+            "'demo', 'status', 'show', 'dependents', 'why', 'failures', 'report', 'installable', "
+            "'import', 'sandbox')",
         ),
     ],
 )

@@ -23,7 +23,7 @@ import trustme
 
 from depgraph.cli import main
 from depgraph.core.schema import SCHEMA_VERSION
-from depgraph.crawler import USER_AGENT
+from depgraph.crawler import PYPI_SIMPLE, USER_AGENT
 from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
 from depgraph.store import Store
 from tests.lib.faultserver import FlakyMirror
@@ -385,10 +385,10 @@ def test_a_crawl_of_pypi_without_a_contact_is_warned_about(
 
     monkeypatch.delenv("DEPGRAPH_CONTACT", raising=False)
     args = build_parser().parse_args(["crawl", "--project", "x"])
-    assert index_access(args, args.index_url).user_agent == USER_AGENT
+    assert index_access(args, PYPI_SIMPLE).user_agent == USER_AGENT
     assert "crawling pypi.org without a contact" in capsys.readouterr().err
     args = build_parser().parse_args(["crawl", "--project", "x", "--contact", "me@example.org"])
-    assert index_access(args, args.index_url).user_agent.endswith("(contact: me@example.org)")
+    assert index_access(args, PYPI_SIMPLE).user_agent.endswith("(contact: me@example.org)")
     assert capsys.readouterr().err == ""
     args = build_parser().parse_args(
         ["crawl", "--project", "x", "--index-url", "http://127.0.0.1:1/simple/"]
