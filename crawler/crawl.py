@@ -204,14 +204,13 @@ def _crawl_one(
         extraction = (
             None if unchanged else extract_release(fetcher, files, verify_hashes, entry_points)
         )
-        moved = {
-            f.filename: final
-            for f in files
-            for final in (
-                fetcher.final_urls.pop(f.url, None) or fetcher.final_urls.pop(f.metadata_url, None),
-            )
-            if final is not None
-        }
+        moved: dict[str, str] = {}
+        for f in files:  # both taken: what is left in the fetcher is never read again
+            whole = fetcher.final_urls.pop(f.url, None)
+            metadata = fetcher.final_urls.pop(f.metadata_url, None)
+            final = whole or metadata
+            if final is not None:
+                moved[f.filename] = final
         releases.append(ReleaseRecord(version, files, extraction, digest, moved))
     page_failures += [Failure(FailureStage.PAGE, p.reason, p.detail, p.filename) for p in problems]
     return ProjectRecord(

@@ -141,10 +141,20 @@ class CrawlWrites(StoreBase):
             db.execute(
                 "DELETE FROM failures WHERE project = ? AND version = ?", (record.name, gone)
             )
+        # where redirected files came from, kept for the releases not read this time: one query
+        # per project, not one per release
+        moved: dict[int, dict[str, str]] = {}
+        for release_id, filename, final_url in db.execute(
+            "SELECT f.release_id, f.filename, f.final_url FROM files f"
+            " JOIN releases r ON r.id = f.release_id"
+            " WHERE r.project = ? AND f.final_url IS NOT NULL",
+            (record.name,),
+        ):
+            moved.setdefault(release_id, {})[filename] = final_url
         for release in record.releases:
-            self._write_release(
-                db, record.name, release, stored.get(release.version), extractor_version
-            )
+            release_id = stored.get(release.version)
+            kept = moved.get(release_id, {}) if release_id is not None else {}
+            self._write_release(db, record.name, release, release_id, extractor_version, kept)
         mark_latest(db, record.name)
 
     def _write_release(
@@ -154,7 +164,9 @@ class CrawlWrites(StoreBase):
         rel: ReleaseRecord,
         release_id: int | None,
         extractor_version: str,
+        kept: dict[str, str],
     ) -> None:
+        """One release's rows; `kept`: where its redirected files came from when last read."""
         yanked = bool(rel.files) and all(f.yanked for f in rel.files)
         ex = rel.extraction
         if ex is None:
@@ -198,14 +210,8 @@ class CrawlWrites(StoreBase):
                 "DELETE FROM failures WHERE project = ? AND version = ?", (project, rel.version)
             )
             insert_failures(db, project, rel.version, ex.failures)
-        final_urls = dict(rel.final_urls)
-        if rel.extraction is None:  # not read this time: where it came from last time stands
-            kept = db.execute(
-                "SELECT filename, final_url FROM files WHERE release_id = ?"
-                " AND final_url IS NOT NULL",
-                (release_id,),
-            ).fetchall()
-            final_urls = {**dict(kept), **final_urls}
+        # not read this time: where it came from last time stands
+        final_urls = {**kept, **rel.final_urls} if rel.extraction is None else rel.final_urls
         db.execute("DELETE FROM files WHERE release_id = ?", (release_id,))
         db.executemany(
             "INSERT INTO files (release_id, filename, url, sha256, size, kind, yanked, "
