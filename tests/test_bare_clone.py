@@ -28,7 +28,20 @@ def test_a_bare_clone_skips_data_tests_with_the_reason_and_fails_them_under_ci(
     clone = tmp_path / "alone" / "clone"  # tmp_path/alone holds no `shared` folder
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "DEPGRAPH_SHARED")}
-    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *DATA_TESTS]
+    # a base temp of its own: pytest removes older numbered temp folders of the same user, which
+    # would pull SQLite's mapped files from under this very session
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-rs",
+        "-p",
+        "no:cacheprovider",
+        "--basetemp",
+        str(tmp_path / "nested"),
+        *DATA_TESTS,
+    ]
     bare = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True, timeout=900)
     assert bare.returncode == 0, bare.stdout[-3000:]
     assert "SKIPPED" in bare.stdout and "../shared data, absent here" in bare.stdout
