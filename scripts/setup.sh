@@ -12,11 +12,11 @@
 # PYTHON chooses the interpreter (default python3; 3.11 or newer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="demo"
+extras="demo,serve"
 python_only=0
 for arg in "$@"; do
   case "$arg" in
-    --test) extras="test,lint" ;;
+    --test) extras="test,lint" ;;  # (test includes demo and serve)
     --python-only) python_only=1 ;;
     *) echo "setup: unknown option $arg" >&2; exit 2 ;;
   esac

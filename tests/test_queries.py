@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from depgraph.commands.dependents import _transitive
+from depgraph.answers import GraphIndex
 from depgraph.store import Store
 
 
@@ -37,11 +37,12 @@ def test_dependents_agree_with_the_report_for_every_project(
 ) -> None:
     db, table = crawled
     store = Store(db, read_only=True)
+    transitive = GraphIndex(str(db))
     counted = {
         name: (
             len(store.listed_by(name)),
             len(store.listed_by(name, extras=True)),
-            len(_transitive(str(db), name, extras=False)),
+            len(transitive.transitive(name, extras=False)),
         )
         for name in table.index
     }

@@ -55,6 +55,14 @@ def non_negative(text: str) -> int:
 count = positive
 
 
+def page_size(text: str) -> int:
+    """Rows of one answer: 1 to 1000 (a longer list is read page by page with --offset)."""
+    value = positive(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError(f"at most 1000 rows a page, not {value}")
+    return value
+
+
 def _finite(text: str) -> float:
     try:
         value = float(text)
@@ -110,6 +118,21 @@ def existing_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     return path
+
+
+def existing_folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder {text}")
+    return path
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    value = non_negative(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, not {value}")
+    return value
 
 
 def store_locator(text: str) -> str:

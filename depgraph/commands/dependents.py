@@ -37,67 +37,49 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--downloads", type=checks.existing_file, help="download counts, as report reads them"
     )
     p.add_argument(
-        "--limit", type=checks.positive, default=50, help="rows to show (default %(default)s)"
+        "--limit",
+        type=checks.page_size,
+        default=50,
+        help="rows to show, at most 1000 (default %(default)s)",
     )
+    p.add_argument("--offset", type=checks.non_negative, default=0, help="rows to skip (default 0)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from packaging.utils import canonicalize_name
 
+    from ..answers import Answers
     from ..errors import UsageError
 
     if args.sort == "downloads" and args.downloads is None:
         raise UsageError("--sort downloads needs --downloads FILE")
-    name = canonicalize_name(args.name)
-    store = existing_store(args.db, reads_only=True)
-    if args.transitive:
-        found = _transitive(args.db, name, args.extras)
-    else:
-        found = store.listed_by(name, extras=args.extras)
-    keys: dict[str, int] = {}
-    if args.sort == "dependents":
-        keys = store.listed_by_counts(found, extras=args.extras)
-    elif args.sort == "downloads":
+    downloads = None
+    if args.downloads is not None:
         from depgraph.analysis import read_downloads
 
-        table = read_downloads(args.downloads).set_index("name")["downloads"]
-        keys = {n: int(table.get(n, 0)) for n in found}
-    ordered = sorted(found, key=lambda n: (-keys.get(n, 0), n)) if keys else sorted(found)
-    shown = ordered[: args.limit]
+        downloads = read_downloads(args.downloads).set_index("name")["downloads"].to_dict()
+    answers = Answers(existing_store(args.db, reads_only=True), downloads)
+    page = answers.dependents(
+        canonicalize_name(args.name),
+        transitive=args.transitive,
+        extras=args.extras,
+        sort=args.sort,
+        limit=args.limit,
+        offset=args.offset,
+    )
     if args.json:
-        rows = [{"name": n, **({args.sort: keys[n]} if keys else {})} for n in shown]
-        print_json(
-            {
-                "project": name,
-                "transitive": args.transitive,
-                "extras": args.extras,
-                "count": len(found),
-                "shown": rows,
-            }
-        )
+        print_json(page.as_dict())
         return ExitCode.OK
     how = "transitive" if args.transitive else "direct"
-    more = f" ({len(shown)} shown; --limit for more)" if len(found) > len(shown) else ""
-    print(f"{name}: {len(found)} {how} dependents{' with extras' if args.extras else ''}{more}")
-    for n in shown:
-        print(f"  {n}" + (f"  {args.sort}={keys[n]}" if keys else ""))
+    more = (
+        f" ({len(page.rows)} shown from {page.offset}; --limit/--offset for more)"
+        if page.count > len(page.rows)
+        else ""
+    )
+    extras = " with extras" if args.extras else ""
+    print(f"{page.project}: {page.count} {how} dependents{extras}{more}")
+    for row in page.rows:
+        key = f"  {args.sort}={row[args.sort]}" if args.sort in row and args.sort != "name" else ""
+        print(f"  {row['name']}{key}")
     return ExitCode.OK
-
-
-def _transitive(db: str, name: str, extras: bool) -> list[str]:
-    """Every project that reaches `name`, over the edges the report's transitive counts use
-    (requested extras' implied edges included)."""
-    from scipy.sparse.csgraph import breadth_first_order
-
-    from depgraph.analysis import load_graph
-
-    graph = load_graph(db)
-    names = graph.nodes["name"].tolist()
-    try:
-        start = names.index(name)
-    except ValueError:
-        return []
-    reach = graph.adjacency(include_extras=extras).transpose().tocsr()
-    order = breadth_first_order(reach, start, directed=True, return_predecessors=False)
-    return sorted(names[i] for i in order if i != start)

@@ -25,7 +25,13 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     failures.add_argument("--reason", help="only this reason (http-404, metadata-identity, ...)")
     failures.add_argument("--project", type=checks.project_name, help="only this project")
     failures.add_argument(
-        "--limit", type=checks.positive, default=50, help="rows to show (default %(default)s)"
+        "--limit",
+        type=checks.page_size,
+        default=50,
+        help="rows to show, at most 1000 (default %(default)s)",
+    )
+    failures.add_argument(
+        "--offset", type=checks.non_negative, default=0, help="rows to skip (default 0)"
     )
     failures.set_defaults(handler=run)
 
@@ -33,17 +39,20 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from packaging.utils import canonicalize_name
 
-    store = existing_store(args.db, reads_only=True)
+    from ..answers import Answers
+
     project = canonicalize_name(args.project) if args.project else None
-    total, rows = store.failures(
-        stage=args.stage, reason=args.reason, project=project, limit=args.limit
+    answer = Answers(existing_store(args.db, reads_only=True)).failures(
+        stage=args.stage, reason=args.reason, project=project, limit=args.limit, offset=args.offset
     )
     if args.json:
-        print_json({"failures": total, "shown": rows})
+        print_json(answer)
         return ExitCode.OK
+    total, rows = answer["failures"], answer["shown"]
+    assert isinstance(total, int) and isinstance(rows, list)
     print(
         f"{total} failures"
-        + (f" ({len(rows)} shown; --limit for more)" if total > len(rows) else "")
+        + (f" ({len(rows)} shown; --limit/--offset for more)" if total > len(rows) else "")
     )
     for row in rows:
         what = " ".join(str(row["detail"] or "").split())[:160]

@@ -31,14 +31,13 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from packaging.utils import canonicalize_name
 
+    from ..answers import Answers
+
     name = canonicalize_name(args.name)
     store = existing_store(args.db, reads_only=True)
-    record = store.project_record(name)
+    record = Answers(store).project(name)
     if record is None:
         raise UsageError(f"{name} is not in the store {store.name}")
-    record["requires"] = store.lists(name, extras=True)
-    record["direct_dependents"] = len(store.listed_by(name))
-    record["direct_dependents_with_extras"] = len(store.listed_by(name, extras=True))
     if args.json:
         print_json(record)
         return ExitCode.OK

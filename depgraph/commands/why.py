@@ -4,7 +4,6 @@ and marker, over each project's latest release."""
 from __future__ import annotations
 
 import argparse
-from collections import deque
 
 from ..exitcodes import ExitCode
 from ..output import print_json
@@ -12,9 +11,6 @@ from . import checks
 from .options import Subparsers, add_db, existing_store
 
 __all__ = ["add_parser", "run"]
-
-#: projects looked at before the search gives up (a bound on time, not a limit PyPI reaches)
-MAX_VISITED = 200_000
 
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -35,29 +31,14 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from packaging.utils import canonicalize_name
 
+    from ..answers import Answers
+
     source: str = canonicalize_name(args.source)
     target: str = canonicalize_name(args.target)
-    store = existing_store(args.db, reads_only=True)
-    came_from: dict[str, tuple[str, dict[str, object]] | None] = {source: None}
-    queue: deque[str] = deque([source])
-    while queue and target not in came_from and len(came_from) < MAX_VISITED:
-        project = queue.popleft()
-        for edge in store.lists(project, extras=args.extras):
-            name = str(edge["name"])
-            if name not in came_from:
-                came_from[name] = (project, edge)
-                queue.append(name)
-    path: list[dict[str, object]] = []
-    at: str = target
-    while at in came_from and came_from[at] is not None:
-        parent, edge = came_from[at]  # type: ignore[misc]
-        path.append({"from": parent, **edge})
-        at = parent
-    path.reverse()
-    found = target in came_from and target != source
+    path = Answers(existing_store(args.db, reads_only=True)).why(source, target, args.extras)
     if args.json:
-        print_json({"source": source, "target": target, "path": path if found else None})
-    elif found:
+        print_json({"source": source, "target": target, "path": path})
+    elif path is not None:
         print(f"{source} depends on {target} through {len(path)} requirement(s):")
         for step in path:
             marker = f"; {step['marker']}" if step["marker"] else ""
@@ -68,4 +49,4 @@ def run(args: argparse.Namespace) -> int:
             f"{source} does not depend on {target}"
             + (" (even through extras)" if args.extras else "")
         )
-    return ExitCode.OK if found else ExitCode.PARTIAL
+    return ExitCode.OK if path is not None else ExitCode.PARTIAL

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
@@ -32,6 +33,7 @@ __all__ = [
     "Cursor",
     "Dialect",
     "RetryableError",
+    "StatementTimeout",
     "TransientConflict",
     "connect",
     "display_locator",
@@ -52,6 +54,10 @@ class RetryableError(StoreError):
 
 class ConnectionLost(RetryableError):
     """The database went away mid-statement (a restart, a cut network): reconnect and retry."""
+
+
+class StatementTimeout(StoreError):
+    """A statement ran past the time its connection allows (see `connect`)."""
 
 
 class TransientConflict(RetryableError):
@@ -129,14 +135,35 @@ class SqliteConnection:
 
     dialect = Dialect.SQLITE
 
-    def __init__(self, path: str, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str, read_only: bool = False, statement_seconds: float | None = None
+    ) -> None:
         if read_only:
             self.raw = sqlite3.connect(sqlite_read_uri(path), uri=True)
         else:
             self.raw = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._limit = statement_seconds
+        self._deadline = float("inf")
+        if statement_seconds is not None:
+            # SQLite calls this every 10,000 virtual machine steps: a statement past its time is
+            # interrupted (sqlite3.OperationalError "interrupted"), whatever it was doing
+            self.raw.set_progress_handler(self._past_deadline, 10_000)
+
+    def _past_deadline(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        return self.raw.execute(sql, params)
+        if self._limit is None:
+            return self.raw.execute(sql, params)
+        self._deadline = time.monotonic() + self._limit
+        try:
+            return self.raw.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if str(exc) == "interrupted":
+                raise StatementTimeout(
+                    f"a query ran past {self._limit:g} s and was stopped"
+                ) from None
+            raise
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.raw.executemany(sql, rows)
@@ -186,7 +213,9 @@ class PostgresConnection:
 
     dialect = Dialect.POSTGRESQL
 
-    def __init__(self, url: str, read_only: bool = False) -> None:
+    def __init__(
+        self, url: str, read_only: bool = False, statement_seconds: float | None = None
+    ) -> None:
         try:
             import psycopg
         except ModuleNotFoundError:
@@ -206,6 +235,9 @@ class PostgresConnection:
         self.raw.adapters.register_dumper(bool, _bool_dumper())
         if read_only:
             self.raw.execute("SET default_transaction_read_only = on")
+        self._timeout = psycopg.errors.QueryCanceled
+        if statement_seconds is not None:
+            self.raw.execute(f"SET statement_timeout = {int(statement_seconds * 1000)}")
 
     def _translated(self, exc: Exception) -> StoreError:
         first = _first_line(exc)
@@ -216,6 +248,8 @@ class PostgresConnection:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         try:
             return self.raw.execute(to_psycopg(sql), tuple(params))
+        except self._timeout as exc:
+            raise StatementTimeout(f"PostgreSQL stopped a query: {_first_line(exc)}") from None
         except self._errors as exc:
             raise self._translated(exc) from exc
 
@@ -245,8 +279,12 @@ class PostgresConnection:
         return self.raw.pipeline()
 
 
-def connect(locator: str | Path, read_only: bool = False) -> Connection:
-    """A connection to the store at `locator` (a SQLite path or a postgresql:// URL)."""
+def connect(
+    locator: str | Path, read_only: bool = False, statement_seconds: float | None = None
+) -> Connection:
+    """A connection to the store at `locator` (a SQLite path or a postgresql:// URL). With
+    `statement_seconds`, a statement that runs longer is stopped (StatementTimeout): a service
+    answering strangers never runs a query for minutes."""
     if is_postgres(locator):
-        return PostgresConnection(str(locator), read_only)
-    return SqliteConnection(str(locator), read_only)
+        return PostgresConnection(str(locator), read_only, statement_seconds)
+    return SqliteConnection(str(locator), read_only, statement_seconds)

@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 #: bumped whenever the DDL changes; `migrate` brings older stores up to it
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class ProjectStatus(StrEnum):
@@ -202,7 +202,8 @@ CREATE TABLE IF NOT EXISTS requirements (
     extractor_version TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS requirements_release ON requirements(release_id);
-CREATE INDEX IF NOT EXISTS requirements_name ON requirements(name);
+-- who lists a name, of which kind, in which release: answered from the index alone
+CREATE INDEX IF NOT EXISTS requirements_name_kind ON requirements(name, kind, release_id);
 CREATE TABLE IF NOT EXISTS entry_points (
     release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
     grp TEXT NOT NULL,
@@ -258,6 +259,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE files ADD COLUMN final_url TEXT",
         "ALTER TABLE crawl_runs ADD COLUMN owner TEXT",
     ),
+    # 4 -> 5: the name index covers kind and release too (the DDL creates it)
+    4: ("DROP INDEX IF EXISTS requirements_name",),
 }
 
 

@@ -71,7 +71,9 @@ class Store(CrawlWrites, Builds, Derivations, Imports, Runs, Status, Queries):
     """The store, SQLite or PostgreSQL (`depgraph.core.db`). One writer thread (the crawl's main
     thread); every thread gets its own connection."""
 
-    def __init__(self, path: str | Path, read_only: bool = False) -> None:
-        super().__init__(path, read_only)
+    def __init__(
+        self, path: str | Path, read_only: bool = False, statement_seconds: float | None = None
+    ) -> None:
+        super().__init__(path, read_only, statement_seconds)
         if not read_only:
             self._rederive_once()

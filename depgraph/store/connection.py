@@ -70,8 +70,12 @@ class StoreBase:
     """A store's connections. Opening one creates the schema, migrates an older one, and refuses a
     newer or foreign database with a clear message."""
 
-    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, read_only: bool = False, statement_seconds: float | None = None
+    ) -> None:
         self.path = str(path)
+        #: a statement running longer is stopped (StatementTimeout): for services
+        self.statement_seconds = statement_seconds
         #: the locator for messages (a URL's password hidden)
         self.name = display_locator(self.path)
         #: reads only: nothing is created, migrated or written (a store on a read-only disk)
@@ -92,7 +96,7 @@ class StoreBase:
     def db(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, read_only=self.read_only)
+            conn = connect(self.path, self.read_only, self.statement_seconds)
             if conn.dialect is Dialect.SQLITE and not self.read_only:
                 conn.execute("PRAGMA journal_mode=WAL")
                 # WAL + NORMAL: durable at each checkpoint, never corrupt

@@ -22,14 +22,27 @@ class Queries(StoreBase):
     def listed_by(self, project: str, extras: bool = False) -> list[str]:
         """The projects whose selected release lists `project` (outside any extra; through
         extras too with `extras`), sorted: the report's direct dependents."""
+        return sorted(self._listing(project, extras))
+
+    def listed_by_both(self, project: str) -> tuple[int, int]:
+        """How many projects list `project` (run time only, and through extras too): one read."""
+        listing = self._listing(project, extras=True)
+        return sum(1 for only_extra in listing.values() if not only_extra), len(listing)
+
+    def _listing(self, project: str, extras: bool) -> dict[str, bool]:
+        """The projects listing `project`, each with whether it does so only inside extras.
+        (Duplicates are dropped here: the database's DISTINCT sorts them, which costs more.)"""
         kinds = _kinds(extras)
         rows = self.db.execute(
-            "SELECT DISTINCT r.project FROM requirements q JOIN releases r ON r.id = q.release_id"
+            "SELECT r.project, q.kind FROM requirements q JOIN releases r ON r.id = q.release_id"
             " WHERE q.name = ? AND r.is_latest = 1 AND r.deps_state = ? AND r.project != ?"
             f" AND q.kind IN ({','.join('?' * len(kinds))})",
             (project, DepsState.KNOWN, project, *kinds),
         )
-        return sorted(r[0] for r in rows)
+        listing: dict[str, bool] = {}
+        for name, kind in rows:
+            listing[name] = listing.get(name, True) and kind != RequirementKind.RUN
+        return listing
 
     @retried_on_connection_loss
     def listed_by_counts(self, projects: Sequence[str], extras: bool = False) -> dict[str, int]:

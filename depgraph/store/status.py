@@ -53,8 +53,9 @@ class Status(StoreBase):
         reason: str | None = None,
         project: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> tuple[int, list[dict[str, object]]]:
-        """(how many failures match, the first `limit` of them, by project and version)."""
+        """(how many failures match, `limit` of them from `offset`, by project and version)."""
         where, params = ["1 = 1"], []
         for column, value in (("stage", stage), ("reason", reason), ("project", project)):
             if value is not None:
@@ -64,8 +65,8 @@ class Status(StoreBase):
         total = self.db.execute(f"SELECT count(*) FROM failures WHERE {condition}", params)
         rows = self.db.execute(
             "SELECT project, version, filename, stage, reason, detail, recorded_at FROM failures"
-            f" WHERE {condition} ORDER BY project, version, id LIMIT ?",
-            [*params, limit],
+            f" WHERE {condition} ORDER BY project, version, id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
         ).fetchall()
         keys = ("project", "version", "filename", "stage", "reason", "detail", "recorded_at")
         return int(total.fetchone()[0]), [dict(zip(keys, row, strict=True)) for row in rows]
