@@ -37,9 +37,11 @@ def self_loops(g: DependencyGraph) -> list[str]:
     return sorted(g.names.to_numpy()[e.loc[e["src"] == e["dst"], "src"]].tolist())
 
 
-def missing_dependencies(g: DependencyGraph) -> pd.DataFrame:
-    """Required names that are not on the index, with how many projects require them."""
-    missing = g.nodes.index[g.nodes["missing"]].to_numpy()
+def missing_dependencies(g: DependencyGraph, absent: np.ndarray | None = None) -> pd.DataFrame:
+    """Required names with no page of the store (or, with `absent`, a boolean per node: those
+    nodes), with how many projects require them."""
+    mask = g.nodes["missing"].to_numpy() if absent is None else absent
+    missing = g.nodes.index[mask].to_numpy()
     e = g.edges[g.edges["dst"].isin(missing)]
     counts = e.groupby("dst").size()
     return (

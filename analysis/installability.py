@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -305,16 +306,35 @@ def write_installability(
 
 
 def _plot_share(table: pd.DataFrame, targets: Sequence[Target], path: Path) -> None:
+    """One bar per target, split by verdict (% of the projects checked), each part labelled
+    with its count; n and the platform in the title."""
     from matplotlib.figure import Figure
 
-    share = share_installable(table)
-    fig = Figure(figsize=(6, 3.5))  # no pyplot: the caller's backend is left alone
+    n = int(table["project"].nunique())
+    fig = Figure(figsize=(max(6.0, 1.3 * len(targets) + 3.5), 4.2))  # no pyplot state
     ax = fig.add_subplot()
-    labels = [t.label for t in targets]
-    ax.bar([t.python for t in targets], [100 * share.get(label, 0.0) for label in labels])
+    colours = ("tab:green", "tab:gray", "tab:red", "tab:orange", "tab:purple", "tab:brown")
+    x = [t.python for t in targets]
+    bottom = np.zeros(len(targets))
+    for verdict, colour in zip(VERDICTS, colours, strict=True):
+        counts = np.array(
+            [
+                int(((table["target"] == t.label) & (table["verdict"] == verdict)).sum())
+                for t in targets
+            ]
+        )
+        if not counts.any():
+            continue
+        share = 100 * counts / max(n, 1)
+        bars = ax.bar(x, share, bottom=bottom, color=colour, label=verdict)
+        ax.bar_label(
+            bars, labels=[str(c) if c else "" for c in counts], label_type="center", fontsize=8
+        )
+        bottom += share
     ax.set_xlabel("Python version" + (f" ({targets[0].platform})" if targets else ""))
-    ax.set_ylabel("% installable")
+    ax.set_ylabel("% of projects checked")
     ax.set_ylim(0, 100)
-    ax.set_title(f"Installable, of {table['project'].nunique()} projects")
-    fig.tight_layout()
+    ax.set_title(f"Installability verdicts, n = {n} projects per target", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.subplots_adjust(left=0.1, right=0.72, bottom=0.13, top=0.9)
     fig.savefig(path, dpi=110)

@@ -22,6 +22,7 @@ from scipy import sparse
 from depgraph.store.reader import REQUIREMENT_COLUMNS, StoreSource
 
 from .build import edges_from_requirements
+from .coverage import CRAWL_STATES, crawl_states
 from .csvout import write_csv
 from .downloads import compare_downloads, downloads_window, read_downloads
 from .folders import replaced_whole
@@ -73,6 +74,7 @@ class ReportTables:
     filters: dict[str, object] = field(default_factory=dict)  # what the filtered count leaves out
     comparison: dict[str, object] | None = None  # direct dependents vs downloads
     comparison_transitive: dict[str, object] | None = None
+    coverage: dict[str, object] = field(default_factory=dict)  # nodes by crawl_state
 
 
 #: a dependent whose newest upload is older than this (before the newest upload in the store)
@@ -224,6 +226,7 @@ class _TableBuild:
                 # never copied out of all of them
                 columns = _requirements_read(environment)
                 reading_older = reads.submit(source.requirements, columns=columns, older_only=True)
+                reading_whole = reads.submit(source.whole_index)
                 reqs = source.requirements(columns=columns)
                 self._checking.ask(reqs["target"], reqs["specifier"])
                 self._reqs: pd.DataFrame | None = reqs
@@ -234,6 +237,7 @@ class _TableBuild:
                     downloads,
                     include_extras,
                     environment,
+                    reading_whole.result(),
                 )
         except BaseException:
             self._checking.stop()
@@ -283,10 +287,14 @@ def _graph_tables(
     downloads: str | Path | None,
     include_extras: bool,
     environment: dict[str, str] | None,
+    whole_index: str | None = None,
 ) -> ReportTables:
     graph = from_edge_frame(edges_from_requirements(reqs, environment), nodes)
     # columns are computed in node order (row i is node i), then the rows put in report order
     table = dependents_table(graph, include_extras=include_extras, sort=False)
+    status = table["status"] if "status" in table else pd.Series(None, index=table.index)
+    table["crawl_state"] = crawl_states(status, whole_index is not None)
+    not_crawled = (table["crawl_state"] != "crawled").to_numpy()
     # any version: the latest releases' own edges, and those older known releases add
     table["direct_dependents_any_version"] = any_version_dependents(
         graph, read_older(), environment, include_extras
@@ -317,28 +325,45 @@ def _graph_tables(
         pinning,
         cyc,
         self_loops(graph),
-        missing_dependencies(graph),
+        _with_state(missing_dependencies(graph, not_crawled), table),
         pd.DataFrame(columns=[*REQUIREMENT_COLUMNS, "reason"]),  # (`_TableBuild.finish`)
         unknown_dependencies(graph),
         filters,
     )
+    tables.coverage = {
+        "whole_index": whole_index,
+        **{
+            state.replace("-", "_"): int((table["crawl_state"] == state).sum())
+            for state in CRAWL_STATES
+        },
+    }
     if downloads is not None:
         dl = read_downloads(downloads)
-        tables.comparison = compare_downloads(table, dl, metric="direct_dependents")
-        tables.comparison_transitive = compare_downloads(table, dl, metric="transitive_dependents")
-        filtered_vs = compare_downloads(table, dl, metric="direct_dependents_filtered")
+        # over crawled projects only: a name nobody crawled has no dependents counted because
+        # nothing of it was read, not because nobody depends on it
+        crawled = table[table["crawl_state"] == "crawled"]
+        tables.comparison = compare_downloads(crawled, dl, metric="direct_dependents")
+        tables.comparison_transitive = compare_downloads(
+            crawled, dl, metric="transitive_dependents"
+        )
+        filtered_vs = compare_downloads(crawled, dl, metric="direct_dependents_filtered")
         filters["spearman_with_downloads"] = {
             "plain": tables.comparison.get("spearman"),
             "filtered": filtered_vs.get("spearman"),
         }
         for label, counts in alone.items():
             effects[label]["spearman_with_downloads"] = compare_downloads(
-                table.assign(alone=counts), dl, metric="alone"
+                table.assign(alone=counts)[table["crawl_state"] == "crawled"], dl, metric="alone"
             ).get("spearman")
         table = table.merge(dl, on="name", how="left")
         table["downloads_rank_pct"] = table["downloads"].rank(pct=True, method="max")
         tables.packages = table
     return tables
+
+
+def _with_state(missing: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """missing.csv's rows with each name's crawl_state."""
+    return missing.assign(crawl_state=_by_name(missing, table.set_index("name")["crawl_state"]))
 
 
 def _summary(tables: ReportTables) -> dict[str, object]:
@@ -347,6 +372,8 @@ def _summary(tables: ReportTables) -> dict[str, object]:
     summary: dict[str, object] = {
         "projects": len(on_index),
         "missing_projects_required": int(table["missing"].sum()),
+        # every node as crawled, page-failed, not-on-index or not-crawled (data dictionary)
+        "coverage": tables.coverage,
         "edges": len(tables.graph.edges),
         "edges_via_extras_only": int(tables.graph.edges["via_extra"].sum()),
         "edges_implied_by_requested_extras": int(tables.graph.edges["implied"].sum()),
@@ -388,57 +415,105 @@ def _figure(width: float, height: float) -> tuple[Figure, Axes]:
 
 def _save(fig: Figure, path: Path, left: float = 0.12) -> Path:
     # fixed margins: tight_layout measured every label and took half of the plots' time
-    fig.subplots_adjust(left=left, right=0.97, bottom=0.1, top=0.9)
+    fig.subplots_adjust(left=left, right=0.97, bottom=0.12, top=0.9)
     fig.savefig(path, dpi=110)
     return path
 
 
-def _plots(tables: ReportTables, out: Path, label: int = 12) -> list[Path]:
+def caption(tables: ReportTables, store: str, as_of: str | None) -> str:
+    """Where a plot's numbers come from: the store, how many projects were crawled, and the
+    date the data stands at (the as-of date, else the newest upload the store knows)."""
+    crawled = tables.coverage.get("crawled", len(tables.packages))
+    uploads = tables.graph.nodes.get("last_upload")
+    newest = None if uploads is None or not uploads.notna().any() else str(uploads.max())[:10]
+    when = f"as of {as_of}" if as_of else (f"newest upload {newest}" if newest else "")
+    if not when and tables.coverage.get("whole_index"):
+        when = str(tables.coverage["whole_index"])
+    return " · ".join(
+        part for part in (f"store {store}", f"{crawled} projects crawled", when) if part
+    )
+
+
+def _note(fig: Figure, text: str) -> None:
+    fig.text(0.01, 0.01, text, fontsize=7, color="0.35", ha="left", va="bottom")
+
+
+def _plots(
+    tables: ReportTables, out: Path, note: str = "", window: str | None = None, label: int = 8
+) -> list[Path]:
     table = tables.packages
+    crawled = table[table["crawl_state"] == "crawled"] if "crawl_state" in table else table
     fig, ax = _figure(7, 5)
-    counts = np.bincount(table["direct_dependents"].to_numpy())
+    counts = np.bincount(crawled["direct_dependents"].to_numpy())
     ks = np.flatnonzero(counts[1:]) + 1
     ax.loglog(ks, counts[ks], ".")
     ax.set_xlabel("dependents (k)")
     ax.set_ylabel("projects with k dependents")
-    ax.set_title("In-degree distribution")
+    ax.set_title(f"In-degree distribution (n = {int(counts[1:].sum())} projects with k >= 1)")
+    _note(fig, note)
     written = [_save(fig, out / "degree_distribution.png")]
-    top = table[~table["missing"]].head(25)[::-1]
+    top = crawled.head(25)[::-1]
     fig, ax = _figure(7, 7)
     ax.barh(top["name"], top["direct_dependents"])
     ax.set_xlabel("direct dependents")
-    ax.set_title("Most depended-upon projects")
+    ax.set_title(f"Most depended-upon projects (top {len(top)} of {len(crawled)} crawled)")
+    _note(fig, note)
     # room for the longest name on the left (~0.011 of a 7-inch figure per character)
     longest = max((len(str(n)) for n in top["name"]), default=0)
     written.append(_save(fig, out / "top_dependents.png", left=min(0.5, 0.06 + 0.011 * longest)))
     comp = tables.comparison
     if comp is not None and "downloads" in table:
-        both = table[table["downloads"] > 0]
-        fig, ax = _figure(8, 6)
-        # +1 so that projects nobody depends on stay on the log axis
-        ax.loglog(both["downloads"], both["direct_dependents"] + 1, ".", alpha=0.4)
-        for key, colour in (
-            ("depended_not_downloaded", "tab:red"),
-            ("downloaded_not_depended", "tab:green"),
-        ):
-            frame = comp.get(key)
-            if isinstance(frame, pd.DataFrame):
-                for _, row in frame.head(label // 2).iterrows():
-                    ax.annotate(
-                        row["name"],
-                        (row["downloads"], row["direct_dependents"] + 1),
+        written.append(_downloads_plot(crawled, comp, out, note, window, label))
+    return written
+
+
+def _downloads_plot(
+    crawled: pd.DataFrame,
+    comp: dict[str, object],
+    out: Path,
+    note: str,
+    window: str | None,
+    label: int,
+) -> Path:
+    """Dependents against downloads over the crawled projects both know, the strongest outliers
+    of each kind named, labels moved apart (adjustText) so none covers another."""
+    from adjustText import adjust_text
+
+    both = crawled[crawled["downloads"] > 0]
+    fig, ax = _figure(8, 6)
+    # +1 so that projects nobody depends on stay on the log axis
+    ax.loglog(both["downloads"], both["direct_dependents"] + 1, ".", alpha=0.3, markersize=3)
+    texts = []
+    for key, colour in (
+        ("depended_not_downloaded", "tab:red"),
+        ("downloaded_not_depended", "tab:green"),
+    ):
+        frame = comp.get(key)
+        if isinstance(frame, pd.DataFrame):
+            for row in frame.head(label // 2).itertuples():
+                texts.append(
+                    ax.text(
+                        float(row.downloads),
+                        float(row.direct_dependents) + 1,
+                        str(row.name),
                         fontsize=7,
                         color=colour,
                     )
-        ax.set_xlabel("downloads")
-        ax.set_ylabel("direct dependents + 1")
-        ax.set_title(
-            f"Dependents vs downloads (Spearman {comp.get('spearman', float('nan')):.2f})\n"
-            "red: depended on, rarely downloaded - green: downloaded, rarely depended on",
-            fontsize=9,
-        )
-        written.append(_save(fig, out / "dependents_vs_downloads.png"))
-    return written
+                )
+    if texts:
+        adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
+    ax.set_xlabel("downloads" + (f" ({window})" if window else ""))
+    ax.set_ylabel("direct dependents + 1")
+    spearman = comp.get("spearman")
+    rho = f"Spearman {spearman:.2f}" if isinstance(spearman, float) else "no rank correlation"
+    ax.set_title(
+        f"Dependents vs downloads, n = {comp.get('projects_compared', len(both))} crawled "
+        f"projects ({rho})\nred: depended on, rarely downloaded - green: downloaded, rarely "
+        "depended on",
+        fontsize=9,
+    )
+    _note(fig, note)
+    return _save(fig, out / "dependents_vs_downloads.png")
 
 
 def write_graphml(graph: DependencyGraph, path: Path) -> Path:
@@ -583,7 +658,9 @@ def _write_report(
             writing.append(files.submit(_write_graph_files, build.tables, out))
             # the plots see the table as it is now (a copy-on-write view): `finish` adds a column
             snapshot = replace(build.tables, packages=build.tables.packages.copy(deep=False))
-            drawing = files.submit(_plots, snapshot, out)
+            window = downloads_window(downloads) if downloads is not None else None
+            note = caption(snapshot, source.name, as_of)
+            drawing = files.submit(_plots, snapshot, out, note, window)
             tables = build.finish()
         checked: dict[str, object] | None = None
         if installable:

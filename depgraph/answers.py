@@ -83,29 +83,65 @@ class GraphIndex:
             extras: np.diff(matrix.indptr) for extras, matrix in self._direct.items()
         }
 
-    def direct(self, name: str, extras: bool) -> list[str]:
-        at = self.code.get(name)
-        if at is None:
-            return []
-        matrix = self._direct[extras]
-        row = matrix.indices[matrix.indptr[at] : matrix.indptr[at + 1]]
-        return sorted(self.names[i] for i in row.tolist() if i != at)
+        # each node's place in name order (the store's names come sorted, names only others
+        # list come after them)
+        self.rank = np.empty(len(self.names), dtype=np.int64)
+        self.rank[np.argsort(np.array(self.names, dtype=object), kind="stable")] = np.arange(
+            len(self.names)
+        )
+        self._downloads: np.ndarray | None = None
 
-    def transitive(self, name: str, extras: bool) -> list[str]:
+    def codes(self, name: str, transitive: bool, extras: bool) -> np.ndarray:
+        """The nodes that depend on `name` (directly, or through any chain), in name order."""
+        import numpy as np
         from scipy.sparse.csgraph import breadth_first_order
 
-        start = self.code.get(name)
-        if start is None:
-            return []
-        order: np.ndarray = breadth_first_order(
-            self._reach[extras], start, directed=True, return_predecessors=False
-        )
-        return sorted(self.names[i] for i in order.tolist() if i != start)
+        at = self.code.get(name)
+        if at is None:
+            return np.empty(0, dtype=np.int64)
+        if transitive:
+            found: np.ndarray = breadth_first_order(
+                self._reach[extras], at, directed=True, return_predecessors=False
+            )
+        else:
+            matrix = self._direct[extras]
+            found = matrix.indices[matrix.indptr[at] : matrix.indptr[at + 1]]
+        found = found[found != at].astype(np.int64)
+        ordered: np.ndarray = found[np.argsort(self.rank[found], kind="stable")]
+        return ordered
 
-    def counts(self, names: list[str], extras: bool) -> dict[str, int]:
-        """Each name's own direct dependents."""
-        counts = self.direct_counts[extras]
-        return {n: int(counts[self.code[n]]) if n in self.code else 0 for n in names}
+    def direct(self, name: str, extras: bool) -> list[str]:
+        return [self.names[i] for i in self.codes(name, False, extras).tolist()]
+
+    def transitive(self, name: str, extras: bool) -> list[str]:
+        return [self.names[i] for i in self.codes(name, True, extras).tolist()]
+
+    def downloads_of(self, downloads: Mapping[str, int]) -> np.ndarray:
+        """Each node's downloads (0 where the counts do not name it), kept after the first call."""
+        import numpy as np
+
+        if self._downloads is None:
+            self._downloads = np.array(
+                [int(downloads.get(n, 0)) for n in self.names], dtype=np.int64
+            )
+        return self._downloads
+
+    def page(
+        self, codes: np.ndarray, keys: np.ndarray | None, offset: int, limit: int
+    ) -> list[dict[str, object]]:
+        """Rows `offset` to `offset + limit` of `codes` ordered by `keys` (most first, then by
+        name); by name without keys. Only the rows shown are turned into Python objects."""
+        import numpy as np
+
+        if keys is None:
+            chosen = codes[offset : offset + limit]
+            return [{"name": self.names[i]} for i in chosen.tolist()]
+        values = keys[codes]
+        order = np.lexsort((self.rank[codes], -values))[offset : offset + limit]
+        return [
+            {"name": self.names[i], "key": int(v)}
+            for i, v in zip(codes[order].tolist(), values[order].tolist(), strict=True)
+        ]
 
 
 class Answers:
@@ -145,24 +181,28 @@ class Answers:
         if not 0 < limit <= MAX_PAGE or offset < 0:
             raise UsageError(f"limit must be 1 to {MAX_PAGE} and offset 0 or more")
         graph = self._graph
-        if transitive:
-            found = self.graph_index().transitive(name, extras)
-        elif graph is not None:
-            found = graph.direct(name, extras)
-        else:
-            found = self.store.listed_by(name, extras=extras)
-        keys: dict[str, int] = {}
+        if graph is not None or transitive:
+            graph = self.graph_index()
+            codes = graph.codes(name, transitive, extras)
+            keys = None
+            if sort == "dependents":
+                keys = graph.direct_counts[extras]
+            elif sort == "downloads" and self.downloads is not None:
+                keys = graph.downloads_of(self.downloads)
+            rows = [
+                {"name": row["name"], **({sort: row["key"]} if "key" in row else {})}
+                for row in graph.page(codes, keys, offset, limit)
+            ]
+            return DependentsPage(name, transitive, extras, sort, len(codes), offset, rows)
+        found = self.store.listed_by(name, extras=extras)
+        counts: dict[str, int] = {}
         if sort == "dependents":
-            keys = (
-                graph.counts(found, extras)
-                if graph is not None
-                else self.store.listed_by_counts(found, extras=extras)
-            )
+            counts = self.store.listed_by_counts(found, extras=extras)
         elif sort == "downloads" and self.downloads is not None:
-            keys = {n: int(self.downloads.get(n, 0)) for n in found}
-        ordered = sorted(found, key=lambda n: (-keys.get(n, 0), n)) if keys else found
+            counts = {n: int(self.downloads.get(n, 0)) for n in found}
+        ordered = sorted(found, key=lambda n: (-counts.get(n, 0), n)) if counts else found
         shown = ordered[offset : offset + limit]
-        rows = [{"name": n, **({sort: keys[n]} if keys else {})} for n in shown]
+        rows = [{"name": n, **({sort: counts[n]} if counts else {})} for n in shown]
         return DependentsPage(name, transitive, extras, sort, len(found), offset, rows)
 
     def why(self, source: str, target: str, extras: bool = False) -> list[dict[str, object]] | None:

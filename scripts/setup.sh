@@ -7,7 +7,7 @@
 #   - a running Docker daemon (no bridge, no iptables: sandbox containers have no network anyway);
 #   - the sandbox image, built offline.
 # Usage: scripts/setup.sh [--test] [--python-only]
-#   --test         also the test and lint dependencies
+#   --test         also the test and lint dependencies, and chromium for the page tests
 #   --python-only  the virtual environment only (no Docker, no image)
 # PYTHON chooses the interpreter (default python3; 3.11 or newer).
 set -euo pipefail
@@ -53,6 +53,8 @@ fi
 (( python_only )) && exit 0
 
 missing=()
+# the service's page tests look at it in a real headless browser
+[[ "$extras" == test* ]] && ! command -v chromium >/dev/null && missing+=(chromium)
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v bwrap >/dev/null || missing+=(bubblewrap)

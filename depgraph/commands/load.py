@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         store = Store(args.db)
         try:
             summary = load(args.path, store, all_versions=args.all_versions)
+            if args.kind == "pypi-deps-db":
+                # a snapshot of every project of PyPI: a name it lacks was not on the index
+                store.set_meta({"whole_index": f"pypi-deps-db import of {args.path.name}"})
         finally:
             store.close()
     if args.json:

@@ -49,6 +49,7 @@ __all__ = [
     "read_versions",
     "read_versions_of",
     "require_projects",
+    "whole_index",
 ]
 
 _HINT = "Open it once with `depgraph status --db PATH` to bring it up to date."
@@ -401,6 +402,23 @@ def newest_upload(db: str | Path) -> str | None:
     return newest
 
 
+def whole_index(db: str | Path) -> str | None:
+    """What made the store a copy of a whole index, None when it holds chosen projects only:
+    a complete `crawl --all` or `update` (the time it is consistent to), or an import of a data
+    set of every project. In such a store a name with no page was not on the index."""
+    with closing(open_store(db)) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT key, value FROM meta WHERE key IN ('whole_index', 'consistent_at')"
+            ).fetchall()
+        )
+    if rows.get("whole_index"):
+        return str(rows["whole_index"])
+    if rows.get("consistent_at"):
+        return f"a crawl of the whole index, consistent as of {rows['consistent_at']}"
+    return None
+
+
 class ReleaseRows:
     """Row-level reads of releases, files and requirements by project and release, on one open
     connection: what a resolver asks, a few hundred projects at a time."""
@@ -505,6 +523,9 @@ class StoreSource:
 
     def newest_upload(self) -> str | None:
         return newest_upload(self.locator)
+
+    def whole_index(self) -> str | None:
+        return whole_index(self.locator)
 
     def release_rows(self) -> ReleaseRows:
         """Row-level reads on a connection of their own (close it)."""
