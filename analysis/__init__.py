@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
     from .build import load_graph, target_environment
     from .downloads import compare_downloads, read_downloads
     from .errors import AnalysisError, DownloadsFormatError, EmptyStoreError
+    from .export import write_export
     from .graph import DependencyGraph
     from .health import (
         cycles,
@@ -53,6 +54,7 @@ _HOME = {
     "transitive_dependents": "reach",
     "unknown_dependencies": "health",
     "unsatisfiable_edges": "health",
+    "write_export": "export",
     "write_installability": "installability",
     "write_report": "report",
 }
@@ -86,6 +88,7 @@ __all__ = [
     "transitive_dependents",
     "unknown_dependencies",
     "unsatisfiable_edges",
+    "write_export",
     "write_installability",
     "write_report",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,14 +28,17 @@ def is_report(folder: Path) -> bool:
 
 
 @contextmanager
-def replaced_whole(target: Path) -> Iterator[Path]:
-    """A new folder to write into; on success it replaces `target` (an earlier report, or nothing,
-    or an empty folder), on failure it is removed and `target` is left as it was."""
+def replaced_whole(
+    target: Path, is_ours: Callable[[Path], bool] = is_report, what: str = "report"
+) -> Iterator[Path]:
+    """A new folder to write into; on success it replaces `target` (an earlier one of the same
+    kind, as `is_ours` tells, or nothing, or an empty folder), on failure it is removed and
+    `target` is left as it was."""
     if target.exists() and not target.is_dir():
-        raise AnalysisError(f"{target} is a file, not a folder for a report")
-    if target.is_dir() and any(target.iterdir()) and not is_report(target):
+        raise AnalysisError(f"{target} is a file, not a folder for a {what}")
+    if target.is_dir() and any(target.iterdir()) and not is_ours(target):
         raise AnalysisError(
-            f"{target} holds files that are not an earlier report: give a new or empty folder "
+            f"{target} holds files that are not an earlier {what}: give a new or empty folder "
             "(nothing was written)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)

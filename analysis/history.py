@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from packaging.utils import canonicalize_name
 
+from depgraph.core.progress import Progress, silent
 from depgraph.store.reader import StoreSource
 
 from .build import edges_from_requirements
@@ -38,13 +39,15 @@ def dependents_history(
     top: int = 10,
     include_extras: bool = False,
     until: str | None = None,
+    progress: Progress = silent,
 ) -> pd.DataFrame:
     """month, name, direct_dependents, transitive_dependents for the `top` projects by direct
     dependents at the last month, for each month end."""
     source = StoreSource.of(db)
     frames = []
     ends = month_ends(source, months, until)
-    for month in ends:
+    for done, month in enumerate(ends):
+        progress("history", done, len(ends))
         seen = source.at(month)
         nodes = seen.nodes()
         reqs = seen.requirements(
@@ -60,6 +63,7 @@ def dependents_history(
                 ["month", "name", "direct_dependents", "transitive_dependents"]
             ]
         )
+    progress("history", len(ends), len(ends))
     if not frames:
         return pd.DataFrame(columns=["month", "name", "direct_dependents", "transitive_dependents"])
     history = pd.concat(frames, ignore_index=True)

@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from depgraph.core.progress import Progress, silent
 from depgraph.store.reader import StoreSource
 
 from .csvout import write_csv
@@ -191,10 +192,18 @@ def check_installable(
 
 
 def installability_table(
-    index: ReleaseIndex, projects: Iterable[str], targets: Sequence[Target], max_rounds: int = 2000
+    index: ReleaseIndex,
+    projects: Iterable[str],
+    targets: Sequence[Target],
+    max_rounds: int = 2000,
+    progress: Progress = silent,
 ) -> pd.DataFrame:
     """One row per (project, target): see Verdict.as_row."""
-    rows = [check_installable(index, p, t, max_rounds).as_row() for p in projects for t in targets]
+    chosen = list(projects)
+    rows: list[dict[str, object]] = []
+    for done, project in enumerate(chosen):
+        rows.extend(check_installable(index, project, t, max_rounds).as_row() for t in targets)
+        progress("installable", done + 1, len(chosen))
     columns = [
         "project",
         "version",
@@ -250,6 +259,7 @@ def check_installability(
     projects: Sequence[str] | None = None,
     top: int | None = None,
     max_rounds: int = 2000,
+    progress: Progress = silent,
 ) -> Installability:
     """The verdicts of the named projects, the `top` projects by direct dependents, or all."""
     source = StoreSource.of(db)
@@ -257,7 +267,7 @@ def check_installability(
     try:
         started = time.perf_counter()
         chosen = select_projects(source, index, projects, top)
-        table = installability_table(index, chosen, targets, max_rounds)
+        table = installability_table(index, chosen, targets, max_rounds, progress)
         seconds = time.perf_counter() - started
     finally:
         index.close()
@@ -292,14 +302,17 @@ def write_installability(
     projects: Sequence[str] | None = None,
     top: int | None = None,
     max_rounds: int = 2000,
+    progress: Progress = silent,
 ) -> dict[str, object]:
-    """installable.csv (one row per project and target), summary.json, installable.png (share
-    installable per Python version). Returns the summary."""
+    """installable.csv (one row per project and target), summary.json, installable.png (the
+    verdicts per Python version). Returns the summary."""
     import json
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    result = check_installability(db, targets, projects=projects, top=top, max_rounds=max_rounds)
+    result = check_installability(
+        db, targets, projects=projects, top=top, max_rounds=max_rounds, progress=progress
+    )
     write_verdicts(result, targets, out)
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2))
     return result.summary

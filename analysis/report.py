@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
+from depgraph.core.progress import Progress, silent
 from depgraph.store.reader import REQUIREMENT_COLUMNS, StoreSource
 
 from .build import edges_from_requirements
@@ -567,7 +568,12 @@ def _write_broken_edges_and_parquet(tables: ReportTables, out: Path) -> None:
 
 
 def _add_installability(
-    source: StoreSource, out: Path, tables: ReportTables, targets: Sequence[Target], top_n: int
+    source: StoreSource,
+    out: Path,
+    tables: ReportTables,
+    targets: Sequence[Target],
+    top_n: int,
+    progress: Progress,
 ) -> dict[str, object]:
     """installable.csv for the `top_n` projects by direct dependents, and an
     `installable_<target>` column per target."""
@@ -576,7 +582,9 @@ def _add_installability(
         .sort_values(["direct_dependents", "name"], ascending=[False, True])["name"]
         .head(top_n)
     )
-    checked = check_installability(source, targets, projects=[str(n) for n in top])
+    checked = check_installability(
+        source, targets, projects=[str(n) for n in top], progress=progress
+    )
     write_verdicts(checked, targets, out)
     verdicts = checked.table
     for target in targets:
@@ -605,6 +613,7 @@ def write_report(
     history_months: int = 0,
     history_top: int = 10,
     downloads_history: str | Path | None = None,
+    progress: Progress = silent,
 ) -> dict[str, object]:
     """packages.csv, edges.csv, broken_edges.csv, pinning.csv, cycles.csv, missing.csv,
     summary.json, PNG plots (and packages.parquet where pyarrow is installed; graph.graphml on
@@ -628,6 +637,7 @@ def write_report(
             history_months=history_months,
             history_top=history_top,
             downloads_history=downloads_history,
+            progress=progress,
         )
 
 
@@ -645,7 +655,14 @@ def _write_report(
     history_months: int,
     history_top: int,
     downloads_history: str | Path | None,
+    progress: Progress,
 ) -> dict[str, object]:
+    steps = 3
+
+    def step(done: int) -> None:
+        progress("report", done, steps)
+
+    step(0)
     # The files are written by Arrow on two threads (it works outside the GIL) while this one
     # draws the plots; whatever does not need the specifier check is written before it is waited
     # for.
@@ -655,6 +672,7 @@ def _write_report(
     ):
         writing = [files.submit(_import_plotting)]
         with _TableBuild(source, downloads, include_extras, environment) as build:
+            step(1)  # the store read, the graph and its metrics
             writing.append(files.submit(_write_graph_files, build.tables, out))
             # the plots see the table as it is now (a copy-on-write view): `finish` adds a column
             snapshot = replace(build.tables, packages=build.tables.packages.copy(deep=False))
@@ -662,14 +680,18 @@ def _write_report(
             note = caption(snapshot, source.name, as_of)
             drawing = files.submit(_plots, snapshot, out, note, window)
             tables = build.finish()
+        step(2)  # the specifiers no release meets
         checked: dict[str, object] | None = None
         if installable:
-            checked = _add_installability(source, out, tables, installable, installable_top)
+            checked = _add_installability(
+                source, out, tables, installable, installable_top, progress
+            )
         writing.append(files.submit(_write_broken_edges_and_parquet, tables, out))
         write_csv(tables.packages, out / "packages.csv")
         for future in writing:
             future.result()
         plots = [p.name for p in drawing.result()]
+    step(3)  # the files and plots
     if graphml:
         write_graphml(tables.graph, out / "graph.graphml")
     summary = _summary(tables)
@@ -694,6 +716,7 @@ def _write_report(
             top=history_top,
             include_extras=include_extras,
             until=as_of,
+            progress=progress,
         )
         write_csv(history, out / "history.csv")
         dl_history = read_downloads_history(downloads_history) if downloads_history else None

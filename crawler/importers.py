@@ -24,6 +24,7 @@ from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from depgraph.core.progress import Progress, silent
 from depgraph.core.requirements import Edge, parse_requirement
 from depgraph.core.schema import RequirementKind
 from depgraph.core.versions import latest_key
@@ -177,9 +178,14 @@ def _bucket_names(folder: Path) -> list[str]:
     return names
 
 
-def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[ImportedRelease]:
-    """Each project's latest release (or every release) in a mach-nix pypi-deps-db checkout."""
-    for bucket in _bucket_names(folder):
+def pypi_deps_db_releases(
+    folder: Path, all_versions: bool = False, progress: Progress = silent
+) -> Iterator[ImportedRelease]:
+    """Each project's latest release (or every release) in a mach-nix pypi-deps-db checkout;
+    `progress` hears of each bucket file read."""
+    buckets = list(_bucket_names(folder))
+    for done, bucket in enumerate(buckets):
+        progress("import", done, len(buckets))
         sdists = _read_bucket(folder / "sdist" / bucket)
         wheels = _read_bucket(folder / "wheel" / bucket)
         for project in sorted(set(sdists) | set(wheels)):
@@ -218,6 +224,7 @@ def pypi_deps_db_releases(folder: Path, all_versions: bool = False) -> Iterator[
                     yield _release(
                         project, version, f"import:pypi-deps-db/sdist-py{pyver}", rp, lines, others
                     )
+    progress("import", len(buckets), len(buckets))
 
 
 def _bigquery_rows(path: Path) -> Iterator[dict[str, object]]:
@@ -342,10 +349,10 @@ def write_releases(
 
 
 def import_pypi_deps_db(
-    folder: str | Path, store: Store, all_versions: bool = False
+    folder: str | Path, store: Store, all_versions: bool = False, progress: Progress = silent
 ) -> ImportSummary:
     return write_releases(
-        store, pypi_deps_db_releases(Path(folder), all_versions), "import:pypi-deps-db"
+        store, pypi_deps_db_releases(Path(folder), all_versions, progress), "import:pypi-deps-db"
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,21 @@ def corpus() -> list[dict[str, Any]]:
     """The dev corpus' entries (skips, or fails under CI=true, where ../shared is absent)."""
     need_shared(CORPUS / "expected.json")
     return corpus_entries()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """`depgraph demo` run once (its index: a cycle, extras, a project not on the index): the
+    store and its report, for tests that only read them."""
+    out = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "depgraph", "demo", "--sandbox", "none", "--out", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return out / "demo.sqlite", out / "report"
 
 
 def extra_fixture_dists(folder: Path) -> None:

@@ -78,3 +78,18 @@ def test_not_crawled_is_not_missing_from_the_index(tmp_path: Path) -> None:
     }
     summary = json.loads((report / "summary.json").read_text())
     assert str(summary["coverage"]["whole_index"]).startswith("a crawl of the whole index")
+
+
+def test_an_import_of_every_project_is_a_whole_index(tmp_path: Path) -> None:
+    from tests.test_importers import write_bucket
+
+    folder = tmp_path / "pypi-deps-db"
+    write_bucket(
+        folder, "sdist", "00.json.gz", {"app": {"1.0": {"310": {"install_requires": ["gone"]}}}}
+    )
+    db, report = tmp_path / "s.sqlite", tmp_path / "report"
+    assert depgraph("import", "pypi-deps-db", str(folder), "--db", str(db)).returncode == 0
+    assert depgraph("report", "--db", str(db), "--out", str(report)).returncode == 0
+    assert states(report) == {"app": "crawled", "gone": "not-on-index"}
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["coverage"]["whole_index"] == "pypi-deps-db import of pypi-deps-db"

@@ -21,17 +21,8 @@ from tests.lib.service import headless, served
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The demo index crawled (a cycle, extras, a missing project) and its report."""
-    out = tmp_path_factory.mktemp("demo")
-    done = subprocess.run(
-        [sys.executable, "-m", "depgraph", "demo", "--sandbox", "none", "--out", str(out), "-q"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return out / "demo.sqlite", out / "report"
+def demo(demo_run: tuple[Path, Path]) -> tuple[Path, Path]:
+    return demo_run
 
 
 @pytest.fixture(scope="module")

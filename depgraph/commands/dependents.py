@@ -8,7 +8,7 @@ import argparse
 from ..exitcodes import ExitCode
 from ..output import print_json
 from . import checks
-from .options import Subparsers, add_db, existing_store
+from .options import Subparsers, add_db, add_downloads, download_counts, existing_store
 
 __all__ = ["add_parser", "run"]
 
@@ -33,9 +33,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         help="order of the list: by name, by each dependent's own direct dependents, or by its "
         "downloads (with --downloads) (default %(default)s)",
     )
-    p.add_argument(
-        "--downloads", type=checks.existing_file, help="download counts, as report reads them"
-    )
+    add_downloads(p, "to sort by")
     p.add_argument(
         "--limit",
         type=checks.page_size,
@@ -54,12 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.sort == "downloads" and args.downloads is None:
         raise UsageError("--sort downloads needs --downloads FILE")
-    downloads = None
-    if args.downloads is not None:
-        from depgraph.analysis import read_downloads
-
-        downloads = read_downloads(args.downloads).set_index("name")["downloads"].to_dict()
-    answers = Answers(existing_store(args.db, reads_only=True), downloads)
+    answers = Answers(existing_store(args.db, reads_only=True), download_counts(args.downloads))
     page = answers.dependents(
         canonicalize_name(args.name),
         transitive=args.transitive,

@@ -66,11 +66,21 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from depgraph.analysis import Target, write_installability
 
+    from ..progress import StageBars
+    from .options import progress_wanted
+
     targets = [Target(python, args.platform) for python in args.python]
     top = None if (args.all or args.project) else (args.top or 100)
-    summary = write_installability(
-        args.db, args.out, targets, projects=args.project, top=top, max_rounds=args.max_rounds
-    )
+    with StageBars(progress_wanted(args), unit="project") as bars:
+        summary = write_installability(
+            args.db,
+            args.out,
+            targets,
+            projects=args.project,
+            top=top,
+            max_rounds=args.max_rounds,
+            progress=bars,
+        )
     if args.json:
         print_json(summary)
         return ExitCode.OK

@@ -44,11 +44,18 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
-    load = import_pypi_deps_db if args.kind == "pypi-deps-db" else import_bigquery
-    with removed_unless_kept(args.db):
+    from ..progress import StageBars
+    from .options import progress_wanted
+
+    with removed_unless_kept(args.db), StageBars(progress_wanted(args), unit="bucket") as bars:
         store = Store(args.db)
         try:
-            summary = load(args.path, store, all_versions=args.all_versions)
+            if args.kind == "pypi-deps-db":
+                summary = import_pypi_deps_db(
+                    args.path, store, all_versions=args.all_versions, progress=bars
+                )
+            else:
+                summary = import_bigquery(args.path, store, all_versions=args.all_versions)
             if args.kind == "pypi-deps-db":
                 # a snapshot of every project of PyPI: a name it lacks was not on the index
                 store.set_meta({"whole_index": f"pypi-deps-db import of {args.path.name}"})

@@ -82,6 +82,25 @@ def add_db(p: argparse.ArgumentParser, *, writes: bool = False) -> None:
     )
 
 
+def add_downloads(p: argparse.ArgumentParser, purpose: str) -> None:
+    p.add_argument(
+        "--downloads",
+        type=checks.existing_file,
+        help=f"download counts {purpose}: BigQuery CSV (project,downloads[,installer]), "
+        "top-pypi-packages JSON or pypistats JSON",
+    )
+
+
+def download_counts(path: Path | None) -> dict[str, int] | None:
+    """The counts of a downloads file by canonical name (None without a file)."""
+    if path is None:
+        return None
+    from depgraph.analysis import read_downloads
+
+    counts: dict[str, int] = read_downloads(path).set_index("name")["downloads"].to_dict()
+    return counts
+
+
 def resolve_defaults(args: argparse.Namespace) -> None:
     """Options left out take their environment variable, else the built-in default, checked as
     if given (UsageError when the variable holds something unusable)."""

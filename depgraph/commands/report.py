@@ -8,7 +8,7 @@ from pathlib import Path
 from ..exitcodes import ExitCode
 from ..output import print_json, print_report
 from . import checks
-from .options import Subparsers, add_db
+from .options import Subparsers, add_db, add_downloads
 
 __all__ = ["add_parser", "run"]
 
@@ -25,12 +25,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     add_db(report)
     report.add_argument("--out", default="report", help="output folder (default %(default)s)")
-    report.add_argument(
-        "--downloads",
-        type=checks.existing_file,
-        help="download counts: BigQuery CSV (project,downloads[,installer]), "
-        "top-pypi-packages JSON or pypistats JSON",
-    )
+    add_downloads(report, "to compare with")
     report.add_argument(
         "--include-extras",
         action="store_true",
@@ -106,22 +101,27 @@ def run(args: argparse.Namespace) -> int:
     from depgraph.analysis import Target, target_environment, write_report
     from depgraph.store.reader import as_of_date
 
+    from ..progress import StageBars
+    from .options import progress_wanted
+
     env = target_environment(args.python, args.platform) if args.python else None
     targets = [Target(python, args.platform) for python in args.installable or []]
-    summary = write_report(
-        args.db,
-        args.out,
-        downloads=args.downloads,
-        include_extras=args.include_extras,
-        environment=env,
-        graphml=args.graphml,
-        installable=targets,
-        installable_top=args.installable_top,
-        as_of=as_of_date(args.as_of) if args.as_of else None,
-        history_months=args.history,
-        history_top=args.history_top,
-        downloads_history=args.downloads_history,
-    )
+    with StageBars(progress_wanted(args)) as bars:
+        summary = write_report(
+            args.db,
+            args.out,
+            downloads=args.downloads,
+            include_extras=args.include_extras,
+            environment=env,
+            graphml=args.graphml,
+            installable=targets,
+            installable_top=args.installable_top,
+            as_of=as_of_date(args.as_of) if args.as_of else None,
+            history_months=args.history,
+            history_top=args.history_top,
+            downloads_history=args.downloads_history,
+            progress=bars,
+        )
     if args.json:
         print_json(summary)
     else:

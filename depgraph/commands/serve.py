@@ -9,7 +9,7 @@ import time
 from ..errors import UsageError
 from ..exitcodes import ExitCode
 from . import checks
-from .options import Subparsers, add_db, existing_store
+from .options import Subparsers, add_db, add_downloads, download_counts, existing_store
 
 __all__ = ["add_parser", "run"]
 
@@ -32,11 +32,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         type=checks.existing_folder,
         help="a report folder of this store (`depgraph report --out DIR`)",
     )
-    p.add_argument(
-        "--downloads",
-        type=checks.existing_file,
-        help="download counts to sort dependents by (default: the report's, if any)",
-    )
+    add_downloads(p, "to sort dependents by (default: the report's, if any)")
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -63,11 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK and not args.public:
         raise UsageError(f"--host {args.host} is not loopback: add --public to serve it")
     existing_store(args.db, reads_only=True)  # a clear error before anything loads
-    downloads = None
-    if args.downloads is not None:
-        from depgraph.analysis import read_downloads
-
-        downloads = read_downloads(args.downloads).set_index("name")["downloads"].to_dict()
+    downloads = download_counts(args.downloads)
     started = time.monotonic()
     service = Service(ServiceConfig(args.db, args.report, downloads))
     service.warm()
