@@ -195,7 +195,10 @@ def compare_downloads(
     top_k: int = 100,
     outliers: int = 20,
 ) -> dict[str, object]:
-    """Rank agreement between `metric` and downloads over the projects present in both."""
+    """Rank agreement between `metric` and downloads over the projects present in both, and the
+    projects on which they disagree most: the gap between the two on standardized log scales,
+    among the lower half by downloads (depended on, rarely downloaded) or the lower half by
+    `metric` (downloaded, rarely depended on)."""
     both = table.merge(downloads, on="name", how="inner")
     both = both[both["downloads"] > 0]
     if len(both) < 3:
@@ -217,6 +220,11 @@ def compare_downloads(
 
     both = both.assign(gap=z(both[metric]) - z(both["downloads"]))
     cols = ["name", metric, "downloads"] + (["role"] if "role" in both else [])
+    # each list holds only what its name says, whatever the gap: "rarely downloaded" are the
+    # lower half of the projects compared by downloads, "rarely depended on" the lower half by
+    # the metric (a project at the top of both is never an outlier of either)
+    low_downloads = both["downloads"].rank(pct=True) <= 0.5
+    low_metric = both[metric].rank(pct=True, method="max") <= 0.5
     return {
         "projects_compared": len(both),
         "metric": metric,
@@ -224,7 +232,11 @@ def compare_downloads(
         "kendall": float(kendall.statistic),
         f"top_{top_k}_overlap": len(top_dep & top_dl) / top_k,
         # depended on by many, downloaded rarely (relative to its dependents rank)
-        "depended_not_downloaded": both.nlargest(outliers, "gap")[cols],
+        "depended_not_downloaded": both[low_downloads & (both["gap"] > 0)].nlargest(
+            outliers, "gap"
+        )[cols],
         # downloaded a lot, depended on by few
-        "downloaded_not_depended": both.nsmallest(outliers, "gap")[cols],
+        "downloaded_not_depended": both[low_metric & (both["gap"] < 0)].nsmallest(
+            outliers, "gap"
+        )[cols],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -156,11 +157,63 @@ def test_notebooks_run_against_a_crawled_store(crawled_store: Path, notebook: st
     text, images = _outputs(run_notebook(notebook, crawled_store, downloads))
     if notebook == "explore.ipynb":
         assert "projects (incl. required-but-missing)" in text
-    else:
-        assert "direct dependency links" in text
-    assert ("spearman" in text) == (downloads is not None)
+    assert ("spearman" in text) == (downloads is not None and notebook == "explore.ipynb")
     # plots render inline: importing analysis leaves the notebook's backend alone
     assert images if notebook == "explore.ipynb" or downloads is not None else True
+
+
+@pytest.mark.parametrize("notebook", ["explore.ipynb", "dependents_vs_downloads.ipynb"])
+def test_notebook_prose_holds_no_figures_of_its_own(notebook: str) -> None:
+    """A figure in prose goes stale the day the data changes: figures are computed by the code
+    cells (and shown by them), never typed into the text."""
+    nb = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)  # type: ignore[no-untyped-call]
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    figures = set(re.findall(r"\d[\d,.]*\d|\d+ ?%", prose))
+    assert figures <= {"0.85"}  # (PageRank's damping: a definition's constant, not a finding)
+    assert "../shared" not in json.dumps(nb)  # data is found through the parameters only
+
+
+def test_the_notebooks_figures_are_the_datas(crawled_store: Path, tmp_path: Path) -> None:
+    """What dependents_vs_downloads.ipynb says, checked against an independent reading of the
+    same store and downloads: packages.csv of `depgraph report`, the downloads file read with
+    json, the correlation recomputed with scipy."""
+    downloads = _downloads_file()
+    nb = run_notebook("dependents_vs_downloads.ipynb", crawled_store, downloads)
+    said = "\n".join(
+        o["data"]["text/markdown"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "text/markdown" in o.get("data", {})
+    )
+    report = tmp_path / "report"
+    args = ["report", "--db", str(crawled_store), "--out", str(report)]
+    assert main([*args, *(["--downloads", str(downloads)] if downloads else [])]) == 0
+    packages = pd.read_csv(report / "packages.csv")
+    crawled = packages[packages["crawl_state"] == "crawled"]
+    holds = re.search(r"holds \*\*([\d,]+) projects\*\* with \*\*([\d,]+) direct", said)
+    assert holds, said
+    assert int(holds[1].replace(",", "")) == len(crawled)
+    assert int(holds[2].replace(",", "")) == crawled["direct_dependents"].sum()
+    if downloads is None:
+        return
+    from packaging.utils import canonicalize_name
+    from scipy import stats
+
+    rows = json.loads(downloads.read_text())["rows"]
+    counts = {canonicalize_name(r["project"]): int(r["download_count"]) for r in rows}
+    both = crawled.assign(dl=crawled["name"].map(counts)).dropna(subset=["dl"])
+    both = both[both["dl"] > 0]
+    over = re.search(
+        r"Over the \*\*([\d,]+) projects\*\* present in both, .* is \*\*(-?[\d.]+)\*\*", said
+    )
+    if len(both) < 3:
+        assert over is None
+        return
+    assert over, said
+    rho = stats.spearmanr(both["direct_dependents"], both["dl"]).statistic
+    assert int(over[1].replace(",", "")) == len(both)
+    assert over[2] == f"{rho:.2f}"
 
 
 def test_importing_analysis_leaves_the_matplotlib_backend_alone(
