@@ -58,6 +58,21 @@ def corpus() -> list[dict[str, Any]]:
     return corpus_entries()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests never read the config file of whoever runs them (commands in subprocesses
+    inherit this)."""
+    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "DEPGRAPH_CONFIG")}
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    os.environ.pop("DEPGRAPH_CONFIG", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """`depgraph demo` run once (its index: a cycle, extras, a project not on the index): the

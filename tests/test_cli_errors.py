@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from depgraph.core import __version__
+
 
 def depgraph(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -487,3 +489,56 @@ def test_a_report_replaces_an_earlier_one_whole_and_refuses_other_folders(
         "folder (nothing was written)\n",
     )
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_the_config_file_comes_after_the_command_line_and_the_environment(
+    tmp_path: Path,
+) -> None:
+    """$XDG_CONFIG_HOME/pypi-depgraph/config.toml (or $DEPGRAPH_CONFIG) supplies --db,
+    --index-url and --contact left out; the environment and the command line win over it; a bad
+    file is named with what is wrong."""
+    from tests.lib.hostile_index import CASES, HostileIndex
+
+    home = tmp_path / "home"
+    config = home / "pypi-depgraph" / "config.toml"
+    config.parent.mkdir(parents=True)
+    from_file, from_env = tmp_path / "file.sqlite", tmp_path / "env.sqlite"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPGRAPH_")}
+    env["XDG_CONFIG_HOME"] = str(home)
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "depgraph", *args],
+            capture_output=True,
+            text=True,
+            env={**env, **extra},
+            timeout=120,
+        )
+
+    with HostileIndex(tmp_path, {"honest-html-ranges": CASES["honest-html-ranges"]}) as index:
+        config.write_text(
+            f'db = "{from_file}"\nindex_url = "{index.url}"\ncontact = "ops@example.org"\n'
+        )
+        crawled = run("crawl", "--all", "--sandbox", "none", "-q")
+        assert crawled.returncode == 0, crawled.stderr
+        assert from_file.is_file()
+        assert index.user_agents() == {f"pypi-depgraph/{__version__} (contact: ops@example.org)"}
+        assert (
+            run("crawl", "--all", "--sandbox", "none", "-q", DEPGRAPH_DB=str(from_env)).returncode
+            == 0
+        )
+        assert from_env.is_file()
+    status = run("status", "--json", "--db", str(from_env))
+    assert json.loads(status.stdout)["index_url"] == index.url
+    for text, message in (
+        ("db = [1, 2", "not a TOML config file"),
+        ('dbb = "x"', "unknown keys ['dbb']; known: db, index_url, contact"),
+        ("db = 3", "db must be text in quotes, not 3"),
+        ('index_url = "ftp://x/"', "index_url: not an http(s) URL: 'ftp://x/'"),
+    ):
+        config.write_text(text + "\n")
+        bad = run("crawl", "--project", "x", "--sandbox", "none")
+        assert bad.returncode == 2 and bad.stderr.startswith(f"depgraph: {config}"), bad.stderr
+        assert message in bad.stderr and "Traceback" not in bad.stderr
+    missing = run("status", DEPGRAPH_CONFIG=str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "$DEPGRAPH_CONFIG: no file" in missing.stderr

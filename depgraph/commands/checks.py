@@ -113,6 +113,17 @@ def index_url(text: str) -> str:
     return text
 
 
+def contact(text: str) -> str:
+    """An e-mail address or URL for the User-Agent: printable, one line, at most 200 characters."""
+    value = text.strip()
+    if not value or len(value) > 200 or not value.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"not a contact for a User-Agent header: {text[:60]!r} (one printable line, at most "
+            "200 characters: an e-mail address or URL)"
+        )
+    return value
+
+
 def existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():

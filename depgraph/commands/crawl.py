@@ -54,7 +54,8 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--index-url",
         default=None,
         type=checks.index_url,
-        help=f"simple API root (default: ${INDEX_URL_ENV}, else {PYPI_SIMPLE})",
+        help=f"simple API root (default: ${INDEX_URL_ENV}, else the config file's `index_url`, "
+        f"else {PYPI_SIMPLE})",
     )
     which = crawl.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every project the index root lists")

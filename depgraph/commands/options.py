@@ -68,7 +68,7 @@ def common_options() -> argparse.ArgumentParser:
 
 
 #: where a command's --db and --index-url default to, when the options are not given
-DB_ENV, INDEX_URL_ENV = "DEPGRAPH_DB", "DEPGRAPH_INDEX_URL"
+DB_ENV, INDEX_URL_ENV, CONTACT_ENV = "DEPGRAPH_DB", "DEPGRAPH_INDEX_URL", "DEPGRAPH_CONTACT"
 
 
 def add_db(p: argparse.ArgumentParser, *, writes: bool = False) -> None:
@@ -78,7 +78,8 @@ def add_db(p: argparse.ArgumentParser, *, writes: bool = False) -> None:
         default=None,
         type=checks.store_locator,
         help=f"the store: a SQLite file{created}, or a PostgreSQL URL "
-        f"postgresql://user:password@host/dbname (default: ${DB_ENV}, else crawl.sqlite)",
+        f"postgresql://user:password@host/dbname (default: ${DB_ENV}, else the config file's "
+        "`db`, else crawl.sqlite)",
     )
 
 
@@ -102,20 +103,40 @@ def download_counts(path: Path | None) -> dict[str, int] | None:
 
 
 def resolve_defaults(args: argparse.Namespace) -> None:
-    """Options left out take their environment variable, else the built-in default, checked as
-    if given (UsageError when the variable holds something unusable)."""
+    """Options left out take their environment variable, else the config file's value
+    (`depgraph.config`), else the built-in default, each checked as if given (UsageError when a
+    variable or the file holds something unusable)."""
+    from depgraph.config import config_path, read_config
+
+    wanted = [
+        key
+        for key in ("db", "index_url", "contact")
+        if key in args and getattr(args, key) is None
+    ]
+    if not wanted:
+        return
+    settings = read_config()
+    where = str(config_path())
+    for key, variable, check in (
+        ("db", DB_ENV, checks.store_locator),
+        ("index_url", INDEX_URL_ENV, checks.index_url),
+        ("contact", CONTACT_ENV, checks.contact),
+    ):
+        if key not in wanted:
+            continue
+        if os.environ.get(variable):
+            setattr(args, key, _checked(check, os.environ[variable], f"${variable}"))
+        elif key in settings:
+            setattr(args, key, _checked(check, settings[key], f"{where}: {key}"))
     if "db" in args and args.db is None:
-        value = os.environ.get(DB_ENV) or "crawl.sqlite"
-        args.db = _checked(checks.store_locator, value, DB_ENV)
-    if "index_url" in args and args.index_url is None and os.environ.get(INDEX_URL_ENV):
-        args.index_url = _checked(checks.index_url, os.environ[INDEX_URL_ENV], INDEX_URL_ENV)
+        args.db = "crawl.sqlite"
 
 
-def _checked(check: Callable[[str], object], value: str, variable: str) -> Any:
+def _checked(check: Callable[[str], object], value: str, where: str) -> Any:
     try:
         return check(value)
     except argparse.ArgumentTypeError as exc:
-        raise UsageError(f"${variable}: {exc}") from None
+        raise UsageError(f"{where}: {exc}") from None
 
 
 def add_index_options(p: argparse.ArgumentParser) -> None:
@@ -172,9 +193,10 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
         "--contact",
         metavar="EMAIL_OR_URL",
         default=None,
+        type=checks.contact,
         help="who runs this crawl, sent in the User-Agent so the index's operators can reach you "
-        "(default: the DEPGRAPH_CONTACT environment variable; a crawl of pypi.org without one "
-        "is warned about)",
+        "(default: the DEPGRAPH_CONTACT environment variable, else the config file's `contact`; "
+        "a crawl of pypi.org without one is warned about)",
     )
     p.add_argument(
         "--user-agent",

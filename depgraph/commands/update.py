@@ -39,7 +39,8 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--index-url",
         default=None,
         type=checks.index_url,
-        help=f"default: ${INDEX_URL_ENV}, else the index of the store's last crawl",
+        help=f"default: ${INDEX_URL_ENV}, else the config file's `index_url`, else the index of "
+        "the store's last crawl",
     )
     upd.add_argument(
         "--changelog-url",

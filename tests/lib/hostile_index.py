@@ -58,6 +58,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        self.server.agents.add(self.headers.get("User-Agent", ""))
         route = self.server.routes.get(self.path.split("?")[0])
         if route is None:
             self._send(404, b"not found", "text/plain")
@@ -92,6 +93,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     routes: dict[str, Callable[[Handler], None]]
     bodies: dict[str, bytes]
+    #: the User-Agent headers requests came with
+    agents: set[str]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hung up on a hostile answer is the point, not a server error
@@ -319,6 +322,7 @@ class HostileIndex:
         self.cases = CASES if cases is None else cases
         self.main = _Server(("127.0.0.1", 0), Handler)
         self.other = _Server(("127.0.0.1", 0), Handler)
+        self.main.agents, self.other.agents = set(), set()
         for server in (self.main, self.other):
             server.routes, server.bodies = {}, {}
         self.url = f"http://127.0.0.1:{self.main.server_address[1]}/simple/"
@@ -339,6 +343,10 @@ class HostileIndex:
         server.routes[path] = answer or ranged(body)
         server.bodies[path] = body
         return (self.elsewhere if on_other else self.base) + path
+
+    def user_agents(self) -> set[str]:
+        """The User-Agent headers the index was asked with."""
+        return set(self.main.agents)
 
     def page(self, project: str, answer: Callable[[Handler], None]) -> None:
         self.main.routes[f"/simple/{project}/"] = answer
