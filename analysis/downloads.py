@@ -236,7 +236,7 @@ def compare_downloads(
             outliers, "gap"
         )[cols],
         # downloaded a lot, depended on by few
-        "downloaded_not_depended": both[low_metric & (both["gap"] < 0)].nsmallest(
-            outliers, "gap"
-        )[cols],
+        "downloaded_not_depended": both[low_metric & (both["gap"] < 0)].nsmallest(outliers, "gap")[
+            cols
+        ],
     }

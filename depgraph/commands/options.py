@@ -109,9 +109,7 @@ def resolve_defaults(args: argparse.Namespace) -> None:
     from depgraph.config import config_path, read_config
 
     wanted = [
-        key
-        for key in ("db", "index_url", "contact")
-        if key in args and getattr(args, key) is None
+        key for key in ("db", "index_url", "contact") if key in args and getattr(args, key) is None
     ]
     if not wanted:
         return
