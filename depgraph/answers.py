@@ -231,9 +231,14 @@ class Answers:
     def project(self, name: str) -> dict[str, object] | None:
         """The project as the store knows it, with what it lists and how many list it; None when
         the store has no page of it."""
+        from depgraph.core.versions import version_order
+
         record = self.store.project_record(name)
         if record is None:
             return None
+        releases = record["releases"]
+        assert isinstance(releases, list)
+        releases.sort(key=lambda r: version_order(str(r["version"])), reverse=True)
         record["requires"] = self.store.lists(name, extras=True)
         graph = self._graph
         if graph is not None:

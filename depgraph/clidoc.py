@@ -39,11 +39,17 @@ def _help(parser: argparse.ArgumentParser) -> str:
 
 def render() -> str:
     """The reference as Markdown."""
+    from . import config
+
     parts = [
         "# Command-line reference",
         "",
         "Generated from the parser: `python -m depgraph.clidoc > docs/cli.md` (a test keeps it "
         "current).",
+        "",
+        "## Defaults",
+        "",
+        *(config.__doc__ or "").strip().splitlines(),
     ]
     for line, parser in _commands(build_parser(), "depgraph"):
         parts += ["", f"## `{line}`", "", "```text", _help(parser), "```"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from depgraph.core import __version__
+from depgraph.core.schema import SCHEMA_VERSION
 
 
 def depgraph(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -120,8 +121,8 @@ def usage(command: str, message: str) -> str:
             ["frobnicate"],
             "",
             "argument COMMAND: invalid choice: 'frobnicate' (choose from 'crawl', 'update', "
-            "'demo', 'status', 'show', 'dependents', 'why', 'failures', 'report', 'installable', "
-            "'import', 'sandbox')",
+            "'demo', 'status', 'show', 'dependents', 'why', 'failures', 'serve', 'report', "
+            "'export', 'installable', 'import', 'sandbox')",
         ),
     ],
 )
@@ -156,7 +157,8 @@ def test_a_foreign_sqlite_file_gets_no_advice_to_open_it(tmp_path: Path) -> None
     done = depgraph("report", "--db", str(other), "--out", str(tmp_path / "r"))
     assert (done.returncode, done.stderr) == (
         2,
-        f"depgraph: {other}: the store has no schema version; this pypi-depgraph uses 4. It is "
+        f"depgraph: {other}: the store has no schema version; this pypi-depgraph uses "
+        f"{SCHEMA_VERSION}. It is "
         "not a pypi-depgraph store; give another --db.\n",
     )
 
@@ -349,8 +351,8 @@ def test_ctrl_c_ends_in_one_line_and_130(command: str, tmp_path: Path) -> None:
 
 
 def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
-    """`depgraph failures ... | head -1` with more output than a pipe holds: no "Broken pipe", no
-    traceback, exit 0."""
+    """`depgraph failures ... | head -1` with more output than a pipe holds (1,000 rows of over
+    100 bytes: more than a pipe's 64 KiB): no "Broken pipe", no traceback, exit 0."""
     export = tmp_path / "export.jsonl"
     rows = (
         json.dumps({"name": f"p{i}", "version": "1.0", "requires_dist": ["((bad requirement"]})
@@ -361,7 +363,7 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     assert depgraph("import", "bigquery", str(export), "--db", str(db), "-q").returncode == 0
     reader, writer = os.pipe()
     process = subprocess.Popen(
-        [sys.executable, "-m", "depgraph", "failures", "--db", str(db), "--limit", "3000"],
+        [sys.executable, "-m", "depgraph", "failures", "--db", str(db), "--limit", "1000"],
         stdout=writer,
         stderr=subprocess.PIPE,
         text=True,

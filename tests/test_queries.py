@@ -90,3 +90,24 @@ def test_show_says_what_the_store_holds(crawled: tuple[Path, pd.DataFrame]) -> N
         2,
         f"depgraph: no-such-project is not in the store {db}\n",
     )
+
+
+def test_show_with_a_report_adds_role_reach_and_verdicts(
+    demo_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    db, _ = demo_run
+    report = tmp_path / "report"
+    done = depgraph("report", "--db", str(db), "--out", str(report), "--installable", "3.12")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(report / "packages.csv").set_index("name")
+    shown = json.loads(
+        depgraph("show", "demo-core", "--db", str(db), "--report", str(report), "--json").stdout
+    )
+    facts = shown["report"]
+    assert facts["role"] == table.loc["demo-core", "role"] == "library"
+    assert facts["transitive_dependents"] == table.loc["demo-core", "transitive_dependents"]
+    assert [v["target"] for v in facts["installability"]] == ["py3.12-linux"]
+    versions = [r["version"] for r in shown["releases"]]
+    assert versions == sorted(versions, reverse=True)  # newest first
+    text = depgraph("show", "demo-core", "--db", str(db), "--report", str(report)).stdout
+    assert "  role: library\n" in text and "installable on py3.12-linux: " in text

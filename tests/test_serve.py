@@ -173,7 +173,7 @@ def test_a_project_page_in_a_real_browser(
     cells = parsed.tables["dependents"]
     # the browser's table: a header, then each dependent with its count, in the API's order
     assert cells == ["project", "dependents"] + [
-        str(v) for row in dependents for v in (row["name"], row["dependents"])
+        v for row in dependents for v in (row["name"], f"{row['dependents']:,}")
     ]
 
 
@@ -198,4 +198,4 @@ def test_a_name_only_listed_has_a_page_but_no_record(demo: tuple[Path, Path], se
     assert get(f"{service}/api/project/{name}").status_code == 404
     page = get(f"{service}/project/{name}")
     assert page.status_code == 200 and "not in the store" in page.text
-    assert f"Dependents ({missing['dependents'].iloc[0]})" in page.text
+    assert f"Dependents ({missing['dependents'].iloc[0]:,})" in page.text

@@ -25,6 +25,12 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("name", type=checks.project_name, help="the project")
     add_db(p)
+    p.add_argument(
+        "--report",
+        type=checks.existing_folder,
+        help="a report folder of this store: adds the project's role, transitive dependents, "
+        "downloads and installability verdicts",
+    )
     p.set_defaults(handler=run)
 
 
@@ -38,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     record = Answers(store).project(name)
     if record is None:
         raise UsageError(f"{name} is not in the store {store.name}")
+    if args.report is not None:
+        from ..report_view import ReportView
+
+        record["report"] = ReportView.open(args.report).metrics(name)
     if args.json:
         print_json(record)
         return ExitCode.OK
@@ -46,6 +56,15 @@ def run(args: argparse.Namespace) -> int:
         f"{record['failures']} failures; {record['direct_dependents']} direct dependents "
         f"({record['direct_dependents_with_extras']} with extras)"
     )
+    facts = record.get("report") or {}
+    assert isinstance(facts, dict)
+    for key, value in facts.items():
+        if key == "installability":
+            for verdict in value:
+                detail = f" ({verdict['detail']})" if verdict["detail"] else ""
+                print(f"  installable on {verdict['target']}: {verdict['verdict']}{detail}")
+        elif value is not None:
+            print(f"  {key.replace('_', ' ')}: {value}")
     for rel in record["releases"]:  # type: ignore[attr-defined]
         verified = {1: "verified", 0: "unverified"}.get(rel["deps_verified"], "")
         latest = " (latest)" if rel["is_latest"] else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["latest_key"]
+__all__ = ["latest_key", "version_order"]
 
 _LOWEST = Version("0")
 
@@ -22,3 +22,11 @@ def latest_key(version: str, yanked: bool = False) -> tuple[bool, bool, bool, Ve
     except InvalidVersion:
         return (not yanked, False, False, _LOWEST)
     return (not yanked, True, not parsed.is_prerelease, parsed)
+
+
+def version_order(version: str) -> tuple[bool, Version]:
+    """Sort key in PEP 440 order (versions that are not PEP 440 first, as the lowest)."""
+    try:
+        return (True, Version(version))
+    except InvalidVersion:
+        return (False, _LOWEST)

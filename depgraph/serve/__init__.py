@@ -3,7 +3,6 @@ for the questions the query commands answer, and pages a person reads in a brows
 
 | module | its one job |
 | --- | --- |
-| `report_view` | a report's tables, read once (metrics, downloads, installability, history) |
 | `app` | the Starlette application: routes, parameter checks, errors as JSON or pages |
 | `templates/` | the pages (Jinja2, every value escaped) |
 """

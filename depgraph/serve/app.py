@@ -30,9 +30,8 @@ from depgraph.answers import MAX_PAGE, SORTS, Answers
 from depgraph.core.db import StatementTimeout
 from depgraph.core.errors import DepgraphError
 from depgraph.errors import UsageError
+from depgraph.report_view import ReportView
 from depgraph.store import Store
-
-from .report_view import ReportView
 
 __all__ = ["STATEMENT_SECONDS", "Service", "ServiceConfig", "make_app"]
 
@@ -104,6 +103,7 @@ class Service:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.pages.filters["number"] = _number
 
     def warm(self) -> None:
         """What the questions are answered from: the graph index (seconds to build on a
@@ -318,6 +318,17 @@ def _error(status: int, message: str, html: bool) -> Response:
         body = f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(message)}</p>"
         return HTMLResponse(body, status_code=status, headers=_HEADERS)
     return JSONResponse({"error": message, "status": status}, status_code=status, headers=_HEADERS)
+
+
+def _number(value: object) -> str:
+    """A count with thousands separators, a share or score to four significant digits."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4g}"
+    return f"{int(value):,}"
 
 
 def _history_chart(history: object) -> dict[str, object] | None:

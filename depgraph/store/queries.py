@@ -78,7 +78,7 @@ class Queries(StoreBase):
 
     @retried_on_connection_loss
     def project_record(self, project: str) -> dict[str, object] | None:
-        """The project's page facts and releases (newest first by id), None when not stored."""
+        """The project's page facts and releases (in the order stored), None when not stored."""
         row = self.db.execute(
             "SELECT name, status, index_url, page_url, serial, crawled_at FROM projects"
             " WHERE name = ?",

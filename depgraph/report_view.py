@@ -109,4 +109,6 @@ def _plain(value: object) -> object:
     if value is None or (isinstance(value, float) and value != value):
         return None
     item = getattr(value, "item", None)
-    return item() if callable(item) else value
+    plain = item() if callable(item) else value
+    # a count read from CSV beside missing values comes as a float: 1291814272.0 is 1291814272
+    return int(plain) if isinstance(plain, float) and plain.is_integer() else plain
