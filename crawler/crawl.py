@@ -121,7 +121,8 @@ class ProjectTask:
     known: dict[str, str]  # version -> files_digest of releases whose extraction can be kept
     etag: str | None = None  # validators sent back for a conditional request
     last_modified: str | None = None
-    min_serial: int | None = None  # the changelog's serial: an older page is a stale CDN copy
+    #: the serial the changelog or the root promised: an older page is a stale CDN copy
+    min_serial: int | None = None
 
 
 def crawl_one(
@@ -188,7 +189,7 @@ def _crawl_one(
     # an index without serials cannot be checked; one whose page is older than its changelog can
     min_serial = task.min_serial
     if min_serial is not None and answer.serial is not None and answer.serial < min_serial:
-        detail = f"page serial {answer.serial} is older than the changelog's {min_serial}"
+        detail = f"page serial {answer.serial} is older than the {min_serial} the index promised"
         return ProjectRecord(
             project,
             name,
@@ -219,7 +220,8 @@ def _crawl_one(
         PageOutcome.OK,
         releases,
         page_failures,
-        answer.serial,
+        # a page without a serial of its own is as new as the serial it was fetched for
+        answer.serial if answer.serial is not None else min_serial,
         answer.etag,
         answer.last_modified,
         answer.url,

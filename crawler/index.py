@@ -34,6 +34,7 @@ __all__ = [
     "FileProblem",
     "IndexClient",
     "PageAnswer",
+    "RootListing",
     "dist_file",
     "group_releases",
     "lists_files",
@@ -55,6 +56,19 @@ class PageAnswer:
     url: str | None = None
     #: (reason, detail) of what on the page could not be used as given (a bad serial)
     problems: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RootListing:
+    """What the index root lists: every project, and where the root is PEP 691 JSON with PyPI's
+    `_last-serial` extension (what bandersnatch 8 reads instead of XML-RPC), each project's
+    serial and the index's."""
+
+    names: list[NormalizedName]
+    #: project -> the serial of its last change; None where the root gives no serials
+    serials: dict[NormalizedName, int] | None = None
+    #: the index's serial as the root states it (meta `_last-serial`), else None
+    serial: int | None = None
 
 
 #: the largest index page read (PyPI's largest project pages are a few MB)
@@ -176,10 +190,21 @@ class IndexClient:
         self, etag: str | None = None, last_modified: str | None = None
     ) -> tuple[list[NormalizedName] | None, str | None, str | None]:
         """(names or None when the root answered 304, new ETag, new Last-Modified)."""
+        listing, new_etag, new_modified = self.root_listing(etag, last_modified)
+        return (listing.names if listing is not None else None), new_etag, new_modified
+
+    def root_listing(
+        self, etag: str | None = None, last_modified: str | None = None
+    ) -> tuple[RootListing | None, str | None, str | None]:
+        """(the root's listing, or None when it answered 304; new ETag, new Last-Modified)."""
         url = self.index_url
         response, new_etag, new_modified = self._conditional_get(url, etag, last_modified)
         if response.status_code == 304:
             return None, new_etag, new_modified
+        content_type = response.headers.get("Content-Type", "")
+        if "json" in content_type:
+            self.root_markers = True
+            return _json_root(url, response.content), new_etag, new_modified
         try:
             page = IndexPage.from_response(response)
         except RecursionError as exc:
@@ -188,13 +213,9 @@ class IndexClient:
             ) from exc
         except (*_PAGE_ERRORS, AttributeError, AssertionError, OverflowError) as exc:
             raise IndexPageError(url, f"{type(exc).__name__}: {exc}"[:500]) from exc
-        content_type = response.headers.get("Content-Type", "")
-        self.root_markers = page.repository_version is not None or "json" in content_type
-        return (
-            list(dict.fromkeys(canonicalize_name(p) for p in page.projects)),
-            new_etag,
-            new_modified,
-        )
+        self.root_markers = page.repository_version is not None
+        names = list(dict.fromkeys(canonicalize_name(p) for p in page.projects))
+        return RootListing(names), new_etag, new_modified
 
     def project_page(
         self, name: str, etag: str | None = None, last_modified: str | None = None
@@ -219,6 +240,43 @@ class IndexClient:
             if serial is None:
                 problems.append(("bad-serial", f"_last-serial {str(page.last_serial)[:40]!r}"))
         return PageAnswer(page, new_etag, new_modified, serial, response.url, tuple(problems))
+
+
+def _json_root(url: str, body: bytes) -> RootListing:
+    """A PEP 691 JSON root: its project names, and their `_last-serial` where every project has a
+    readable one (a root where some lack it gives no serials: nothing could be trusted to say
+    what is unchanged)."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except RecursionError as exc:
+        raise IndexPageError(url, "the page is nested too deep to parse", "page-too-deep") from exc
+    except (JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexPageError(url, f"not JSON: {exc}"[:500]) from exc
+    meta = data.get("meta") if isinstance(data, dict) else None
+    version = meta.get("api-version") if isinstance(meta, dict) else None
+    if not isinstance(version, str) or version.split(".")[0] != "1":
+        raise IndexPageError(url, f"a JSON root of an unsupported API version {version!r}"[:300])
+    projects = data.get("projects") if isinstance(data, dict) else None
+    if not isinstance(projects, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) for p in projects
+    ):
+        raise IndexPageError(url, "a JSON root without a list of projects with names")
+    names: dict[NormalizedName, int | None] = {}
+    for entry in projects:
+        raw = entry.get("_last-serial")
+        serial = parse_serial(str(raw)) if isinstance(raw, int | str) else None
+        name = canonicalize_name(entry["name"])
+        previous = names.get(name)
+        # a name listed twice (two spellings) changed when the later of the two did
+        names[name] = None if serial is None else max(serial, previous or 0)
+    raw_serial = meta.get("_last-serial") if isinstance(meta, dict) else None
+    index_serial = parse_serial(str(raw_serial)) if isinstance(raw_serial, int | str) else None
+    if names and all(v is not None for v in names.values()):
+        serials = {name: int(v) for name, v in names.items() if v is not None}
+        return RootListing(list(names), serials, index_serial)
+    return RootListing(list(names), None, index_serial)
 
 
 def lists_files(client: IndexClient, names: list[NormalizedName], probes: int = 3) -> bool:

@@ -1,11 +1,15 @@
 """`depgraph update`: bring a store up to date with its index, fetching only what changed.
 
-Two ways to know what changed:
-- the index's changelog (PyPI's XML-RPC `changelog_since_serial`, as bandersnatch uses it): only the
-  projects named since the store's serial are fetched, and a page older than the changelog's serial
-  for its project is a stale CDN copy: retried later, never stored;
+Three ways to know what changed, the first the index offers:
+- the root's serials: a PEP 691 JSON root listing each project's `_last-serial` (PyPI's
+  extension, what bandersnatch 8 reads): one request for the whole index, then only the projects
+  whose serial moved past the one stored are fetched;
+- the index's XML-RPC changelog (`changelog_since_serial`), where asked for (`--changelog-url`):
+  PyPI deprecates it and rate-limits it hard, so it is never chosen on its own;
 - otherwise every project page is asked for conditionally (If-None-Match / If-Modified-Since with
   the validators kept in the store): unchanged pages cost a 304 and no work.
+With serials (either source), a page older than the serial promised for its project is a stale CDN
+copy: retried later, never stored.
 Projects that appeared on the index root are crawled; projects that left it are removed.
 When a run completes, the store records the serial (or time) it is consistent to.
 """
@@ -84,7 +88,7 @@ class Changelog:
 @dataclass
 class UpdateSummary:
     crawl: CrawlSummary
-    mode: str  # changelog | conditional
+    mode: str  # root-serials | changelog | conditional
     new: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     consistent_to: str | None = None
@@ -105,13 +109,14 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
     requests0, bytes0, clock0 = counter.requests, counter.bytes, time.monotonic()
     stored = store.project_names()
     # the root page is conditional too: on PyPI it is tens of megabytes and rarely worth re-reading
-    names, etag, modified = crawler.client.list_projects_if_changed(
+    listing, etag, modified = crawler.client.root_listing(
         store.get_meta("root_etag"), store.get_meta("root_last_modified")
     )
-    listed = set(names) if names is not None else stored
+    listed = set(listing.names) if listing is not None else stored
     new, removed = sorted(listed - stored), sorted(stored - listed)
     store.remove_projects(removed)
     extra_requests = 0
+    serial_now: int | None
     if changelog is not None:
         last = store.get_meta("consistent_serial")
         serial_now = changelog.last_serial()
@@ -122,6 +127,31 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
             todo, conditional=False, min_serials=changed, mode="update", resume=False
         )
         mode = "changelog"
+    elif listing is None and store.get_meta("update_mode") == "root-serials":
+        # the root has not changed since it was last read: neither has any project
+        summary = crawler.crawl([], conditional=False, mode="update", resume=False)
+        mode, serial_now = "root-serials", _stored_serial(store)
+    elif listing is not None and listing.serials is not None:
+        known = store.project_serials()
+        moved = {
+            name: serial
+            for name, serial in listing.serials.items()
+            if (seen := known.get(name)) is None or serial > seen
+        }
+        todo = sorted(set(moved) | set(new))
+        summary = crawler.crawl(
+            todo,
+            conditional=False,
+            min_serials={str(name): serial for name, serial in listing.serials.items()},
+            mode="update",
+            resume=False,
+        )
+        mode = "root-serials"
+        serial_now = (
+            listing.serial
+            if listing.serial is not None
+            else max(listing.serials.values(), default=None)
+        )
     else:
         todo = sorted(listed)
         summary = crawler.crawl(todo, conditional=True, mode="update", resume=False)
@@ -132,7 +162,7 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
     summary.seconds = time.monotonic() - clock0
     result = UpdateSummary(summary, mode, new, removed)
     if not summary.interrupted and not summary.incomplete:
-        values = {"consistent_at": started_at}
+        values = {"consistent_at": started_at, "update_mode": mode}
         if etag or modified:
             values.update(root_etag=etag or "", root_last_modified=modified or "")
         if serial_now is not None:
@@ -142,3 +172,8 @@ def update(store: Store, crawler: Crawler, changelog: Changelog | None = None) -
             f"serial {serial_now}" if serial_now is not None else f"time {started_at}"
         )
     return result
+
+
+def _stored_serial(store: Store) -> int | None:
+    value = store.get_meta("consistent_serial")
+    return int(value) if value is not None and value.isdigit() else None

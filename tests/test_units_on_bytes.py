@@ -385,3 +385,58 @@ def test_no_writable_cgroup_means_rlimits(tmp_path: Path) -> None:
         assert not limiter.oom_killed()
     with ProcessLimiter(Limits(), root=tmp_path, membership=tmp_path / "absent") as limiter:
         assert limiter.mode == "rlimit"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b'{"meta": {"api-version": "1.1", "_last-serial": 9}, "projects": [{"name": "A_b",'
+            b' "_last-serial": 7}, {"name": "c", "_last-serial": "9"}]}',
+            (["a-b", "c"], {"a-b": 7, "c": 9}, 9),
+        ),
+        # one project without a serial: none of them can be trusted to say what is unchanged
+        (
+            b'{"meta": {"api-version": "1.0"}, "projects": [{"name": "a", "_last-serial": 7},'
+            b' {"name": "b"}]}',
+            (["a", "b"], None, None),
+        ),
+        # a serial that is no plain decimal is no serial
+        (
+            b'{"meta": {"api-version": "1.1"}, "projects":'
+            b' [{"name": "a", "_last-serial": "\\u00b2"}]}',
+            (["a"], None, None),
+        ),
+        # two spellings of one name: it changed when the later one did
+        (
+            b'{"meta": {"api-version": "1.1"}, "projects": [{"name": "A", "_last-serial": 3},'
+            b' {"name": "a", "_last-serial": 5}]}',
+            (["a"], {"a": 5}, None),
+        ),
+    ],
+)
+def test_a_json_root_gives_names_and_serials(
+    body: bytes, expected: tuple[list[str], dict[str, int] | None, int | None]
+) -> None:
+    from depgraph.crawler.index import _json_root
+
+    listing = _json_root("http://i/simple/", body)
+    assert (listing.names, listing.serials, listing.serial) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "not JSON"),
+        (b'{"meta": {"api-version": "2.0"}, "projects": []}', "unsupported API version"),
+        (b'{"meta": {"api-version": "1.0"}, "projects": [{"nom": "a"}]}', "list of projects"),
+        (b'{"meta": {"api-version": "1.0"}, "projects": {"a": 1}}', "list of projects"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+    ],
+)
+def test_a_bad_json_root_is_a_page_error(body: bytes, message: str) -> None:
+    from depgraph.crawler.errors import IndexPageError
+    from depgraph.crawler.index import _json_root
+
+    with pytest.raises(IndexPageError, match=message):
+        _json_root("http://i/simple/", body)

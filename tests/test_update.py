@@ -107,9 +107,66 @@ def serve_page(
     )
 
 
-def serve_root(httpserver: HTTPServer, names: list[str]) -> None:
-    root = {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
+def serve_root(
+    httpserver: HTTPServer, names: list[str], serials: dict[str, int] | None = None
+) -> None:
+    """The JSON root; with `serials`, each project's `_last-serial` as PyPI gives it."""
+    projects = [{"name": n, **({"_last-serial": serials[n]} if serials else {})} for n in names]
+    meta: dict[str, object] = {"api-version": "1.1"}
+    if serials:
+        meta["_last-serial"] = max(serials.values())
+    root = {"meta": meta, "projects": projects}
     httpserver.expect_request("/simple/").respond_with_data(json.dumps(root), content_type=JSON)
+
+
+def test_root_serials_tell_what_changed_without_xmlrpc(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """PEP 691 JSON root with `_last-serial` per project: one request for the whole index, then
+    only the projects whose serial moved; a page older than the root's serial is a stale CDN copy,
+    retried; a project that left the root is removed. No changelog is asked."""
+    alpha = write_wheel(DistSpec("alpha", "1.0", ["six"]), tmp_path)
+    beta = write_wheel(DistSpec("beta", "0.1", ["alpha"]), tmp_path)
+
+    def entry(wheel: Path) -> dict[str, Any]:
+        return {
+            "filename": wheel.name,
+            "url": httpserver.url_for(f"/files/{wheel.name}"),
+            "hashes": {},
+        }
+
+    for wheel in (alpha, beta):
+        httpserver.expect_request(f"/files/{wheel.name}").respond_with_data(wheel.read_bytes())
+    serve_root(httpserver, ["alpha", "beta", "gone"], {"alpha": 10, "beta": 11, "gone": 5})
+    serve_page(httpserver, "alpha", 10, [entry(alpha)])
+    serve_page(httpserver, "beta", 11, [])
+    serve_page(httpserver, "gone", 5, [])
+    store = Store(tmp_path / "s.sqlite")
+    access = IndexAccess(index_url=httpserver.url_for("/simple/"))
+    with crawler_for(store, access, progress=False) as crawler:
+        first = update(store, crawler)
+    assert first.mode == "root-serials" and first.consistent_to == "serial 11"
+    assert first.new == ["alpha", "beta", "gone"]
+    # beta moves to serial 12 (its first page answer is the CDN's old copy); gone leaves
+    httpserver.clear()
+    for wheel in (alpha, beta):
+        httpserver.expect_request(f"/files/{wheel.name}").respond_with_data(wheel.read_bytes())
+    serve_root(httpserver, ["alpha", "beta"], {"alpha": 10, "beta": 12})
+    serve_page(httpserver, "beta", 11, [], oneshot=True)
+    serve_page(httpserver, "beta", 12, [entry(beta)], oneshot=True)
+    with crawler_for(store, access, progress=False) as crawler:
+        second = update(store, crawler)
+    asked = [r.path for r, _ in httpserver.log]
+    assert asked.count("/simple/") == 1 and "/simple/alpha/" not in asked
+    assert asked.count("/simple/beta/") == 2  # stale, then fresh
+    assert second.removed == ["gone"] and second.consistent_to == "serial 12"
+    assert store.get_meta("consistent_serial") == "12"
+    assert store.project_names() == {"alpha", "beta"}
+    rows = store.db.execute(
+        "SELECT q.name FROM requirements q JOIN releases r ON r.id = q.release_id"
+        " WHERE r.project = 'beta'"
+    ).fetchall()
+    assert rows == [("alpha",)]
 
 
 def test_changelog_update_skips_unchanged_and_waits_out_stale_pages(

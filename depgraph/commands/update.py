@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from depgraph.core.db import display_locator
-from depgraph.crawler import PYPI_SIMPLE
 
 from ..errors import UsageError
 from ..output import print_json, print_summary
@@ -31,8 +30,10 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="fetch only what changed since the last crawl",
         description="Bring the store up to date with its index: new projects crawled, removed ones "
-        "dropped, changed ones re-read. Uses the index's changelog serials when --changelog-url is "
-        "given (PyPI: https://pypi.org/pypi), else conditional requests (ETag / Last-Modified).",
+        "dropped, changed ones re-read. What changed comes from the serials of a PEP 691 JSON root "
+        "(each project's _last-serial, as PyPI serves it: one request for the whole index), else "
+        "from conditional requests (ETag / Last-Modified); from an XML-RPC changelog only when "
+        "--changelog-url names one.",
     )
     upd.add_argument(
         "-i",
@@ -45,8 +46,9 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     upd.add_argument(
         "--changelog-url",
         default=None,
-        help="XML-RPC endpoint with changelog_since_serial "
-        "(default: https://pypi.org/pypi when the index is PyPI, else none)",
+        help="an XML-RPC endpoint with changelog_since_serial, for an index whose root gives no "
+        "serials (PyPI's, https://pypi.org/pypi, is deprecated and rate-limited: its JSON root "
+        "serves the same serials)",
     )
     add_crawl_run_options(upd)
     upd.set_defaults(handler=run)
@@ -64,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if index_url is None:
         raise UsageError(f"{display_locator(args.db)} has no crawl yet; give --index-url")
     access = index_access(args, index_url)
-    is_pypi = index_url.rstrip("/") == PYPI_SIMPLE.rstrip("/")
-    changelog_url = args.changelog_url or ("https://pypi.org/pypi" if is_pypi else None)
+    changelog_url = args.changelog_url
     progress = progress_wanted(args)
     results: list[UpdateSummary] = []
 

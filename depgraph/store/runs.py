@@ -9,7 +9,7 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from depgraph.core.db import Connection, Dialect
-from depgraph.core.schema import RequirementKind, RunStatus
+from depgraph.core.schema import ProjectStatus, RequirementKind, RunStatus
 
 from .connection import StoreBase, now, retried_on_connection_loss
 
@@ -157,6 +157,17 @@ class Runs(StoreBase):
             r[0]
             for r in self.db.execute(
                 "SELECT name FROM projects WHERE index_url NOT LIKE 'import:%'"
+            )
+        }
+
+    @retried_on_connection_loss
+    def project_serials(self) -> dict[str, int | None]:
+        """Each crawled project's serial as last read (None: unknown, or its page failed: such a
+        project is always read again)."""
+        return {
+            name: (serial if status == ProjectStatus.OK else None)
+            for name, serial, status in self.db.execute(
+                "SELECT name, serial, status FROM projects WHERE index_url NOT LIKE 'import:%'"
             )
         }
 
