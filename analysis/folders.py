@@ -1,6 +1,7 @@
 """A report's folder is replaced whole: the files are written into a new folder beside it, which
-takes its place only once everything is written. A folder that holds anything but an earlier
-report is never written into."""
+takes its place only once everything is written, in one atomic swap where the system has one
+(Linux's renameat2), so a reader never sees half a report. A folder that holds anything but an
+earlier report is never written into."""
 
 from __future__ import annotations
 
@@ -50,8 +51,34 @@ def replaced_whole(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if target.exists() and _exchange(staging, target):
+        # one atomic step: a reader sees the old folder whole or the new one whole, never neither
+        shutil.rmtree(staging, ignore_errors=True)
+        return
     old = target.parent / f".{target.name}.replaced-{os.getpid()}"
     if target.exists():
         target.rename(old)
     staging.rename(target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+#: renameat2(2)'s flag that swaps two paths in one step (Linux 3.15 and later)
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2 with RENAME_EXCHANGE); False where the
+    system or its file system cannot, and the caller renames in two steps instead."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(done == 0)

@@ -92,6 +92,8 @@ class UpdateSummary:
     new: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     consistent_to: str | None = None
+    #: how long rebuilding the report after this update took (None: not rebuilt)
+    report_seconds: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -99,6 +101,7 @@ class UpdateSummary:
             "new_projects": len(self.new),
             "removed_projects": len(self.removed),
             "consistent_to": self.consistent_to,
+            "report_seconds": self.report_seconds,
             **self.crawl.as_dict(),
         }
 

@@ -393,3 +393,64 @@ def test_cli_update_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["status", "--db", db]) == 0  # the same, as text
     text = capsys.readouterr().out
     assert "15 releases" in text and f"index: {server.url}" in text
+
+
+def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
+    """`update --follow --report DIR`, a real process against an index receiving an upload: the
+    next cycle reads only what the root's serials say changed, the report is rebuilt, Ctrl-C
+    between cycles ends it with exit 0."""
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import pandas as pd
+
+    from tests.lib.serial_index import SerialIndex
+
+    db, report = tmp_path / "s.sqlite", tmp_path / "report"
+    with SerialIndex(tmp_path / "files") as index:
+        index.publish("lib", "1.0", [])
+        index.publish("app", "1.0", ["lib"])
+        common = ["--db", str(db), "--sandbox", "none", "-q"]
+        crawl = [sys.executable, "-m", "depgraph", "crawl", "--all", "-i", index.url, *common]
+        assert subprocess.run(crawl, capture_output=True, timeout=120).returncode == 0
+        follow = subprocess.Popen(
+            [sys.executable, "-m", "depgraph", "update", "--follow", "--interval", "1"]
+            + ["--report", str(report), "--json", *common],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        out = follow.stdout
+        assert out is not None
+
+        def read() -> None:
+            for line in out:
+                lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            first = json.loads(lines.get(timeout=120))
+            assert first["cycle"] == 1 and first["mode"] == "root-serials"
+            assert first["projects"] == 0 and first["report_seconds"] is not None  # no report yet
+            before = len(index.paths)
+            uploaded = time.monotonic()
+            index.publish("tool", "1.0", ["lib"])
+            while not (cycle := json.loads(lines.get(timeout=120)))["new_projects"]:
+                assert cycle["report_seconds"] is None  # nothing changed: the report stands
+            lag = time.monotonic() - uploaded
+            assert cycle["projects"] == 1 and cycle["report_seconds"] is not None
+            assert lag < 30
+            packages = pd.read_csv(report / "packages.csv").set_index("name")
+            assert packages.loc["lib", "direct_dependents"] == 2
+            asked = index.paths[before:]
+            assert "/simple/tool/" in asked and "/simple/app/" not in asked
+        finally:
+            follow.send_signal(signal.SIGINT)
+            _, err = follow.communicate(timeout=60)
+    assert follow.returncode in (0, 130), err
+    assert "Traceback" not in err

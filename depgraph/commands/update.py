@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from depgraph.core.db import display_locator
 
 from ..errors import UsageError
+from ..exitcodes import ExitCode
 from ..output import print_json, print_summary
 from . import checks
 from .crawl import add_crawl_run_options
@@ -20,6 +26,11 @@ from .options import (
     quiet_wanted,
     sandbox_access,
 )
+
+if TYPE_CHECKING:
+    from depgraph.crawler.sdist_builds import SandboxSummary
+    from depgraph.crawler.update import UpdateSummary
+    from depgraph.store import Store
 
 __all__ = ["add_parser", "run"]
 
@@ -50,30 +61,88 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "serials (PyPI's, https://pypi.org/pypi, is deprecated and rate-limited: its JSON root "
         "serves the same serials)",
     )
+    upd.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep the store fresh: update again every --interval seconds until Ctrl-C (which "
+        "stops between cycles with everything committed, or mid-cycle keeping what is done)",
+    )
+    upd.add_argument(
+        "--interval",
+        type=checks.positive_seconds,
+        default=60.0,
+        help="seconds from the start of one cycle to the start of the next (default %(default)s)",
+    )
+    upd.add_argument(
+        "--cycles",
+        type=checks.positive,
+        default=None,
+        help="with --follow: stop after this many cycles (default: until stopped)",
+    )
+    upd.add_argument(
+        "--report",
+        metavar="DIR",
+        default=None,
+        help="rebuild this report folder after every cycle that changed the store, replacing it "
+        "in one step (a reader sees the old report whole or the new one whole)",
+    )
     add_crawl_run_options(upd)
     upd.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from depgraph.crawler.crawl import CrawlSummary
-    from depgraph.crawler.update import Changelog, UpdateSummary, update
-
-    from ..cluster import Cluster, open_cluster
-    from ..wiring import crawl_then_build, crawler_for
 
     store = existing_store(args.db)
     index_url = args.index_url or store.last_index_url()
     if index_url is None:
         raise UsageError(f"{display_locator(args.db)} has no crawl yet; give --index-url")
+    if args.cycles is not None and not args.follow:
+        raise UsageError("--cycles counts the cycles of --follow")
+    if not args.follow:
+        result, builds = _cycle(args, store, index_url)
+        _print_cycle(args, result, builds, None)
+        return crawl_exit(result.crawl)
+    cycle = 0
+    worst = 0
+    while args.cycles is None or cycle < args.cycles:
+        cycle += 1
+        started = time.monotonic()
+        result, builds = _cycle(args, store, index_url)  # Ctrl-C in here: exit 130
+        _print_cycle(args, result, builds, cycle)
+        worst = max(worst, int(crawl_exit(result.crawl)))
+        if result.crawl.interrupted:
+            return ExitCode.INTERRUPTED
+        if args.cycles is not None and cycle >= args.cycles:
+            break
+        try:
+            time.sleep(max(0.0, args.interval - (time.monotonic() - started)))
+        except KeyboardInterrupt:
+            # between cycles everything is committed: stopping is how a follow ends
+            if not args.quiet and not args.json:
+                print(f"update --follow: stopped after {cycle} cycle(s)", file=sys.stderr)
+            break
+    return worst
+
+
+def _cycle(
+    args: argparse.Namespace, store: Store, index_url: str
+) -> tuple[UpdateSummary, SandboxSummary | None]:
+    """One update: what changed crawled, the pending sdists built, and with --report the report
+    rebuilt when the store changed."""
+    from depgraph.crawler.crawl import CrawlSummary
+    from depgraph.crawler.update import Changelog, update
+
+    from ..cluster import Cluster, open_cluster
+    from ..wiring import crawl_then_build, crawler_for
+
     access = index_access(args, index_url)
-    changelog_url = args.changelog_url
     progress = progress_wanted(args)
     results: list[UpdateSummary] = []
 
     def crawl(cluster: Cluster | None) -> CrawlSummary:
         with crawler_for(store, access, progress=progress, cluster=cluster) as crawler:
             session = crawler.fetcher.session  # the same trust settings, User-Agent and retries
-            changelog = Changelog(changelog_url, session) if changelog_url else None
+            changelog = Changelog(args.changelog_url, session) if args.changelog_url else None
             results.append(update(store, crawler, changelog))
         return results[-1].crawl
 
@@ -87,17 +156,41 @@ def run(args: argparse.Namespace) -> int:
             cluster=cluster,
         )
     (result,) = results
+    built = outcome.builds is not None and outcome.builds.attempted > 0
+    if args.report is not None and (_changed(result) or built or not Path(args.report).exists()):
+        from depgraph.analysis import write_report
+
+        started = time.monotonic()
+        write_report(args.db, args.report)
+        result.report_seconds = time.monotonic() - started
+    return result, outcome.builds
+
+
+def _changed(result: UpdateSummary) -> bool:
+    crawl = result.crawl
+    return bool(result.new or result.removed or crawl.releases > crawl.releases_unchanged)
+
+
+def _print_cycle(
+    args: argparse.Namespace,
+    result: UpdateSummary,
+    builds: SandboxSummary | None,
+    cycle: int | None,
+) -> None:
     if args.json:
         data = result.as_dict()
-        if outcome.builds is not None:
-            data["sandbox"] = outcome.builds.as_dict()
-        print_json(data)
-    else:
-        print(
-            f"update ({result.mode}): {len(result.new)} new projects, {len(result.removed)} removed"
-        )
-        print_summary(result.crawl, False, outcome.builds)
-        print(
-            f"  consistent to: {result.consistent_to or 'not yet (incomplete: run update again)'}"
-        )
-    return crawl_exit(result.crawl)
+        if builds is not None:
+            data["sandbox"] = builds.as_dict()
+        if cycle is None:
+            print_json(data)
+        else:  # one JSON document per cycle, a line each, as it ends
+            data["cycle"] = cycle
+            print(json.dumps(data, sort_keys=True, default=str), flush=True)
+        return
+    label = f"update ({result.mode})" if cycle is None else f"cycle {cycle} ({result.mode})"
+    print(f"{label}: {len(result.new)} new projects, {len(result.removed)} removed")
+    print_summary(result.crawl, False, builds)
+    print(f"  consistent to: {result.consistent_to or 'not yet (incomplete: run update again)'}")
+    if result.report_seconds is not None:
+        print(f"  report {args.report} rebuilt in {result.report_seconds:.1f} s")
+    sys.stdout.flush()
