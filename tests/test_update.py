@@ -418,8 +418,10 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
         crawl = [sys.executable, "-m", "depgraph", "crawl", "--all", "-i", index.url, *common]
         assert subprocess.run(crawl, capture_output=True, timeout=120).returncode == 0
         follow = subprocess.Popen(
-            [sys.executable, "-m", "depgraph", "update", "--follow", "--interval", "1"]
-            + ["--report", str(report), "--json", *common],
+            [
+                *(sys.executable, "-m", "depgraph", "update", "--follow", "--interval", "1"),
+                *("--report", str(report), "--json", *common),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
