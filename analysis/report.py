@@ -698,6 +698,7 @@ def _write_report(
     summary["choices"] = {
         "store": source.name,
         "releases": "latest per project",
+        "releases_read_by_the_last_crawl": source.meta("releases_read"),
         "include_extras": include_extras,
         "python": environment.get("python_version") if environment else None,
         "platform": environment.get("sys_platform") if environment else None,

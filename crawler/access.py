@@ -57,6 +57,11 @@ class IndexAccess:
     workers: int = 8
     #: seconds one request may take in all (connect, headers, body, retries)
     deadline: float = DEFAULT_DEADLINE
+    #: read only the release pip would pick of each project (the others: `not-read`)
+    latest_only: bool = False
+    #: read only releases uploaded on or after this day (YYYY-MM-DD), and the latest with
+    #: `latest_only`; None: every release
+    since: str | None = None
 
     @property
     def rate(self) -> float | None:

@@ -18,9 +18,10 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from depgraph.core.schema import FailureStage, PageOutcome, RunStatus
+from depgraph.core.schema import DepsState, FailureStage, PageOutcome, RunStatus
+from depgraph.core.versions import latest_key
 from depgraph.store import ProjectRecord, ReleaseRecord, Store, files_digest
-from depgraph.store.rows import Failure
+from depgraph.store.rows import DistFile, Extraction, Failure
 
 from . import EXTRACTOR_VERSION
 from .errors import ClusterLost, CrawlerError, FetchError
@@ -30,7 +31,7 @@ from .ladder import extract_release
 
 log = logging.getLogger("pypi-depgraph")
 
-__all__ = ["ClusterWork", "CrawlSummary", "Crawler", "ProjectTask", "crawl_one"]
+__all__ = ["ClusterWork", "CrawlSummary", "Crawler", "ProjectTask", "ReleaseChoice", "crawl_one"]
 
 
 @dataclass
@@ -123,6 +124,40 @@ class ProjectTask:
     last_modified: str | None = None
     #: the serial the changelog or the root promised: an older page is a stale CDN copy
     min_serial: int | None = None
+    #: which releases to read (None: all)
+    choice: ReleaseChoice | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseChoice:
+    """Which of a project's releases a crawl reads: the one pip would pick (`latest_only`), those
+    uploaded on or after `since` (PEP 700 upload times; a release whose files carry none is read),
+    or both. The rest are stored as listed, their dependencies `not-read`."""
+
+    latest_only: bool = False
+    since: str | None = None
+
+    def describe(self) -> str:
+        parts = (["the latest release"] if self.latest_only else []) + (
+            [f"releases uploaded since {self.since}"] if self.since else []
+        )
+        return " and ".join(parts) or "every release"
+
+    def wanted(self, releases: dict[str, list[DistFile]]) -> set[str]:
+        chosen: set[str] = set()
+        if self.latest_only and releases:
+            chosen.add(
+                max(
+                    releases,
+                    key=lambda v: latest_key(v, all(f.yanked for f in releases[v])),
+                )
+            )
+        if self.since is not None:
+            for version, files in releases.items():
+                times = [f.upload_time for f in files if f.upload_time]
+                if not times or max(times)[:10] >= self.since:
+                    chosen.add(version)
+        return chosen
 
 
 def crawl_one(
@@ -199,12 +234,18 @@ def _crawl_one(
         )
     releases = []
     problems: list[FileProblem] = []
-    for version, files in group_releases(project, answer.page, problems).items():
+    grouped = group_releases(project, answer.page, problems)
+    wanted = task.choice.wanted(grouped) if task.choice is not None else None
+    for version, files in grouped.items():
         digest = files_digest(files)
         unchanged = task.known.get(version) == digest
-        extraction = (
-            None if unchanged else extract_release(fetcher, files, verify_hashes, entry_points)
-        )
+        extraction: Extraction | None
+        if unchanged:
+            extraction = None
+        elif task.choice is not None and wanted is not None and version not in wanted:
+            extraction = Extraction(DepsState.NOT_READ, note=f"read: {task.choice.describe()}")
+        else:
+            extraction = extract_release(fetcher, files, verify_hashes, entry_points)
         moved: dict[str, str] = {}
         for f in files:  # both taken: what is left in the fetcher is never read again
             whole = fetcher.final_urls.pop(f.url, None)
@@ -242,8 +283,11 @@ class Crawler:
         verify_hashes: bool = False,
         entry_points: bool = False,
         cluster: ClusterWork | None = None,
+        choice: ReleaseChoice | None = None,
     ) -> None:
         self.store, self.client, self.fetcher = store, client, fetcher
+        #: which releases to read (None: all)
+        self.choice = choice
         #: where the work runs: this process's threads (None), or a cluster's workers
         self.cluster = cluster
         self.workers = max(1, workers)
@@ -271,7 +315,7 @@ class Crawler:
             self.validators.get(project, no_validators) if self.conditional else no_validators
         )
         known = self.store.release_digests(project, EXTRACTOR_VERSION, self.verify_hashes)
-        return ProjectTask(name, known, etag, modified, self.min_serials.get(project))
+        return ProjectTask(name, known, etag, modified, self.min_serials.get(project), self.choice)
 
     # --- calling thread: scheduling and writes ----------------------------------------------------
 
@@ -301,6 +345,7 @@ class Crawler:
             "extractor": EXTRACTOR_VERSION,
             "mode": mode,
             "verify_hashes": self.verify_hashes,
+            "releases": (self.choice or ReleaseChoice()).describe(),
         }
         run_id, resumed = self.store.open_run(self.client.index_url, options, wanted, resume)
         summary = CrawlSummary(run_id=run_id, resumed=resumed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from depgraph.crawler.access import IndexAccess, SandboxAccess
-from depgraph.crawler.crawl import Crawler, CrawlSummary
+from depgraph.crawler.crawl import Crawler, CrawlSummary, ReleaseChoice
 from depgraph.crawler.fetch import Fetcher
 from depgraph.crawler.http import RateLimiter, make_session
 from depgraph.crawler.index import IndexClient
@@ -77,6 +77,11 @@ def crawler_for(
             verify_hashes=access.verify_hashes,
             entry_points=access.entry_points,
             cluster=cluster.crawl_work(access) if cluster is not None else None,
+            choice=(
+                ReleaseChoice(access.latest_only, access.since)
+                if access.latest_only or access.since
+                else None
+            ),
         )
     finally:
         bar.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -361,3 +362,60 @@ def test_a_postgresql_store_reports_as_a_sqlite_store_does(
     ] * 2
     assert summaries[0] == summaries[1]
     assert "depgraph:***@" in stores[1]  # the password is never written down
+
+
+def test_latest_only_and_since_read_only_the_chosen_releases(tmp_path: Path) -> None:
+    """`crawl --latest-only` reads the release pip would pick (not a newer pre-release), stores
+    the others as listed with `not-read` dependencies, and says so in `status` and the report; a
+    later full crawl reads the rest. `--since` reads what was uploaded on or after a day."""
+    import subprocess
+    import sys
+
+    from tests.lib.serial_index import SerialIndex
+
+    def depgraph(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "depgraph", *args], capture_output=True, text=True, timeout=120
+        )
+
+    def states(db: Path) -> dict[tuple[str, str], str]:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT project, version, deps_state FROM releases")
+            return {(p, v): s for p, v, s in rows}
+
+    with SerialIndex(tmp_path / "files") as index:
+        index.publish("lib", "1.0", [], "2020-01-01T00:00:00Z")
+        index.publish("lib", "2.0", ["six"], "2024-01-01T00:00:00Z")
+        index.publish("lib", "3.0rc1", ["six"], "2025-01-01T00:00:00Z")
+        index.publish("app", "1.0", ["lib>=2"], "2021-01-01T00:00:00Z")
+        db = tmp_path / "latest.sqlite"
+        common = ("-i", index.url, "--sandbox", "none", "-q")
+        done = depgraph("crawl", "--all", "--latest-only", "--db", str(db), *common)
+        assert done.returncode == 0, done.stderr
+        assert states(db) == {
+            ("lib", "1.0"): "not-read",
+            ("lib", "2.0"): "known",
+            ("lib", "3.0rc1"): "not-read",  # pip passes over a pre-release
+            ("app", "1.0"): "known",
+        }
+        fetched = {p for p in index.paths if p.startswith("/files/")}
+        assert not any("1.0-py3" in p and "lib" in p for p in fetched)
+        assert "the latest release" in depgraph("status", "--db", str(db)).stdout
+        report = tmp_path / "report"
+        assert depgraph("report", "--db", str(db), "--out", str(report)).returncode == 0
+        choices = json.loads((report / "summary.json").read_text())["choices"]
+        assert choices["releases_read_by_the_last_crawl"] == "the latest release"
+        # a full crawl afterwards reads what the first one left
+        assert depgraph("crawl", "--all", "--db", str(db), *common).returncode == 0
+        assert set(states(db).values()) == {"known"}
+        since = tmp_path / "since.sqlite"
+        done = depgraph("crawl", "--all", "--since", "2024-06-01", "--db", str(since), *common)
+        assert done.returncode == 0, done.stderr
+        assert states(since) == {
+            ("lib", "1.0"): "not-read",
+            ("lib", "2.0"): "not-read",
+            ("lib", "3.0rc1"): "known",
+            ("app", "1.0"): "not-read",
+        }
+        bad = depgraph("crawl", "--all", "--since", "last week", "--db", str(since), *common)
+        assert bad.returncode == 2 and "not a date as YYYY-MM-DD" in bad.stderr

@@ -113,6 +113,16 @@ def index_url(text: str) -> str:
     return text
 
 
+def iso_date(text: str) -> str:
+    """A day, YYYY-MM-DD."""
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {text!r}") from None
+
+
 def contact(text: str) -> str:
     """An e-mail address or URL for the User-Agent: printable, one line, at most 200 characters."""
     value = text.strip()

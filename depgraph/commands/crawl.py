@@ -4,6 +4,7 @@ of what the crawl could not answer statically."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from depgraph.crawler import PYPI_SIMPLE
 
@@ -25,7 +26,11 @@ from .options import (
     sandbox_access,
 )
 
-__all__ = ["add_crawl_run_options", "add_parser", "run"]
+if TYPE_CHECKING:
+    from depgraph.crawler.access import IndexAccess
+    from depgraph.store import Store
+
+__all__ = ["add_crawl_run_options", "add_parser", "record_releases_read", "run"]
 
 
 def add_crawl_run_options(p: argparse.ArgumentParser) -> None:
@@ -37,8 +42,28 @@ def add_crawl_run_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start a new run even if an unfinished one with the same options exists",
     )
+    p.add_argument(
+        "--latest-only",
+        action="store_true",
+        help="read only the release pip would pick of each project (the others are stored as "
+        "listed, their dependencies `not-read`): a fast first picture of a whole index",
+    )
+    p.add_argument(
+        "--since",
+        type=checks.iso_date,
+        metavar="YYYY-MM-DD",
+        help="read only releases uploaded on or after this day (and the latest with "
+        "--latest-only); needs upload times (PEP 700), a release without them is read",
+    )
     add_sandbox_options(p)
     add_cluster_options(p)
+
+
+def record_releases_read(store: Store, access: IndexAccess) -> None:
+    """Which releases the last crawl or update read, for `status` and the report."""
+    from depgraph.crawler.crawl import ReleaseChoice
+
+    store.set_meta({"releases_read": ReleaseChoice(access.latest_only, access.since).describe()})
 
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -117,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
             quiet=quiet_wanted(args),
             cluster=cluster,
         )
+        if not outcome.crawl.interrupted and outcome.crawl.not_an_index is None:
+            record_releases_read(store, access)
         store.close()
         keep[0] = outcome.crawl.not_an_index is None
     print_summary(outcome.crawl, args.json, outcome.builds)

@@ -312,6 +312,8 @@ def index_access(args: argparse.Namespace, index_url: str) -> IndexAccess:
         entry_points=args.entry_points,
         workers=args.workers,
         deadline=args.deadline,
+        latest_only=getattr(args, "latest_only", False),
+        since=getattr(args, "since", None),
     )
 
 

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     status["index_url"] = store.last_index_url()
     status["consistent_serial"] = store.get_meta("consistent_serial")
     status["consistent_at"] = store.get_meta("consistent_at")
+    status["releases_read"] = store.get_meta("releases_read")
+    status["whole_index"] = store.get_meta("whole_index")
     status["last_runs"] = [_with_process_checked(run) for run in store.last_runs()]
     if args.json:
         print_json(status)
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
         else "not yet (no complete crawl of every project, nor update)"
     )
     print(f"  index: {status['index_url']}; consistent with {consistent}")
+    if status["releases_read"]:
+        print(f"  the last crawl or update read {status['releases_read']} of each project")
+    if status["whole_index"]:
+        print(f"  a copy of a whole index: {status['whole_index']}")
     for run_ in status["last_runs"]:  # type: ignore[attr-defined]
         print(
             f"  run {run_['id']}: {run_['status']}, "

@@ -15,7 +15,7 @@ from ..errors import UsageError
 from ..exitcodes import ExitCode
 from ..output import print_json, print_summary
 from . import checks
-from .crawl import add_crawl_run_options
+from .crawl import add_crawl_run_options, record_releases_read
 from .options import (
     INDEX_URL_ENV,
     Subparsers,
@@ -156,6 +156,8 @@ def _cycle(
             cluster=cluster,
         )
     (result,) = results
+    if not result.crawl.interrupted:
+        record_releases_read(store, access)
     built = outcome.builds is not None and outcome.builds.attempted > 0
     if args.report is not None and (_changed(result) or built or not Path(args.report).exists()):
         from depgraph.analysis import write_report

@@ -99,6 +99,9 @@ class DepsState(StrEnum):
     FAILED = "failed"
     NO_USABLE_FILES = "no-usable-files"
     NOT_IMPORTED = "not-imported"  # a version an imported data set names without its dependencies
+    NOT_READ = (
+        "not-read"  # listed by the index; a crawl of chosen releases (--latest-only) skipped it
+    )
 
 
 class FileKind(StrEnum):

@@ -169,6 +169,8 @@ class CrawlWrites(StoreBase):
         """One release's rows; `kept`: where its redirected files came from when last read."""
         yanked = bool(rel.files) and all(f.yanked for f in rel.files)
         ex = rel.extraction
+        if ex is not None and ex.deps_state == DepsState.NOT_READ and release_id is not None:
+            ex = None  # not read this time: what an earlier crawl read of it stands
         if ex is None:
             assert release_id is not None, "an unchanged release must already be stored"
             db.execute("UPDATE releases SET yanked = ? WHERE id = ?", (yanked, release_id))

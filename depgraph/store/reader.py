@@ -527,6 +527,12 @@ class StoreSource:
     def whole_index(self) -> str | None:
         return whole_index(self.locator)
 
+    def meta(self, key: str) -> str | None:
+        """A store-wide fact the `meta` table records."""
+        with closing(open_store(self.locator)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
     def release_rows(self) -> ReleaseRows:
         """Row-level reads on a connection of their own (close it)."""
         return ReleaseRows(self.locator, self.as_of)

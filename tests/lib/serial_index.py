@@ -20,8 +20,10 @@ class SerialIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.serial = 0
-        #: project -> (its serial, [(filename, upload time)])
+        #: project -> (its serial, its files)
         self.projects: dict[str, tuple[int, list[str]]] = {}
+        #: filename -> PEP 700 upload time
+        self.uploaded: dict[str, str] = {}
         self.paths: list[str] = []
         self._lock = threading.Lock()
         index = self
@@ -42,10 +44,15 @@ class SerialIndex:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
 
-    def publish(self, project: str, version: str, requires: list[str]) -> int:
-        """Upload a wheel of `project` `version`; returns the index's new serial."""
+    def publish(
+        self, project: str, version: str, requires: list[str], uploaded: str | None = None
+    ) -> int:
+        """Upload a wheel of `project` `version` (at `uploaded`, ISO 8601, where given); returns
+        the index's new serial."""
         wheel = write_wheel(DistSpec(project, version, requires), self.folder)
         with self._lock:
+            if uploaded is not None:
+                self.uploaded[wheel.name] = uploaded
             self.serial += 1
             _, files = self.projects.get(project, (0, []))
             self.projects[project] = (self.serial, [*files, wheel.name])
@@ -57,6 +64,7 @@ class SerialIndex:
             self.paths.append(path)
             projects = dict(self.projects)
             serial = self.serial
+            uploaded = dict(self.uploaded)
         headers: dict[str, str] = {}
         if path == "/simple/":
             body = json.dumps(
@@ -75,7 +83,15 @@ class SerialIndex:
                 {
                     "meta": {"api-version": "1.1"},
                     "name": name,
-                    "files": [{"filename": f, "url": f"/files/{f}", "hashes": {}} for f in files],
+                    "files": [
+                        {
+                            "filename": f,
+                            "url": f"/files/{f}",
+                            "hashes": {},
+                            **({"upload-time": uploaded[f]} if f in uploaded else {}),
+                        }
+                        for f in files
+                    ],
                 }
             ).encode()
             kind, headers = JSON, {"X-PyPI-Last-Serial": str(own)}
