@@ -21,7 +21,8 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="load a public dependency data set into the store",
         description="Load mach-nix pypi-deps-db buckets or a BigQuery distribution_metadata "
-        "export into the store (provenance recorded as import:<data set>).",
+        "export into the store (provenance recorded as import:<data set>): every version the data "
+        "set has, with its dependencies.",
     )
     imp.add_argument("kind", choices=("pypi-deps-db", "bigquery"))
     imp.add_argument(
@@ -31,9 +32,10 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     add_db(imp, writes=True)
     imp.add_argument(
-        "--all-versions",
+        "--latest-only",
         action="store_true",
-        help="import every version's dependencies, not only the latest",
+        help="import only each project's latest version's dependencies (about a third of the "
+        "time; the other versions are stored `not-imported`, so installability cannot pick them)",
     )
     imp.set_defaults(handler=run)
 
@@ -52,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.kind == "pypi-deps-db":
                 summary = import_pypi_deps_db(
-                    args.path, store, all_versions=args.all_versions, progress=bars
+                    args.path, store, all_versions=not args.latest_only, progress=bars
                 )
             else:
-                summary = import_bigquery(args.path, store, all_versions=args.all_versions)
+                summary = import_bigquery(args.path, store, all_versions=not args.latest_only)
             if args.kind == "pypi-deps-db":
                 # a snapshot of every project of PyPI: a name it lacks was not on the index
                 store.set_meta({"whole_index": f"pypi-deps-db import of {args.path.name}"})
