@@ -1,6 +1,7 @@
 """Update benchmark: a full crawl of a loopback mirror, then `update` with nothing changed and with
-1 % of projects changed; prints requests made, bytes and time for each, side by side, for both ways
-of knowing what changed: conditional requests (any index) and changelog serials (PyPI's XML-RPC).
+1 % of projects changed; prints requests made, bytes and time for each, side by side, for the three
+ways of knowing what changed: conditional requests (any index), changelog serials (an XML-RPC
+changelog) and root serials (a PEP 691 JSON root with each project's `_last-serial`, as PyPI's).
 
 The index is a static mirror tree (tests/lib/mirror.py, laid out as bandersnatch does) behind a
 static server that answers If-Modified-Since with 304, the way a local mirror behind any web
@@ -24,6 +25,7 @@ from depgraph.crawler.update import Changelog, update
 from depgraph.demo.distbuild import DistSpec, write_wheel
 from depgraph.store import Store
 from depgraph.wiring import crawler_for
+from tests.lib.faultserver import FlakyMirror
 from tests.lib.mirror import write_static_mirror
 from tests.lib.servers import ChangelogServer, IndexServer
 
@@ -46,13 +48,20 @@ def main() -> None:
                 write_wheel(
                     DistSpec(name, f"{r}.0", deps, filler=rng.randint(20_000, 300_000)), flat
                 )
-        write_static_mirror(flat, mirror)
+        serials = {name: i + 1 for i, name in enumerate(names)}
+        write_static_mirror(flat, mirror, serials=serials)
         rows: list[tuple[str, int, int, float, str | int]] = []
-        with IndexServer(mirror, "static") as server, ChangelogServer() as log:
+        with (
+            IndexServer(mirror, "static") as static,
+            FlakyMirror(mirror, cut_once=False) as json_server,
+            ChangelogServer() as log,
+        ):
             for name in names:
                 log.add(name, "create")
-            for mode in ("conditional", "changelog"):
+            for mode in ("conditional", "changelog", "root-serials"):
                 changelog = Changelog(log.url) if mode == "changelog" else None
+                # the static server answers If-Modified-Since; the JSON one gives root serials
+                server = json_server if mode == "root-serials" else static
                 db = Path(tmp) / f"{mode}.sqlite"
                 with crawler_for(
                     Store(db),
@@ -84,7 +93,8 @@ def main() -> None:
                         DistSpec(name, f"{99 + len(rows)}.0", ["upd-pkg-0000"], filler=50_000), flat
                     )
                     log.add(name, "new release")
-                write_static_mirror(flat, mirror)
+                    serials[name] = max(serials.values()) + 1
+                write_static_mirror(flat, mirror, serials=serials)
                 with crawler_for(
                     Store(db),
                     IndexAccess(index_url=server.url, workers=args.workers),
@@ -103,12 +113,13 @@ def main() -> None:
     print(
         f"index: {args.projects} projects x {args.releases_per_project} releases (static mirror "
         "with PEP 658 "
-        f"metadata files, If-Modified-Since; a loopback XML-RPC changelog for the changelog mode)"
+        f"metadata files, If-Modified-Since; a loopback XML-RPC changelog for the changelog mode; "
+        "JSON pages with _last-serial for the root-serials mode)"
     )
     print(f"{'run':48} {'requests':>8} {'bytes':>10} {'seconds':>8} {'304s':>6}")
     for name, reqs, nbytes, secs, unchanged in rows:
         print(f"{name:48} {reqs:8d} {nbytes:10,d} {secs:8.2f} {unchanged!s:>6}")
-    for base in (0, 3):
+    for base in (0, 3, 6):
         full_reqs, full_secs = rows[base][1], rows[base][3]
         for name, reqs, _, secs, unchanged in rows[base + 1 : base + 3]:
             answered = (full_reqs - reqs + int(unchanged)) / full_reqs

@@ -52,6 +52,7 @@ def write_static_mirror(
     requires_python: dict[str, str] | None = None,
     core_metadata: bool = True,
     upload_times: dict[str, str] | None = None,
+    serials: dict[str, int] | None = None,
 ) -> Path:
     """Mirror the files of `flat` into `out` (idempotent; files no longer in `flat` are removed).
 
@@ -108,8 +109,8 @@ def write_static_mirror(
         + "\n".join(f'<a href="{p}/">{p}</a>' for p in sorted(by_project))
         + "\n</body></html>\n",
     )
-    if upload_times is not None:
-        write_json_pages(out, upload_times, yanked, requires_python)
+    if upload_times is not None or serials is not None:
+        write_json_pages(out, upload_times or {}, yanked, requires_python, serials)
     return out
 
 
@@ -120,13 +121,19 @@ def _version_of(filename: str) -> str:
 
 
 def write_json_pages(
-    out: Path, upload_times: dict[str, str], yanked: dict[str, str], requires_python: dict[str, str]
+    out: Path,
+    upload_times: dict[str, str],
+    yanked: dict[str, str],
+    requires_python: dict[str, str],
+    serials: dict[str, int] | None = None,
 ) -> None:
     """PEP 691 JSON pages beside the HTML ones (`index.json`), with PEP 700 upload times
-    (filename -> ISO 8601), for servers that answer JSON (tests/faultserver.FlakyMirror)."""
+    (filename -> ISO 8601), for servers that answer JSON (tests/faultserver.FlakyMirror); with
+    `serials` (project -> serial), PyPI's `_last-serial` on the root (per project and the
+    index's) and on each page."""
     packages = out / "packages"
     projects = sorted(d.name for d in (out / "simple").iterdir() if d.is_dir())
-    meta = {"api-version": "1.1"}
+    meta: dict[str, object] = {"api-version": "1.1"}
     for project in projects:
         files = []
         for f in sorted(packages.iterdir()):
@@ -143,9 +150,17 @@ def write_json_pages(
                 entry["requires-python"] = requires_python[f.name]
             if f.name in yanked:
                 entry["yanked"] = yanked[f.name]
+            metadata = packages / f"{f.name}.metadata"
+            if metadata.is_file():  # PEP 658/714, as the HTML page says it
+                entry["core-metadata"] = {"sha256": _sha256(metadata)}
             files.append(entry)
         versions = sorted({_version_of(str(e["filename"])) for e in files})
-        page = {"meta": meta, "name": project, "files": files, "versions": versions}
+        own = {**meta, "_last-serial": serials[project]} if serials else meta
+        page = {"meta": own, "name": project, "files": files, "versions": versions}
         _write_if_changed(out / "simple" / project / "index.json", json.dumps(page))
-    root = {"meta": meta, "projects": [{"name": p} for p in projects]}
+    listed = [
+        {"name": p, **({"_last-serial": serials[p]} if serials else {})} for p in projects
+    ]
+    root_meta = {**meta, "_last-serial": max(serials.values())} if serials else meta
+    root = {"meta": root_meta, "projects": listed}
     _write_if_changed(out / "simple" / "index.json", json.dumps(root))
