@@ -1,5 +1,6 @@
 """Query benchmark: how fast `dependents`, `why` and `show` answer, from the shell and from the
-service, on a large store (the 2023 import: `depgraph import pypi-deps-db DIR --db X --latest-only`).
+service, on a large store (the 2023 import:
+`depgraph import pypi-deps-db DIR --db X --latest-only`).
 
 Measured in one run, side by side:
 - the commands as a user runs them (a new process each: interpreter start-up included), and the

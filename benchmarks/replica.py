@@ -1,0 +1,281 @@
+"""The 2023 dependency data set served as an index, and a crawl of it measured.
+
+`build` writes, from mach-nix's pypi-deps-db checkout, a static index as PyPI serves it: a PEP 691
+JSON root with each project's `_last-serial` (and the index's), a JSON page per project (PEP 700
+upload times, `_last-serial`), and per version one file with its sha256 and size: a small real
+wheel with a PEP 658 metadata file whose Requires-Dist / Requires-Python are the data set's where
+the data set has wheel data; otherwise a small real sdist whose static PKG-INFO (metadata 2.2)
+says what the data set's sdist entry declared, and no metadata file, as PyPI has sdist-only
+releases. `--sample F` keeps that share of the projects (chosen by a hash of the name: the same
+projects every time). The tree is written once, outside the repository.
+
+`crawl` serves the tree on loopback (Python's threaded static server) and crawls all of it into a
+new SQLite store; it prints the wall time, the releases per second of each tenth of the run, the
+peak RSS, the store's size, requests per release, and checks every release's run-time
+requirements against an import of the same sample (the importer reads the data set's JSON; the
+crawl reads the replica's metadata files and sdists).
+
+    python benchmarks/replica.py build --data ../shared/data/pypi-deps-db --out /var/tmp/replica \
+        --sample 0.01
+    python benchmarks/replica.py crawl --tree /var/tmp/replica [--workers 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import resource
+import shutil
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from depgraph.core.schema import RequirementKind
+from depgraph.crawler.importers import (
+    _bucket_names,
+    _read_bucket,
+    _resolve,
+    _sdist_lines,
+    _wheel_meta,
+    pypi_deps_db_releases,
+)
+
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def sampled(name: str, share: float) -> bool:
+    digest = hashlib.sha256(canonicalize_name(name).encode()).digest()
+    return int.from_bytes(digest[:4], "big") < share * 2**32
+
+
+def versions_of(data: Path, share: float) -> Iterator[tuple[str, str, str, str | None, list[str]]]:
+    """(project, version, "wheel" | "sdist", Requires-Python, Requires-Dist lines) of every
+    version with dependency data, for the sampled projects."""
+    for bucket in _bucket_names(data):
+        sdists = _read_bucket(data / "sdist" / bucket)
+        wheels = _read_bucket(data / "wheel" / bucket)
+        for project in sorted(set(sdists) | set(wheels)):
+            if not sampled(project, share):
+                continue
+            entry, tags = sdists.get(project, {}), wheels.get(project, {})
+            versions = set(entry) | {v for files in tags.values() for v in files}
+            for version in sorted(versions):
+                meta = _wheel_meta(tags, version)
+                if meta is not None:
+                    rp = meta.get("requires_python")
+                    yield project, version, "wheel", rp, list(meta.get("requires_dist") or [])
+                    continue
+                resolved = _resolve(entry, version)
+                if isinstance(resolved, dict):
+                    lines, rp, _ = _sdist_lines(resolved)
+                    runs = [line for line, kind in lines if kind == RequirementKind.RUN]
+                    yield project, version, "sdist", rp, runs
+
+
+def metadata_text(name: str, version: str, rp: str | None, requires: list[str], v: str) -> str:
+    head = [f"Metadata-Version: {v}", f"Name: {name}", f"Version: {version}"]
+    if rp:
+        head.append(f"Requires-Python: {rp}")
+    return "\n".join(head + [f"Requires-Dist: {r}" for r in requires]) + "\n"
+
+
+def write_wheel(folder: Path, name: str, version: str, text: str) -> Path:
+    dist = f"{canonicalize_name(name).replace('-', '_')}-{version}"
+    path = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{dist}.dist-info/METADATA", text)
+        wheel.writestr(f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n")
+        wheel.writestr(f"{dist}.dist-info/RECORD", "")
+    (folder / f"{path.name}.metadata").write_text(text)
+    return path
+
+
+def write_sdist(folder: Path, name: str, version: str, text: str) -> Path:
+    dist = f"{canonicalize_name(name).replace('-', '_')}-{version}"
+    path = folder / f"{dist}.tar.gz"
+    data = text.encode()
+    with tarfile.open(path, "w:gz") as sdist:
+        info = tarfile.TarInfo(f"{dist}/PKG-INFO")
+        info.size = len(data)
+        sdist.addfile(info, io.BytesIO(data))
+    return path
+
+
+def build(data: Path, out: Path, share: float) -> None:
+    started = time.monotonic()
+    files_dir, simple = out / "files", out / "simple"
+    shutil.rmtree(out, ignore_errors=True)
+    files_dir.mkdir(parents=True)
+    simple.mkdir()
+    pages: dict[str, list[dict[str, object]]] = {}
+    count = 0
+    for project, version, kind, rp, requires in versions_of(data, share):
+        name = str(canonicalize_name(project))
+        try:
+            if kind == "wheel":
+                text = metadata_text(project, version, rp, requires, "2.1")
+                path = write_wheel(files_dir, project, version, text)
+            else:
+                text = metadata_text(project, version, rp, requires, "2.2")
+                path = write_sdist(files_dir, project, version, text)
+        except (OSError, ValueError):
+            continue  # a version string no file name can hold
+        count += 1
+        entry: dict[str, object] = {
+            "filename": path.name,
+            "url": f"../../files/{path.name}",
+            "hashes": {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
+            "size": path.stat().st_size,
+            "upload-time": "2023-09-07T21:12:01Z",
+        }
+        if kind == "wheel":
+            metadata = Path(f"{path}.metadata").read_bytes()
+            entry["core-metadata"] = {"sha256": hashlib.sha256(metadata).hexdigest()}
+        pages.setdefault(name, []).append(entry)
+    root_projects = []
+    for serial, (name, files) in enumerate(sorted(pages.items()), start=1):
+        page = {
+            "meta": {"api-version": "1.1", "_last-serial": serial},
+            "name": name,
+            "files": files,
+        }
+        (simple / name).mkdir()
+        (simple / name / "index.json").write_text(json.dumps(page))
+        root_projects.append({"name": name, "_last-serial": serial})
+    root = {"meta": {"api-version": "1.1", "_last-serial": len(pages)}, "projects": root_projects}
+    (simple / "index.json").write_text(json.dumps(root))
+    (out / "replica.json").write_text(
+        json.dumps({"data": str(data), "sample": share, "projects": len(pages), "files": count})
+    )
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(
+        f"replica: {len(pages):,} projects, {count:,} releases in "
+        f"{time.monotonic() - started:.0f} s, {size / 1e6:.0f} MB at {out}"
+    )
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        return JSON if str(path).endswith(".json") else "application/octet-stream"
+
+    def send_head(self) -> Any:
+        if self.path.endswith("/"):
+            self.path += "index.json"
+        return super().send_head()
+
+
+def serve(tree: Path) -> tuple[str, ThreadingHTTPServer]:
+    """The tree on loopback, by Python's threaded static server (index.json for a folder)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: _Handler(*a, directory=str(tree)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_address[1]}/simple/", httpd
+
+
+def crawl(tree: Path, workers: int) -> None:
+    from depgraph.crawler.access import IndexAccess
+    from depgraph.store import ProjectRecord, Store
+    from depgraph.wiring import crawler_for
+
+    info = json.loads((tree / "replica.json").read_text())
+    url, _server = serve(tree)
+    work = Path(tempfile.mkdtemp())
+    db = work / "replica.sqlite"
+    store = Store(db)
+    stamps: list[tuple[float, int]] = []
+    started = time.monotonic()
+    with crawler_for(store, IndexAccess(index_url=url, workers=workers), progress=False) as crawler:
+        original = crawler.on_project
+
+        def counted(record: ProjectRecord) -> None:
+            original(record)
+            stamps.append((time.monotonic(), len(record.releases)))
+
+        crawler.on_project = counted
+        summary = crawler.crawl()
+    wall = time.monotonic() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"crawl of the replica ({info['projects']:,} projects, {info['files']:,} releases, "
+        f"{info['sample']:.1%} of the data set): {wall:.1f} s, {summary.releases / wall:.0f} "
+        f"releases/s, {summary.requests / max(summary.releases, 1):.2f} requests a release, peak "
+        f"RSS {rss:.0f} MiB, store {db.stat().st_size / 1e6:.0f} MB"
+    )
+    total = sum(n for _, n in stamps)
+    tenth, done, mark = total / 10, 0, started
+    rates: list[float] = []
+    for at, n in stamps:
+        done += n
+        if done >= tenth * (len(rates) + 1) and len(rates) < 10:
+            rates.append(tenth / max(at - mark, 1e-9))
+            mark = at
+    print("releases/s per tenth of the run: " + ", ".join(f"{r:.0f}" for r in rates))
+    check(tree, Path(info["data"]), info["sample"], db)
+
+
+def check(tree: Path, data: Path, share: float, db: Path) -> None:
+    """Every crawled release's run-time requirement names equal the data set's (read by the
+    importer, which knows nothing of the replica)."""
+    import sqlite3
+
+    expected: dict[tuple[str, str], set[str]] = {}
+    for rel in pypi_deps_db_releases(data, all_versions=True):
+        if sampled(rel.project, share):
+            expected[(rel.project, rel.version)] = {
+                e.name for e in rel.edges if e.kind == RequirementKind.RUN
+            }
+    got: dict[tuple[str, str], set[str]] = {}
+    with sqlite3.connect(db) as conn:
+        for project, version, name in conn.execute(
+            "SELECT r.project, r.version, q.name FROM releases r LEFT JOIN requirements q"
+            " ON q.release_id = r.id AND q.kind = 'run'"
+        ):
+            got.setdefault((project, version), set())
+            if name is not None:
+                got[(project, version)].add(name)
+    both = set(expected) & set(got)
+    differ = [key for key in both if expected[key] != got[key]]
+    print(
+        f"check: {len(both):,} releases in both, {len(differ):,} with other run-time requirements"
+        f"; {len(set(expected) - set(got)):,} only in the data set, "
+        f"{len(set(got) - set(expected)):,} only crawled"
+    )
+    for key in differ[:5]:
+        print(f"  {key}: data set {sorted(expected[key])}, crawl {sorted(got[key])}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--data", type=Path, required=True)
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--sample", type=float, default=0.01)
+    c = sub.add_parser("crawl")
+    c.add_argument("--tree", type=Path, required=True)
+    c.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    if args.what == "build":
+        build(args.data, args.out, args.sample)
+    else:
+        crawl(args.tree, args.workers)
+
+
+if __name__ == "__main__":
+    main()
