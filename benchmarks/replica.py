@@ -53,6 +53,7 @@ from depgraph.crawler.importers import (
     _wheel_meta,
     pypi_deps_db_releases,
 )
+from depgraph.crawler.index import release_key
 
 JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -123,8 +124,14 @@ def build(data: Path, out: Path, share: float) -> None:
     simple.mkdir()
     pages: dict[str, list[dict[str, object]]] = {}
     count = 0
+    seen: set[tuple[str, str]] = set()
     for project, version, kind, rp, requires in versions_of(data, share):
         name = str(canonicalize_name(project))
+        # two keys of the data set may name one project ("fs.googledrivefs", "fs-googledrivefs"),
+        # two spellings one version: the index lists each release once
+        if (name, release_key(version)) in seen:
+            continue
+        seen.add((name, release_key(version)))
         try:
             if kind == "wheel":
                 text = metadata_text(project, version, rp, requires, "2.1")
@@ -237,7 +244,7 @@ def check(tree: Path, data: Path, share: float, db: Path) -> None:
     expected: dict[tuple[str, str], set[str]] = {}
     for rel in pypi_deps_db_releases(data, all_versions=True):
         if sampled(rel.project, share):
-            expected[(rel.project, rel.version)] = {
+            expected[(rel.project, release_key(rel.version))] = {
                 e.name for e in rel.edges if e.kind == RequirementKind.RUN
             }
     got: dict[tuple[str, str], set[str]] = {}
