@@ -63,10 +63,12 @@ def sampled(name: str, share: float) -> bool:
     return int.from_bytes(digest[:4], "big") < share * 2**32
 
 
-def versions_of(data: Path, share: float) -> Iterator[tuple[str, str, str, str | None, list[str]]]:
+def versions_of(
+    data: Path, share: float, buckets: int | None = None
+) -> Iterator[tuple[str, str, str, str | None, list[str]]]:
     """(project, version, "wheel" | "sdist", Requires-Python, Requires-Dist lines) of every
-    version with dependency data, for the sampled projects."""
-    for bucket in _bucket_names(data):
+    version with dependency data, for the sampled projects (of the first `buckets` buckets)."""
+    for bucket in _bucket_names(data)[:buckets]:
         sdists = _read_bucket(data / "sdist" / bucket)
         wheels = _read_bucket(data / "wheel" / bucket)
         for project in sorted(set(sdists) | set(wheels)):
@@ -116,7 +118,7 @@ def write_sdist(folder: Path, name: str, version: str, text: str) -> Path:
     return path
 
 
-def build(data: Path, out: Path, share: float) -> None:
+def build(data: Path, out: Path, share: float, buckets: int | None = None) -> None:
     started = time.monotonic()
     files_dir, simple = out / "files", out / "simple"
     shutil.rmtree(out, ignore_errors=True)
@@ -125,7 +127,7 @@ def build(data: Path, out: Path, share: float) -> None:
     pages: dict[str, list[dict[str, object]]] = {}
     count = 0
     seen: set[tuple[str, str]] = set()
-    for project, version, kind, rp, requires in versions_of(data, share):
+    for project, version, kind, rp, requires in versions_of(data, share, buckets):
         name = str(canonicalize_name(project))
         # two keys of the data set may name one project ("fs.googledrivefs", "fs-googledrivefs"),
         # two spellings one version: the index lists each release once
@@ -166,7 +168,15 @@ def build(data: Path, out: Path, share: float) -> None:
     root = {"meta": {"api-version": "1.1", "_last-serial": len(pages)}, "projects": root_projects}
     (simple / "index.json").write_text(json.dumps(root))
     (out / "replica.json").write_text(
-        json.dumps({"data": str(data), "sample": share, "projects": len(pages), "files": count})
+        json.dumps(
+            {
+                "data": str(data),
+                "sample": share,
+                "buckets": buckets,
+                "projects": len(pages),
+                "files": count,
+            }
+        )
     )
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(
@@ -233,16 +243,17 @@ def crawl(tree: Path, workers: int) -> None:
             rates.append(tenth / max(at - mark, 1e-9))
             mark = at
     print("releases/s per tenth of the run: " + ", ".join(f"{r:.0f}" for r in rates))
-    check(tree, Path(info["data"]), info["sample"], db)
+    check(Path(info["data"]), info["sample"], info.get("buckets"), db)
 
 
-def check(tree: Path, data: Path, share: float, db: Path) -> None:
+def check(data: Path, share: float, buckets: int | None, db: Path) -> None:
     """Every crawled release's run-time requirement names equal the data set's (read by the
     importer, which knows nothing of the replica)."""
     import sqlite3
 
     expected: dict[tuple[str, str], set[str]] = {}
-    for rel in pypi_deps_db_releases(data, all_versions=True):
+    chosen = set(_bucket_names(data)[:buckets])
+    for rel in pypi_deps_db_releases(data, all_versions=True, only=chosen):
         if sampled(rel.project, share):
             expected[(rel.project, release_key(rel.version))] = {
                 e.name for e in rel.edges if e.kind == RequirementKind.RUN
@@ -265,6 +276,11 @@ def check(tree: Path, data: Path, share: float, db: Path) -> None:
     )
     for key in differ[:5]:
         print(f"  {key}: data set {sorted(expected[key])}, crawl {sorted(got[key])}")
+    for label, keys in (
+        ("only in the data set", set(expected) - set(got)),
+        ("only crawled", set(got) - set(expected)),
+    ):
+        print(f"  {label}, e.g.: {sorted(keys)[:8]}")
 
 
 def main() -> None:
@@ -274,12 +290,13 @@ def main() -> None:
     b.add_argument("--data", type=Path, required=True)
     b.add_argument("--out", type=Path, required=True)
     b.add_argument("--sample", type=float, default=0.01)
+    b.add_argument("--buckets", type=int, default=None, help="only the first N buckets")
     c = sub.add_parser("crawl")
     c.add_argument("--tree", type=Path, required=True)
     c.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
     if args.what == "build":
-        build(args.data, args.out, args.sample)
+        build(args.data, args.out, args.sample, args.buckets)
     else:
         crawl(args.tree, args.workers)
 

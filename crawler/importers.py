@@ -179,11 +179,14 @@ def _bucket_names(folder: Path) -> list[str]:
 
 
 def pypi_deps_db_releases(
-    folder: Path, all_versions: bool = False, progress: Progress = silent
+    folder: Path,
+    all_versions: bool = False,
+    progress: Progress = silent,
+    only: set[str] | None = None,
 ) -> Iterator[ImportedRelease]:
-    """Each project's latest release (or every release) in a mach-nix pypi-deps-db checkout;
-    `progress` hears of each bucket file read."""
-    buckets = list(_bucket_names(folder))
+    """Each project's latest release (or every release) in a mach-nix pypi-deps-db checkout (of
+    the buckets named in `only`, or all); `progress` hears of each bucket file read."""
+    buckets = [b for b in _bucket_names(folder) if only is None or b in only]
     for done, bucket in enumerate(buckets):
         progress("import", done, len(buckets))
         sdists = _read_bucket(folder / "sdist" / bucket)
