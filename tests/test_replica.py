@@ -17,8 +17,10 @@ def test_a_small_replica_crawls_to_the_data_sets_requirements(tmp_path: Path) ->
     script = str(ROOT / "benchmarks" / "replica.py")
     tree = tmp_path / "replica"
     built = subprocess.run(
-        [sys.executable, script, "build", "--data", str(data), "--out", str(tree)]
-        + ["--sample", "0.03", "--buckets", "2"],
+        [
+            *(sys.executable, script, "build", "--data", str(data), "--out", str(tree)),
+            *("--sample", "0.03", "--buckets", "2"),
+        ],
         capture_output=True,
         text=True,
         timeout=600,

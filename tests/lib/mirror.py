@@ -158,9 +158,7 @@ def write_json_pages(
         own = {**meta, "_last-serial": serials[project]} if serials else meta
         page = {"meta": own, "name": project, "files": files, "versions": versions}
         _write_if_changed(out / "simple" / project / "index.json", json.dumps(page))
-    listed = [
-        {"name": p, **({"_last-serial": serials[p]} if serials else {})} for p in projects
-    ]
+    listed = [{"name": p, **({"_last-serial": serials[p]} if serials else {})} for p in projects]
     root_meta = {**meta, "_last-serial": max(serials.values())} if serials else meta
     root = {"meta": root_meta, "projects": listed}
     _write_if_changed(out / "simple" / "index.json", json.dumps(root))
