@@ -17,7 +17,13 @@ crawl reads the replica's metadata files and sdists).
 
     python benchmarks/replica.py build --data ../shared/data/pypi-deps-db --out /var/tmp/replica \
         --sample 0.01
-    python benchmarks/replica.py crawl --tree /var/tmp/replica [--workers 8]
+    python benchmarks/replica.py crawl --tree /var/tmp/replica [--workers 8] [--db kept.sqlite]
+    python benchmarks/replica.py day --tree /var/tmp/replica --releases 200
+    python benchmarks/replica.py update --tree /var/tmp/replica --db kept.sqlite
+
+`day` applies a simulated day of PyPI to the tree (new releases, yanks, removed and new projects,
+serials advanced); `update` brings a store crawled before it up to date through the root's
+serials and compares it with a fresh crawl of the changed tree.
 """
 
 from __future__ import annotations
@@ -59,7 +65,9 @@ JSON = "application/vnd.pypi.simple.v1+json"
 
 
 def sampled(name: str, share: float) -> bool:
-    digest = hashlib.sha256(canonicalize_name(name).encode()).digest()
+    """Whether the sample of `share` holds the project: by a salted hash of its name (the data
+    set's buckets are the unsalted hash's first byte: a sample by that would be whole buckets)."""
+    digest = hashlib.sha256(b"replica-sample:" + canonicalize_name(name).encode()).digest()
     return int.from_bytes(digest[:4], "big") < share * 2**32
 
 
@@ -205,15 +213,15 @@ def serve(tree: Path) -> tuple[str, ThreadingHTTPServer]:
     return f"http://127.0.0.1:{httpd.server_address[1]}/simple/", httpd
 
 
-def crawl(tree: Path, workers: int) -> None:
+def crawl(tree: Path, workers: int, keep: Path | None = None, check_too: bool = True) -> Path:
+    """Crawl the whole tree into a new store (kept at `keep`, else in a temporary folder)."""
     from depgraph.crawler.access import IndexAccess
     from depgraph.store import ProjectRecord, Store
     from depgraph.wiring import crawler_for
 
     info = json.loads((tree / "replica.json").read_text())
     url, _server = serve(tree)
-    work = Path(tempfile.mkdtemp())
-    db = work / "replica.sqlite"
+    db = keep or Path(tempfile.mkdtemp()) / "replica.sqlite"
     store = Store(db)
     stamps: list[tuple[float, int]] = []
     started = time.monotonic()
@@ -243,7 +251,123 @@ def crawl(tree: Path, workers: int) -> None:
             rates.append(tenth / max(at - mark, 1e-9))
             mark = at
     print("releases/s per tenth of the run: " + ", ".join(f"{r:.0f}" for r in rates))
-    check(Path(info["data"]), info["sample"], info.get("buckets"), db)
+    if check_too:
+        check(Path(info["data"]), info["sample"], info.get("buckets"), db)
+    return db
+
+
+def simulate_day(tree: Path, releases: int, seed: int = 5) -> None:
+    """A day of uploads applied to the tree: `releases` new releases (on existing projects, the
+    popular ones more often), a yank for every hundredth, a few hundred projects removed and as
+    many created (each a tenth of a percent of the releases), every change advancing the
+    index's serial and the changed project's."""
+    import random
+
+    rng = random.Random(seed)
+    simple, files_dir = tree / "simple", tree / "files"
+    root = json.loads((simple / "index.json").read_text())
+    serial = int(root["meta"]["_last-serial"])
+    names = [p["name"] for p in root["projects"]]
+    serials = {p["name"]: p["_last-serial"] for p in root["projects"]}
+    pages: dict[str, dict[str, Any]] = {}
+
+    def page(name: str) -> dict[str, Any]:
+        if name not in pages:
+            pages[name] = json.loads((simple / name / "index.json").read_text())
+        return pages[name]
+
+    def upload(name: str, version: str) -> None:
+        nonlocal serial
+        requires = [f"{d}>=0" for d in rng.sample(names, 2)]
+        text = metadata_text(name, version, None, requires, "2.1")
+        path = write_wheel(files_dir, name, version, text)
+        metadata = Path(f"{path}.metadata").read_bytes()
+        page(name)["files"].append(
+            {
+                "filename": path.name,
+                "url": f"../../files/{path.name}",
+                "hashes": {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
+                "size": path.stat().st_size,
+                "upload-time": "2023-09-08T12:00:00Z",
+                "core-metadata": {"sha256": hashlib.sha256(metadata).hexdigest()},
+            }
+        )
+        serial += 1
+        serials[name] = page(name)["meta"]["_last-serial"] = serial
+
+    started = time.monotonic()
+    churn = max(1, releases // 1000)
+    removed = set(rng.sample(names, churn))
+    names = [n for n in names if n not in removed]
+    weights = [1 / (i + 1) for i in range(len(names))]  # a few projects get most uploads
+    for i in range(releases - churn):
+        upload(rng.choices(names, weights)[0], f"9999.{i}")
+        if i % 100 == 0:  # a yank of a file listed before today
+            name = rng.choice(names)
+            listed = [f for f in page(name)["files"] if not f.get("yanked")]
+            if listed:
+                listed[0]["yanked"] = "simulated"
+                serial += 1
+                serials[name] = page(name)["meta"]["_last-serial"] = serial
+    for i in range(churn):
+        name = f"new-project-{seed}-{i}"
+        (simple / name).mkdir()
+        pages[name] = {"meta": {"api-version": "1.1"}, "name": name, "files": []}
+        names.append(name)
+        upload(name, "1.0")
+    for name in removed:
+        shutil.rmtree(simple / name)
+        serials.pop(name)
+    for name, data in pages.items():
+        if name not in removed:
+            (simple / name / "index.json").write_text(json.dumps(data))
+    root["projects"] = [{"name": n, "_last-serial": serials[n]} for n in sorted(serials)]
+    root["meta"]["_last-serial"] = serial
+    (simple / "index.json").write_text(json.dumps(root))
+    print(
+        f"day: {releases - churn:,} new releases, {churn} projects removed and {churn} created, "
+        f"yanks every hundredth upload; index serial now {serial:,} "
+        f"({time.monotonic() - started:.0f} s)"
+    )
+
+
+def update_and_compare(tree: Path, db: Path, workers: int) -> None:
+    """`update` of a store crawled before the day, then the store compared with a fresh crawl of
+    the changed tree."""
+    from depgraph.crawler.access import IndexAccess
+    from depgraph.crawler.update import update
+    from depgraph.store import Store
+    from depgraph.wiring import crawler_for
+
+    url, _server = serve(tree)
+    store = Store(db)
+    access = IndexAccess(index_url=url, workers=workers)
+    with crawler_for(store, access, progress=False) as crawler:
+        result = update(store, crawler)
+    summary = result.crawl
+    print(
+        f"update ({result.mode}): {summary.seconds:.1f} s, {summary.requests:,} requests, "
+        f"{summary.projects:,} projects read, {len(result.new)} new, {len(result.removed)} "
+        f"removed, consistent to {result.consistent_to}"
+    )
+    fresh = crawl(tree, workers, check_too=False)
+    same = _contents(db) == _contents(fresh)
+    print(f"the updated store equals a fresh crawl of the changed replica: {same}")
+    if not same:
+        a, b = _contents(db), _contents(fresh)
+        print(f"  only updated: {sorted(a - b)[:5]}; only fresh: {sorted(b - a)[:5]}")
+
+
+def _contents(db: Path) -> set[tuple[object, ...]]:
+    """What a store says of the index: releases (yanked, dependency state) and requirements."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT r.project, r.version, r.yanked, r.deps_state, r.is_latest, q.raw, q.kind"
+            " FROM releases r LEFT JOIN requirements q ON q.release_id = r.id"
+        )
+        return {tuple(row) for row in rows}
 
 
 def check(data: Path, share: float, buckets: int | None, db: Path) -> None:
@@ -294,11 +418,23 @@ def main() -> None:
     c = sub.add_parser("crawl")
     c.add_argument("--tree", type=Path, required=True)
     c.add_argument("--workers", type=int, default=8)
+    c.add_argument("--db", type=Path, default=None, help="keep the store here")
+    d = sub.add_parser("day", help="apply a simulated day of PyPI to the tree")
+    d.add_argument("--tree", type=Path, required=True)
+    d.add_argument("--releases", type=int, default=20000)
+    u = sub.add_parser("update", help="update a kept store, then compare with a fresh crawl")
+    u.add_argument("--tree", type=Path, required=True)
+    u.add_argument("--db", type=Path, required=True)
+    u.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
     if args.what == "build":
         build(args.data, args.out, args.sample, args.buckets)
+    elif args.what == "crawl":
+        crawl(args.tree, args.workers, args.db)
+    elif args.what == "day":
+        simulate_day(args.tree, args.releases)
     else:
-        crawl(args.tree, args.workers)
+        update_and_compare(args.tree, args.db, args.workers)
 
 
 if __name__ == "__main__":

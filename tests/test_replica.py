@@ -19,7 +19,7 @@ def test_a_small_replica_crawls_to_the_data_sets_requirements(tmp_path: Path) ->
     built = subprocess.run(
         [
             *(sys.executable, script, "build", "--data", str(data), "--out", str(tree)),
-            *("--sample", "0.03", "--buckets", "2"),
+            *("--sample", "0.2", "--buckets", "2"),
         ],
         capture_output=True,
         text=True,

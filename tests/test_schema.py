@@ -83,6 +83,7 @@ def test_state_values_are_the_enums(tmp_path: Path) -> None:
         "failed",
         "no-usable-files",
         "not-imported",
+        "not-read",
     }
     assert str(DepsState.KNOWN) == "known"  # StrEnum: stored as the plain string
 
