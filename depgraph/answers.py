@@ -56,8 +56,8 @@ class DependentsPage:
 class GraphIndex:
     """The graph reversed (who requires whom), built once from the store: then each project's
     dependents, direct or transitive, are a row of a sparse matrix or one breadth-first search
-    over it (microseconds to milliseconds on a PyPI-size graph). A service keeps one; it answers
-    from the store as it was when the index was built."""
+    over it (microseconds to milliseconds on a PyPI-size graph). A service keeps one; its answers
+    are those of the store as it was when the index was built."""
 
     def __init__(self, store_path: str) -> None:
         import numpy as np
