@@ -36,7 +36,8 @@ def replaced_whole(
     kind, as `is_ours` tells, or nothing, or an empty folder), on failure it is removed and
     `target` is left as it was."""
     if target.exists() and not target.is_dir():
-        raise AnalysisError(f"{target} is a file, not a folder for a {what}")
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise AnalysisError(f"{target} is a file, not a folder for {article} {what}")
     if target.is_dir() and any(target.iterdir()) and not is_ours(target):
         raise AnalysisError(
             f"{target} holds files that are not an earlier {what}: give a new or empty folder "
