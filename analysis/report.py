@@ -219,6 +219,8 @@ class _TableBuild:
         environment: dict[str, str] | None,
     ) -> None:
         self._source = source
+        # a small read of its own (sqlite3), before the columnar reads (ADBC) start on two threads
+        whole_index = source.whole_index()
         self._checking = start_unmet_check(source.locator, source.as_of)
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
@@ -227,7 +229,6 @@ class _TableBuild:
                 # never copied out of all of them
                 columns = _requirements_read(environment)
                 reading_older = reads.submit(source.requirements, columns=columns, older_only=True)
-                reading_whole = reads.submit(source.whole_index)
                 reqs = source.requirements(columns=columns)
                 self._checking.ask(reqs["target"], reqs["specifier"])
                 self._reqs: pd.DataFrame | None = reqs
@@ -238,7 +239,7 @@ class _TableBuild:
                     downloads,
                     include_extras,
                     environment,
-                    reading_whole.result(),
+                    whole_index,
                 )
         except BaseException:
             self._checking.stop()
