@@ -77,6 +77,7 @@ class SandboxAccess:
 
     kind: str = "auto"  # auto | docker | bwrap | none
     limits: Limits = field(default_factory=Limits)
+    python: str = "auto"  # auto (3, then 2.7 on evidence) | 3 | 2.7
     workers: int = 2
     retry_failed: bool = False
     user_agent: str = field(default_factory=lambda: user_agent(contact_from_env()))

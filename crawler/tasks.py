@@ -81,7 +81,7 @@ def _sandbox(access: SandboxAccess) -> tuple[Sandbox, Fetcher]:
             session = make_session(
                 pool_size=4, user_agent=access.user_agent, ca_bundle=access.ca_bundle
             )
-            sandbox = open_sandbox(access.kind, access.limits)
+            sandbox = open_sandbox(access.kind, access.limits, python=access.python)
             if sandbox.name == "docker":
                 # a worker started after one died on this machine clears what that one left;
                 # a sweep that fails costs no build (`depgraph sandbox cleanup` finds the rest)

@@ -122,7 +122,7 @@ def open_chosen_sandbox(access: SandboxAccess, *, quiet: bool = False) -> Sandbo
     if access.kind == "none":
         return None
     try:
-        sandbox = open_sandbox(access.kind, access.limits)
+        sandbox = open_sandbox(access.kind, access.limits, python=access.python)
     except SandboxUnavailable as exc:
         if access.kind != "auto":
             raise

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 #: bumped when what the in-sandbox extractor reports changes
-SANDBOX_VERSION = "1"
+SANDBOX_VERSION = "2"
 
 
 def open_sandbox(
@@ -33,9 +33,15 @@ def open_sandbox(
     limits: Limits | None = None,
     image: str | None = None,
     rootfs: Path | None = None,
+    python: str = "auto",
 ) -> Sandbox:
     """docker | bwrap | auto (docker when a daemon answers, else bwrap). Raises SandboxUnavailable
-    if none."""
+    if none. `python`: auto (Python 3, then the Python 2.7 sandbox when the build looks written
+    for Python 2 and that sandbox exists), 3, or 2.7."""
+    from .stages import PYTHON_CHOICES
+
+    if python not in PYTHON_CHOICES:
+        raise ValueError(f"unknown python {python!r} ({', '.join(PYTHON_CHOICES)})")
     from .bwrap_backend import BwrapSandbox, bwrap_available
     from .docker_backend import DEFAULT_IMAGE, DockerSandbox, docker_available
     from .image import default_rootfs
@@ -50,7 +56,7 @@ def open_sandbox(
                 "no sandbox: no Docker daemon answers and bwrap is not installed"
             )
     if kind == "docker":
-        return DockerSandbox(image or DEFAULT_IMAGE, limits)
+        return DockerSandbox(image or DEFAULT_IMAGE, limits, python=python)
     if kind == "bwrap":
-        return BwrapSandbox(rootfs or default_rootfs(), limits)
+        return BwrapSandbox(rootfs or default_rootfs(), limits, python=python)
     raise ValueError(f"unknown sandbox {kind!r} (docker, bwrap, auto)")

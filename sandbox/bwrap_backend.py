@@ -27,8 +27,9 @@ from .cgroups import ProcessLimiter
 from .errors import SandboxUnavailable
 from .limits import Limits
 from .result import SandboxResult, from_extractor_output
+from .stages import in_stages
 
-__all__ = ["BwrapSandbox", "bwrap_available"]
+__all__ = ["BwrapSandbox", "bwrap_available", "has_extractor", "python2_rootfs_of"]
 
 
 def bwrap_available() -> bool:
@@ -55,19 +56,41 @@ class _TailReader(threading.Thread):
         return b"".join(self.chunks)[-self.cap :].decode("utf-8", "replace")
 
 
+def python2_rootfs_of(rootfs: Path) -> Path:
+    """Where the Python 2.7 root filesystem lies beside a Python 3 one."""
+    return rootfs.with_name(rootfs.name + "-py27")
+
+
+def has_extractor(rootfs: Path) -> bool:
+    return (rootfs / EXTRACTOR_IN_IMAGE.lstrip("/")).exists()
+
+
 class BwrapSandbox:
     name = "bwrap"
 
-    def __init__(self, rootfs: Path, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        rootfs: Path,
+        limits: Limits | None = None,
+        python: str = "auto",
+        python2_rootfs: Path | None = None,
+    ) -> None:
         self.rootfs = Path(rootfs)
-        self.limits = limits or Limits()
-        if not (self.rootfs / EXTRACTOR_IN_IMAGE.lstrip("/")).exists():
-            raise SandboxUnavailable(
-                f"no sandbox root filesystem at {self.rootfs}: run `depgraph sandbox build-image`"
-            )
+        self.python2_rootfs = python2_rootfs or python2_rootfs_of(self.rootfs)
+        self.limits, self.python = limits or Limits(), python
+        self.python2_ready = has_extractor(self.python2_rootfs)
+        for needed, present in (
+            (self.rootfs, has_extractor(self.rootfs)),
+            (self.python2_rootfs, self.python2_ready),
+        ):
+            if not present and (needed == self.rootfs or python == "2.7"):
+                raise SandboxUnavailable(
+                    f"no sandbox root filesystem at {needed}: run `depgraph sandbox build-image`"
+                )
 
-    def command(self, sdist: Path) -> list[str]:
+    def command(self, sdist: Path, python2: bool = False) -> list[str]:
         inside = f"/input/{sdist.name}"
+        rootfs = self.python2_rootfs if python2 else self.rootfs
         return [
             "bwrap",
             "--unshare-all",
@@ -80,7 +103,7 @@ class BwrapSandbox:
             # process left when it exits dies with the namespace
             "--as-pid-1",
             "--ro-bind",
-            str(self.rootfs),
+            str(rootfs),
             "/",
             "--proc",
             "/proc",
@@ -119,13 +142,19 @@ class BwrapSandbox:
             *EXTRACTOR_COMMAND,
             inside,
             f"{WORK_DIR}/job",
+            *(["--python2"] if python2 else []),
         ]
 
     def extract(self, sdist: Path) -> SandboxResult:
+        return in_stages(
+            lambda py2: self._extract_once(sdist, py2), self.python, self.python2_ready
+        )
+
+    def _extract_once(self, sdist: Path, python2: bool) -> SandboxResult:
         started = time.monotonic()
         with ProcessLimiter(self.limits) as limiter:
             try:
-                argv, launch = limiter.launch(self.command(sdist))
+                argv, launch = limiter.launch(self.command(sdist, python2))
                 proc = subprocess.Popen(
                     argv,
                     stdin=subprocess.DEVNULL,

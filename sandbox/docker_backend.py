@@ -22,10 +22,13 @@ from .base import EXTRACTOR_COMMAND, SANDBOX_ENV, SANDBOX_GID, SANDBOX_UID, WORK
 from .errors import SandboxUnavailable
 from .limits import Limits
 from .result import SandboxResult, from_extractor_output
+from .stages import in_stages
 
-__all__ = ["DEFAULT_IMAGE", "LABEL", "DockerSandbox", "docker_available"]
+__all__ = ["DEFAULT_IMAGE", "LABEL", "PY27_IMAGE", "DockerSandbox", "docker_available"]
 
 DEFAULT_IMAGE = "pypi-depgraph-sandbox:latest"
+#: the same extractor on Debian 11's Python 2.7 (and its python3, which drives the build)
+PY27_IMAGE = "pypi-depgraph-sandbox-py27:latest"
 LABEL = "pypi-depgraph.sandbox"  # every container we create carries it, so leftovers can be found
 #: "<host>:<pid>" of the process that started the container: orphans of a dead process (a cluster
 #: worker killed mid-build) can be told from the builds of live ones
@@ -54,24 +57,33 @@ class DockerSandbox:
         image: str = DEFAULT_IMAGE,
         limits: Limits | None = None,
         client: docker.DockerClient | None = None,
+        python: str = "auto",
+        python2_image: str = PY27_IMAGE,
     ) -> None:
-        self.image = image
+        self.image, self.python2_image, self.python = image, python2_image, python
         self.limits = limits or Limits()
         self.client = client or docker.from_env(timeout=60)
+        self.python2_ready = self._present(python2_image)
+        for needed, present in ((image, self._present(image)), (python2_image, self.python2_ready)):
+            if not present and (needed == image or python == "2.7"):
+                raise SandboxUnavailable(
+                    f"sandbox image {needed!r} is missing: run `depgraph sandbox build-image`"
+                )
+
+    def _present(self, image: str) -> bool:
         try:
             self.client.images.get(image)
+            return True
         except ImageNotFound:
-            raise SandboxUnavailable(
-                f"sandbox image {image!r} is missing: run `depgraph sandbox build-image`"
-            ) from None
+            return False
 
-    def _create(self, sdist: Path):  # type: ignore[no-untyped-def]
+    def _create(self, sdist: Path, python2: bool):  # type: ignore[no-untyped-def]
         lim = self.limits
         inside = f"/input/{sdist.name}"
         return self.client.containers.create(
-            self.image,
+            self.python2_image if python2 else self.image,
             entrypoint=list(EXTRACTOR_COMMAND),  # the image's own, stated so no image can swap it
-            command=[inside, f"{WORK_DIR}/job"],
+            command=[inside, f"{WORK_DIR}/job", *(["--python2"] if python2 else [])],
             name=f"depgraph-sandbox-{uuid.uuid4().hex[:12]}",
             labels={LABEL: "1", OWNER_LABEL: owner()},
             network_mode="none",
@@ -103,10 +115,15 @@ class DockerSandbox:
         )
 
     def extract(self, sdist: Path) -> SandboxResult:
+        return in_stages(
+            lambda py2: self._extract_once(sdist, py2), self.python, self.python2_ready
+        )
+
+    def _extract_once(self, sdist: Path, python2: bool) -> SandboxResult:
         started = time.monotonic()
         container = None
         try:
-            container = self._create(sdist)
+            container = self._create(sdist, python2)
             container.start()
             try:
                 status = container.wait(timeout=self.limits.wall_seconds)

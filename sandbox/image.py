@@ -20,12 +20,14 @@ from typing import cast
 import docker
 from docker.errors import ImageNotFound
 
-from .docker_backend import DEFAULT_IMAGE
+from .bwrap_backend import python2_rootfs_of
+from .docker_backend import DEFAULT_IMAGE, PY27_IMAGE
 
 __all__ = [
     "BASE_IMAGE",
     "DOCKERFILE",
     "IMAGE_DIR",
+    "PY27_BASE_IMAGE",
     "build_image",
     "build_layer",
     "default_rootfs",
@@ -34,6 +36,7 @@ __all__ = [
 
 IMAGE_DIR = Path(__file__).resolve().parent / "image"
 BASE_IMAGE = "pypi-depgraph-sandbox-base:latest"
+PY27_BASE_IMAGE = "pypi-depgraph-sandbox-py27-base:latest"
 DIGEST_LABEL = "pypi-depgraph.recipe-digest"
 
 #: the extractor layer's recipe, the same file registry users build
@@ -62,11 +65,15 @@ def base_digest() -> str:
     )
 
 
-def layer_digest() -> str:
+def py27_base_digest() -> str:
+    return _digest([IMAGE_DIR / "build-offline-py27.sh"])
+
+
+def layer_digest(base: str | None = None) -> str:
     inside = [
         p for p in (IMAGE_DIR / "inside").rglob("*") if p.is_file() and "__pycache__" not in p.parts
     ]
-    return _digest([*inside, DOCKERFILE], base_digest())
+    return _digest([*inside, DOCKERFILE], base or base_digest())
 
 
 def _label(client: docker.DockerClient, tag: str) -> str | None:
@@ -83,31 +90,54 @@ def build_image(
     if_missing: bool = False,
     rootfs: Path | None = None,
     log: Callable[[str], None] = print,
+    python2: bool = True,
 ) -> str:
-    """Build (or, with if_missing, only bring up to date) the base, the image and the bwrap rootfs.
+    """Build (or, with if_missing, only bring up to date) the base, the image and the bwrap rootfs,
+    and with `python2` the same for the Python 2.7 sandbox (beside the rootfs, with "-py27").
 
     Each part carries the digest of the files it was built from, so a changed extractor or backend
     list is rebuilt even on a machine that kept an older image."""
     client = docker.from_env(timeout=600)
     rootfs = rootfs or default_rootfs()
+    flavours = [(tag, BASE_IMAGE, "build-offline.sh", base_digest(), rootfs)]
+    if python2:
+        flavours.append(
+            (
+                PY27_IMAGE if tag == DEFAULT_IMAGE else tag.replace(":", "-py27:", 1),
+                PY27_BASE_IMAGE,
+                "build-offline-py27.sh",
+                py27_base_digest(),
+                python2_rootfs_of(rootfs),
+            )
+        )
+    for image, base, recipe, base_label, folder in flavours:
+        _build_flavour(client, image, base, recipe, base_label, folder, if_missing, log)
+    return tag
+
+
+def _build_flavour(
+    client: docker.DockerClient,
+    tag: str,
+    base: str,
+    recipe: str,
+    base_label: str,
+    rootfs: Path,
+    if_missing: bool,
+    log: Callable[[str], None],
+) -> None:
     marker = rootfs / "opt" / "depgraph" / ".digest"
-    current = layer_digest()
+    current = layer_digest(base_label)
     fresh_rootfs = marker.exists() and marker.read_text() == current
     if if_missing and _label(client, tag) == current and fresh_rootfs:
         log(f"sandbox image {tag} is up to date")
-        return tag
-    if _label(client, BASE_IMAGE) != base_digest():
-        log(
-            f"building {BASE_IMAGE} offline (debootstrap + docker import); this takes a few minutes"
-        )
-        subprocess.run(
-            ["bash", str(IMAGE_DIR / "build-offline.sh"), BASE_IMAGE, base_digest()], check=True
-        )
-    build_layer(client, tag, BASE_IMAGE, labels={DIGEST_LABEL: current})
+        return
+    if _label(client, base) != base_label:
+        log(f"building {base} offline (debootstrap + docker import); this takes a few minutes")
+        subprocess.run(["bash", str(IMAGE_DIR / recipe), base, base_label], check=True)
+    build_layer(client, tag, base, labels={DIGEST_LABEL: current})
     log(f"built {tag}")
     export_rootfs(client, tag, rootfs)
     marker.write_text(current)
-    return tag
 
 
 def build_layer(

@@ -22,6 +22,7 @@ FAILURE_REASONS = frozenset(
         "backend-missing",
         "missing-build-dependency",
         "python2-only",
+        "python2-runtime-error",
         "syntax-error",
         "no-build-recipe",
         "build-failed",
@@ -42,7 +43,7 @@ RESULT_MARKER = "DEPGRAPH-RESULT "
 class SandboxResult:
     ok: bool
     backend: str  # docker | bwrap
-    method: str | None = None  # pep517-metadata | setup-capture | static-setup-py
+    method: str | None = None  # pep517-metadata | setup-capture | egg-info | static-setup-py
     confidence: str | None = None  # high | medium | low
     name: str | None = None
     version: str | None = None
@@ -56,6 +57,9 @@ class SandboxResult:
     detail: str | None = None
     log_tail: str = ""
     seconds: float = 0.0
+    interpreter: str | None = None  # the Python that ran the build: python3.11 | python2.7
+    #: why the build looks written for Python 2 (what sent it to the Python 2.7 sandbox)
+    python2_evidence: str | None = None
 
     @classmethod
     def timeout(cls, backend: str, wall_seconds: float, seconds: float) -> SandboxResult:
@@ -73,17 +77,23 @@ class SandboxResult:
 
 
 def _as_list(value: object) -> list[str]:
+    """Requirement strings as setuptools reads them (pkg_resources.yield_lines): a string or a
+    list of strings, each split into lines; blank and `#` lines dropped, ` #` comments cut."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [
-            line.strip()
-            for line in value.splitlines()
-            if line.strip() and not line.strip().startswith("#")
-        ]
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return []
+        items = [value]
+    elif isinstance(value, list):
+        items = [str(v) for v in value]
+    else:
+        return []
+    lines = []
+    for item in items:
+        for line in item.splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+    return lines
 
 
 def requires_from_setup_kwargs(kwargs: dict[str, object]) -> tuple[list[str], list[str]]:
@@ -113,6 +123,10 @@ def requires_from_setup_kwargs(kwargs: dict[str, object]) -> tuple[list[str], li
     return lines, extras
 
 
+def _text_or_none(value: object) -> str | None:
+    return str(value)[:500] if value else None
+
+
 def from_extractor_output(stdout: str, backend: str) -> SandboxResult:
     """Parse the extractor's `DEPGRAPH-RESULT {json}` line (the last one wins)."""
     payload = None
@@ -138,6 +152,8 @@ def from_extractor_output(stdout: str, backend: str) -> SandboxResult:
         build_backend=payload.get("backend"),
         detail=payload.get("detail"),
         log_tail=str(payload.get("log_tail") or "")[-4000:],
+        interpreter=_text_or_none(payload.get("interpreter")),
+        python2_evidence=_text_or_none(payload.get("python2_evidence")),
     )
     kwargs = payload.get("setup_kwargs") or {}
     if not isinstance(kwargs, dict):
@@ -161,5 +177,5 @@ def from_extractor_output(stdout: str, backend: str) -> SandboxResult:
         res.version = kwargs.get("version") if isinstance(kwargs.get("version"), str) else None
         rp = kwargs.get("python_requires")
         res.requires_python = rp if isinstance(rp, str) else None
-        res.confidence = "medium" if res.method == "setup-capture" else "low"
+        res.confidence = "medium" if res.method in ("setup-capture", "egg-info") else "low"
     return res

@@ -325,6 +325,7 @@ def sandbox_access(
     return SandboxAccess(
         kind=kind or args.sandbox,
         limits=limits_from(args),
+        python=getattr(args, "python", "auto"),
         workers=getattr(args, "sandbox_workers", 2),
         retry_failed=getattr(args, "retry_failed", False),
         user_agent=user_agent or _user_agent(args, None),

@@ -30,6 +30,12 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--if-missing", action="store_true", help="do nothing when the image and rootfs exist"
     )
     bi.add_argument("--tag", default=None, help="image tag (default pypi-depgraph-sandbox:latest)")
+    bi.add_argument(
+        "--no-python2",
+        action="store_true",
+        help="skip the Python 2.7 sandbox (Debian 11's python2.7, for setup.py that only runs on "
+        "Python 2)",
+    )
     ex = sbx_sub.add_parser(
         "extract",
         parents=[common],
@@ -41,6 +47,13 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         choices=("auto", "docker", "bwrap"),
         default="auto",
         help="(default %(default)s)",
+    )
+    ex.add_argument(
+        "--python",
+        choices=("auto", "3", "2.7"),
+        default="auto",
+        help="the interpreter that runs the build: auto tries Python 3, then Python 2.7 when the "
+        "failure shows Python 2 code (default %(default)s)",
     )
     add_limit_options(ex)
     sbx_sub.add_parser(
@@ -57,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             args.tag or "pypi-depgraph-sandbox:latest",
             if_missing=args.if_missing,
             log=(lambda _: None) if args.json else print,
+            python2=not args.no_python2,
         )
         if args.json:
             print_json({"image": tag})

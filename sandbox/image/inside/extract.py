@@ -1,6 +1,6 @@
 """Runs INSIDE the sandbox (container or bwrap), as an unprivileged user with no network.
 
-Usage: python3 extract.py SDIST_PATH WORK_DIR
+Usage: python3 extract.py SDIST_PATH WORK_DIR [--python2]
 Prints one line `DEPGRAPH-RESULT {json}` on stdout, whatever happens. Everything the build prints
 goes to a capped log whose tail is part of the result. Only the standard library, pyproject_hooks
 and the build backends baked into the image are used.
@@ -12,7 +12,11 @@ Order of attempts:
   1. PEP 517 `prepare_metadata_for_build_wheel` of the declared backend (setuptools' legacy backend
      when there is none), with `setup()` wrapped to capture its keyword arguments on the way;
   2. if that fails but setup() was reached: the captured install_requires / extras_require;
-  3. if setup.py is not Python 3 (SyntaxError): a static read of literal setup() arguments.
+  3. when every build failed: a static read of literal setup() arguments and setup.cfg, and
+     "no requirements" where setup.py names none; the result says when the failure looks like
+     Python 2 code (`python2_evidence`), and the host then runs the Python 2.7 image;
+  with --python2 (that image): `setup.py egg_info` under Python 2.7 with setup() captured, then
+  the egg-info's requires.txt, then the same static read.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ MAX_MEMBERS = 20000
 ERA_DIR = "/opt/depgraph-era"
 TAIL = 4000
 RESULT_MARKER = "DEPGRAPH-RESULT "
+#: the interpreter of the Python 2.7 image (its python3 only drives the build)
+PYTHON2 = "python2.7"
 
 Result = dict[str, Any]
 
@@ -172,12 +178,16 @@ CAPTURE_SITE = r"""
 import json, os, sys
 _DEPGRAPH_KEYS = ("name", "version", "install_requires", "extras_require", "setup_requires",
                   "tests_require", "python_requires", "requires")
+try:  # this file runs under Python 2.7 too
+    _depgraph_str = unicode
+except NameError:
+    _depgraph_str = str
 def _depgraph_text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else _depgraph_str(value)
 def _depgraph_plain(value):
     # recorded by str(): nothing is iterated but plain containers (a generator handed to setup()
     # must reach setuptools unconsumed), nothing a setup.py passes can make this raise
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, (str, bytes, _depgraph_str)):
         return _depgraph_text(value)
     if isinstance(value, (list, tuple)):
         return [_depgraph_text(v) for v in value]
@@ -368,9 +378,10 @@ def _failure_reason(error: tuple[str, str] | None, tail: str) -> tuple[str, str]
     return reason, detail
 
 
-def extract(sdist: str, work: str, result: Result) -> Result:
+def extract(sdist: str, work: str, result: Result, python2: bool = False) -> Result:
     """Everything the sdist declares, as the result dict; raises ExtractFailure. `result` is filled
-    in as the work goes, so a failure still reports what was learnt before it."""
+    in as the work goes, so a failure still reports what was learnt before it. With `python2`
+    (the Python 2.7 image), setup.py is run under Python 2.7 instead of the PEP 517 path."""
     os.makedirs(work, exist_ok=True)
     dest = os.path.join(work, "src")
     os.makedirs(dest)
@@ -378,6 +389,15 @@ def extract(sdist: str, work: str, result: Result) -> Result:
     root = project_root(dest)
     result["root"] = os.path.relpath(root, dest)
     setup_py = os.path.join(root, "setup.py")
+    if python2:
+        if not os.path.exists(setup_py):
+            raise ExtractFailure("no-build-recipe", "no setup.py to run under Python 2.7")
+        site_dir = os.path.join(work, "site")
+        os.makedirs(site_dir)
+        with open(os.path.join(site_dir, "sitecustomize.py"), "w") as fh:
+            fh.write(CAPTURE_SITE)
+        return python2_build(root, setup_py, work, result)
+    result["interpreter"] = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     build_system = read_build_system(root)
     backend = (build_system or {}).get("build-backend")
     backend_path = (build_system or {}).get("backend-path")
@@ -422,33 +442,199 @@ def extract(sdist: str, work: str, result: Result) -> Result:
         result.update(ok=True, method="setup-capture", detail=error[1] if error else None)
         return result
     problem = syntax_problem(setup_py) if os.path.exists(setup_py) else None
-    if problem == "python2":
-        # no Python 2 interpreter in the image: read literal setup() arguments without running
-        static = static_setup_args(setup_py)
-        result["python2"] = True
-        if static:
-            result.update(
-                ok=True,
-                method="static-setup-py",
-                setup_kwargs=static,
-                detail="setup.py is Python 2 only; literal setup() arguments read statically",
-            )
-            return result
-        raise ExtractFailure(
-            "python2-only",
-            "setup.py is Python 2 only and has no literal requirement arguments",
-            tail,
-        )
+    evidence = python2_evidence(problem, tail)
+    if evidence:
+        result["python2_evidence"] = evidence
     if problem == "syntax":
         raise ExtractFailure("syntax-error", "setup.py does not compile", tail)
+    # every build path failed: what setup.py and setup.cfg say without running them
+    if os.path.exists(setup_py) and static_answer(root, setup_py, result, "Python 3"):
+        return result
+    if problem == "python2":
+        raise ExtractFailure("python2-only", evidence + "; no literal requirement arguments", tail)
+    if evidence:
+        raise ExtractFailure("python2-runtime-error", evidence, tail)
     raise ExtractFailure(*_failure_reason(error, tail), tail)
+
+
+# ---------------------------------------------------------------- python 2
+#: what, in a Python 3 build's log, says the code was written for Python 2
+_PY2_RUNTIME = re.compile(
+    r"NameError: name '(?:execfile|file|unicode|basestring|raw_input|reduce|xrange|long|unichr|"
+    r"reload|cmp|apply|buffer|intern|coerce)' is not defined"
+    r"|(?:ModuleNotFoundError|ImportError): No module named '?(?:ConfigParser|urllib2|urlparse|"
+    r"StringIO|cStringIO|cPickle|commands|HTMLParser|httplib|Queue|__builtin__|sets|md5|sha|"
+    r"compiler|new|exceptions|SocketServer|Tkinter|cookielib|xmlrpclib|htmlentitydefs|"
+    r"dummy_thread|urllib\.urlencode|string\.maketrans)\b'?"
+    r"|AttributeError: .*has no attribute '(?:iteritems|itervalues|iterkeys|has_key|maketrans|"
+    r"urlencode|urlopen|quote|letters|lowercase|uppercase|im_func|func_name)'"
+    r"|TypeError: '(?:map|filter|zip|dict_keys|dict_values|dict_items|range)' object is not "
+    r"(?:subscriptable|callable)"
+    r"|AttributeError: 'str' object has no attribute 'decode'"
+    r"|TypeError: unsupported operand type\(s\) for >>: 'builtin_function_or_method'"
+    r"|TypeError: can only concatenate list \(not \"(?:dict_keys|dict_values|dict_items|map|"
+    r"filter|range|zip)\"\) to list"
+    r"|(?i:[^\n]*(?:requires?|needs?|only (?:works|runs) (?:on|with|under)) python ?2[^\n]*)"
+    r"|ImportError: cannot import name '(?:walk|izip|imap|ifilter|izip_longest|maketrans|letters|"
+    r"lowercase|uppercase|urlencode|urlopen|quote|unquote|urlretrieve|StringType|UnicodeType|"
+    r"ListType|DictType|ClassType)'"
+    r"|SyntaxError: multiple exception types must be parenthesized"
+    r"|SyntaxError: Missing parentheses in call to '(?:print|exec)'"
+    r"|SyntaxError: leading zeros in decimal integer literals"
+    r"|TabError: inconsistent use of tabs and spaces"
+)
+
+
+def python2_evidence(problem: str | None, tail: str) -> str:
+    """Why this sdist looks written for Python 2 ("" when nothing says so)."""
+    if problem == "python2":
+        return "setup.py is Python 2 syntax"
+    matches = list(_PY2_RUNTIME.finditer(tail))
+    if matches:
+        found: str = matches[-1].group(0)
+        return found.strip()
+    # weaker: setup.py itself stopped on a type or attribute error, the usual face of code
+    # written for Python 2 (str/bytes, dict views, file objects); 2.7 is asked, not trusted blindly
+    errors = [m.group(1) for m in re.finditer(r"^((?:TypeError|AttributeError): .*)$", tail, re.M)]
+    if errors and re.search(r'File "(?:\./)?setup\.py", line \d+', tail):
+        return "setup.py stopped under Python 3: " + errors[-1].strip()[:300]
+    return ""
+
+
+def python2_build(root: str, setup_py: str, work: str, result: Result) -> Result:
+    """Run `setup.py egg_info` under Python 2.7 with setup() captured (the Python 2.7 image)."""
+    result["interpreter"] = PYTHON2
+    log_path = os.path.join(work, "build.log")
+    capture_path = os.path.join(work, "setup-kwargs.json")
+    site_dir = os.path.join(work, "site")
+    egg_base = os.path.join(work, "egg")
+    os.makedirs(egg_base)
+    env = dict(os.environ, DEPGRAPH_CAPTURE=capture_path, PYTHONPATH=site_dir)
+    with open(log_path, "ab") as log:
+        status = subprocess.run(
+            [PYTHON2, "setup.py", "egg_info", "--egg-base", egg_base],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        ).returncode
+    tail = log_tail(log_path)
+    result["log_tail"] = tail
+    captured = _read_capture(capture_path)
+    result["setup_kwargs"] = captured
+    if captured is not None and "capture_error" not in captured:
+        # setup() was reached: what it was handed is the answer, even if egg_info stopped later
+        result.update(ok=True, method="setup-capture")
+        if status != 0:
+            result["detail"] = f"egg_info exited with {status} after setup() was called"
+        return result
+    requires = egg_info_requires(egg_base)
+    if status == 0 and requires is not None:
+        result.update(ok=True, method="egg-info", setup_kwargs=requires)
+        return result
+    check = "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')"
+    if subprocess.run([PYTHON2, "-c", check, setup_py], capture_output=True).returncode != 0:
+        raise ExtractFailure(
+            "syntax-error", "setup.py does not compile under Python 2.7 either", tail
+        )
+    if static_answer(root, setup_py, result, "Python 2.7"):
+        return result
+    failed = ("build-failed", f"setup.py egg_info exited with {status}")
+    raise ExtractFailure(*_failure_reason(failed, tail), tail)
+
+
+def egg_info_requires(egg_base: str) -> dict[str, Any] | None:
+    """install_requires / extras_require from the requires.txt an egg_info run wrote."""
+    infos = [e for e in os.listdir(egg_base) if e.endswith(".egg-info")]
+    if len(infos) != 1:
+        return None
+    path = os.path.join(egg_base, infos[0], "requires.txt")
+    if not os.path.exists(path):
+        return {}
+    install: list[str] = []
+    extras: dict[str, list[str]] = {}
+    current = install
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for raw in fh:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                current = extras.setdefault(line[1:-1], [])
+            else:
+                current.append(line)
+    return {"install_requires": install, "extras_require": extras}
+
+
+# ---------------------------------------------------------------- last resort: read, not run
+_ANY_REQUIREMENT_WORD = re.compile(
+    r"\b(?:install_requires|extras_require|setup_requires|tests_require|requires|"
+    r"requirements?)\b|\*\*"
+)
+
+
+def static_answer(root: str, setup_py: str, result: Result, tried: str) -> bool:
+    """Fill `result` from literal setup() arguments or setup.cfg; True if that answers.
+
+    A setup.py that names no requirement anywhere (and unpacks no dict into a call) declares
+    none: that is an answer too, of low confidence."""
+    static = static_setup_args(setup_py)
+    static.update({k: v for k, v in static_setup_cfg(root).items() if k not in static})
+    if any(k in static for k in ("install_requires", "extras_require")):
+        result.update(
+            ok=True,
+            method="static-setup-py",
+            setup_kwargs=static,
+            detail=f"setup.py failed under {tried}; literal setup() arguments read statically",
+        )
+        return True
+    with open(setup_py, "rb") as fh:
+        text = fh.read().decode("utf-8", "replace")
+    if "setup(" in text.replace(" (", "(") and not _ANY_REQUIREMENT_WORD.search(text):
+        result.update(
+            ok=True,
+            method="static-setup-py",
+            setup_kwargs=static,
+            detail=f"setup.py failed under {tried} and names no requirement: none declared",
+        )
+        return True
+    return False
+
+
+def static_setup_cfg(root: str) -> dict[str, Any]:
+    """[options] install_requires and [options.extras_require] of setup.cfg, as setuptools reads
+    them (dangling lists), without running anything."""
+    import configparser
+
+    path = os.path.join(root, "setup.cfg")
+    if not os.path.exists(path):
+        return {}
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            parser.read_file(fh)
+    except configparser.Error:
+        return {}
+    found: dict[str, Any] = {}
+    if parser.has_option("options", "install_requires"):
+        found["install_requires"] = _cfg_list(parser.get("options", "install_requires"))
+    if parser.has_section("options.extras_require"):
+        found["extras_require"] = {
+            k: _cfg_list(v) for k, v in parser.items("options.extras_require")
+        }
+    return found
+
+
+def _cfg_list(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
 
 
 def main(argv: list[str]) -> Result:
     """The one result of a run, whatever happens inside."""
     result: Result = {"ok": False, "method": None, "failure": None, "detail": None}
     try:
-        return extract(argv[1], argv[2], result)
+        return extract(argv[1], argv[2], result, python2=argv[3:4] == ["--python2"])
     except ExtractFailure as exc:
         return failure_result(exc, result)
     except Exception:  # noqa: BLE001 (reported, typed) a bug of ours or a hostile archive we did not foresee
