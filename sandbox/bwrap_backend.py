@@ -183,7 +183,8 @@ class BwrapSandbox:
                 result.detail = (
                     f"the extractor ended without a result (exit status {proc.returncode})"
                 )
-            if not result.ok and limiter.oom_killed():
+            if limiter.oom_killed():  # the limit was hit: no answer, even a static one
+                result.ok, result.method, result.requires_dist = False, None, []
                 result.failure = "out-of-memory"
                 result.detail = (
                     f"killed at the {self.limits.memory_mb} MiB memory limit ({limiter.mode})"

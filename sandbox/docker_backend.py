@@ -140,7 +140,9 @@ class DockerSandbox:
                 result.detail = (
                     f"the extractor ended without a result (exit status {status.get('StatusCode')})"
                 )
-            if not result.ok and (oom or status.get("StatusCode") == 137):
+            # a build that hit the limit answers nothing, even if a static read followed it
+            if oom or (not result.ok and status.get("StatusCode") == 137):
+                result.ok, result.method, result.requires_dist = False, None, []
                 result.failure = "out-of-memory"
                 result.detail = f"killed at the {self.limits.memory_mb} MiB memory limit"
             result.seconds = time.monotonic() - started

@@ -7,4 +7,4 @@ without pulling in the crawler (or anything heavy).
 
 __all__ = ["__version__"]
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"

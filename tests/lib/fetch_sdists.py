@@ -5,6 +5,8 @@ Writes each archive to OUT_DIR and OUT_DIR/fetched.json: "project==version" -> {
 or {"error"}. Only the standard library; nothing fetched is opened.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -18,11 +20,11 @@ SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".zip", ".tar")
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 
-def canonical(name):
+def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def sdist_version(filename, project):
+def sdist_version(filename: str, project: str) -> str | None:
     """The version part of a legacy sdist filename of `project`, or None."""
     for suffix in SDIST_SUFFIXES:
         if filename.lower().endswith(suffix):
@@ -37,7 +39,7 @@ def sdist_version(filename, project):
     return None
 
 
-def fetch_one(index_url, project, version, out):
+def fetch_one(index_url: str, project: str, version: str, out: str) -> dict[str, object]:
     page_url = urllib.parse.urljoin(index_url, canonical(project) + "/")
     req = urllib.request.Request(page_url, headers={"Accept": ACCEPT})
     with urllib.request.urlopen(req, timeout=60) as resp:
@@ -76,10 +78,10 @@ def fetch_one(index_url, project, version, out):
     return {"file": name, "sha256": digest.hexdigest(), "size": size}
 
 
-def main(index_url, out):
+def main(index_url: str, out: str) -> None:
     with open(os.path.join(out, "wanted.json")) as fh:
         wanted = json.load(fh)
-    results = {}
+    results: dict[str, dict[str, object]] = {}
     for key in wanted:
         project, _, version = key.partition("==")
         try:

@@ -10,7 +10,12 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-PREAMBLE = "import os, sys, socket, subprocess, time, signal\nfrom setuptools import setup\n"
+# Python 2.7 and 3 alike (the hostile tests run on both sandboxes): under 2.7, open() and
+# sockets raise IOError, not OSError
+PREAMBLE = (
+    "import os, sys, socket, subprocess, time, signal\nfrom setuptools import setup\n"
+    "try:\n    FileNotFoundError\nexcept NameError:\n    OSError = EnvironmentError\n"
+)
 
 
 def _setup(body: str, requires: str = "[]") -> str:
@@ -95,8 +100,9 @@ def attacks(host_port: int, canary: Path, marker: str) -> dict[str, str]:
         "daemon": _setup(
             f"""
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}],
-                             start_new_session=True, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+                             preexec_fn=os.setsid, stdin=open(os.devnull),
+                             stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"),
+                             close_fds=True)
             """,
             "['daemon-started']",
         ),
@@ -207,7 +213,8 @@ def failure_sdists(folder: Path) -> dict[str, Path]:
                     'import sys\nprint "building"\nreqs = open("requirements.txt").read().split()\n'
                     'from setuptools import setup\nsetup(name="old", version="1.0", '
                     "install_requires=reqs)\n"
-                )
+                ),
+                "requirements.txt": "requests>=2.0\nsix\n",
             },
         ),
         "syntax-error": sdist(
@@ -224,4 +231,81 @@ def failure_sdists(folder: Path) -> dict[str, Path]:
             },
         ),
         "no-recipe": sdist("no-recipe", {"README": "nothing to build here\n"}),
+    }
+
+
+def python2_sdists(folder: Path) -> dict[str, Path]:
+    """One sdist per way a Python 2 setup.py fails under Python 3, each answered under 2.7."""
+    pkg_info = b"Metadata-Version: 1.1\nName: old\nVersion: 1.0\n"
+
+    def sdist(name: str, files: dict[str, str]) -> Path:
+        base = f"old_{name.replace('-', '_')}-1.0"
+        members = [_file(f"{base}/PKG-INFO", pkg_info)] + [
+            _file(f"{base}/{k}", textwrap.dedent(v).encode()) for k, v in files.items()
+        ]
+        return _tar(folder / f"{base}.tar.gz", members)
+
+    head = "from setuptools import setup\n"
+    return {
+        # compiles under 3, stops before setup() on a Python 2 builtin
+        "execfile": sdist(
+            "execfile",
+            {
+                "setup.py": head + "execfile('version.py')\n"
+                "setup(name='old', version=VERSION, install_requires=['six'])\n",
+                "version.py": "VERSION = '1.0'\n",
+            },
+        ),
+        # a Python 2 standard module; the requirements come from a config file
+        "configparser": sdist(
+            "configparser",
+            {
+                "setup.py": head + "import ConfigParser\n"
+                "cfg = ConfigParser.ConfigParser(); cfg.read('deps.cfg')\n"
+                "setup(name='old', version='1.0',\n"
+                "      install_requires=cfg.get('deps', 'install').split())\n",
+                "deps.cfg": "[deps]\ninstall = lxml>=2.0 pytz\n",
+            },
+        ),
+        # a dict's Python 2 method builds an extra
+        "itervalues": sdist(
+            "itervalues",
+            {
+                "setup.py": head + "extras = {'xml': ['lxml'], 'yaml': ['pyyaml']}\n"
+                "extras['all'] = sum(extras.itervalues(), [])\n"
+                "setup(name='old', version='1.0', extras_require=extras)\n",
+            },
+        ),
+        # map() indexed as a list
+        "map-index": sdist(
+            "map-index",
+            {
+                "setup.py": head + "reqs = map(str.strip, open('requirements.txt'))\n"
+                "setup(name='old', version='1.0', install_requires=reqs[:2])\n",
+                "requirements.txt": "simplejson\nhttplib2\nunused\n",
+            },
+        ),
+        # the package's own Python 2 module, imported for its version
+        "own-module": sdist(
+            "own-module",
+            {
+                "setup.py": head + "from oldpkg import __version__\n"
+                "setup(name='old', version=__version__, packages=['oldpkg'],\n"
+                "      install_requires=['docutils'])\n",
+                "oldpkg/__init__.py": "__version__ = '1.0'\nif 0:\n    print 'debug'\n",
+            },
+        ),
+        # a print statement and no requirement argument at all
+        "no-requirements": sdist(
+            "no-requirements",
+            {"setup.py": "print 'building'\n" + head + "setup(name='old', version='1.0')\n"},
+        ),
+        # Python 3 code with a bug: Python 2.7 cannot compile it, the first answer stands
+        "py3-bug": sdist(
+            "py3-bug",
+            {
+                "setup.py": head + "name = f'{\"old\"}'\n"
+                "setup(name=name, version='1.0', install_requires=['a'] + 1)\n",
+            },
+        ),
     }

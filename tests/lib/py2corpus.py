@@ -252,6 +252,9 @@ def fetch(cache: Path, index_url: str, image: str, listing: Path = LIST) -> dict
     staging.chmod(0o777)  # the container writes as nobody
     have = fetched(cache)
     wanted = [c.key for c in cases(listing) if "file" not in have.get(c.key, {})]
+    if not wanted:
+        shutil.rmtree(staging)
+        return have
     (staging / "wanted.json").write_text(json.dumps(wanted))
     volumes = {
         str(FETCHER.parent): {"bind": "/fetcher", "mode": "ro"},

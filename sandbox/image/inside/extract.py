@@ -326,6 +326,9 @@ def static_setup_args(setup_py: str) -> dict[str, Any]:
         literal = _balanced(text, match.end())
         if literal is None:
             continue
+        after = text[match.end() + len(literal) :].lstrip()
+        if after[:1] not in (",", ")", ""):
+            continue  # the literal is only part of an expression (`[...] + more`)
         try:
             found[match.group(1)] = ast.literal_eval(literal)
         except (ValueError, SyntaxError):
@@ -447,6 +450,8 @@ def extract(sdist: str, work: str, result: Result, python2: bool = False) -> Res
         result["python2_evidence"] = evidence
     if problem == "syntax":
         raise ExtractFailure("syntax-error", "setup.py does not compile", tail)
+    if "MemoryError" in tail:  # a limit, not an answer: the static read would hide it
+        raise ExtractFailure(*_failure_reason(error, tail), tail)
     # every build path failed: what setup.py and setup.cfg say without running them
     if os.path.exists(setup_py) and static_answer(root, setup_py, result, "Python 3"):
         return result
@@ -538,9 +543,9 @@ def python2_build(root: str, setup_py: str, work: str, result: Result) -> Result
         raise ExtractFailure(
             "syntax-error", "setup.py does not compile under Python 2.7 either", tail
         )
-    if static_answer(root, setup_py, result, "Python 2.7"):
-        return result
     failed = ("build-failed", f"setup.py egg_info exited with {status}")
+    if "MemoryError" not in tail and static_answer(root, setup_py, result, "Python 2.7"):
+        return result
     raise ExtractFailure(*_failure_reason(failed, tail), tail)
 
 
