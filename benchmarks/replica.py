@@ -42,6 +42,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ from depgraph.crawler.importers import (
     pypi_deps_db_releases,
 )
 from depgraph.crawler.index import release_key
+from tests.lib.nginx import NginxServer, nginx_available
 
 JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -206,35 +208,58 @@ class _Handler(SimpleHTTPRequestHandler):
         return super().send_head()
 
 
-def serve(tree: Path) -> tuple[str, ThreadingHTTPServer]:
-    """The tree on loopback, by Python's threaded static server (index.json for a folder)."""
+@contextmanager
+def served(
+    tree: Path, server: str = "nginx", tls: bool = False
+) -> Iterator[tuple[str, str | None]]:
+    """(index URL, CA bundle or None) of the tree on loopback: Debian's nginx (over TLS with a
+    throw-away CA if asked), or Python's threaded static server (index.json for a folder), which
+    runs in this process and so takes its CPU from the crawl's."""
+    if server == "nginx":
+        with NginxServer(tree, tls=tls) as nginx:
+            yield nginx.url + "simple/", str(nginx.ca_bundle) if nginx.ca_bundle else None
+        return
+    if tls:
+        raise SystemExit("--tls needs --server nginx")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: _Handler(*a, directory=str(tree)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{httpd.server_address[1]}/simple/", httpd
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/simple/", None
+    finally:
+        httpd.shutdown()
 
 
-def crawl(tree: Path, workers: int, keep: Path | None = None, check_too: bool = True) -> Path:
+def crawl(
+    tree: Path,
+    workers: int,
+    keep: Path | None = None,
+    check_too: bool = True,
+    server: str = "nginx",
+    tls: bool = False,
+) -> Path:
     """Crawl the whole tree into a new store (kept at `keep`, else in a temporary folder)."""
     from depgraph.crawler.access import IndexAccess
     from depgraph.store import ProjectRecord, Store
     from depgraph.wiring import crawler_for
 
     info = json.loads((tree / "replica.json").read_text())
-    url, _server = serve(tree)
     db = keep or Path(tempfile.mkdtemp()) / "replica.sqlite"
     store = Store(db)
     stamps: list[tuple[float, int]] = []
-    started = time.monotonic()
-    with crawler_for(store, IndexAccess(index_url=url, workers=workers), progress=False) as crawler:
-        original = crawler.on_project
+    with served(tree, server, tls) as (url, ca):
+        started = time.monotonic()
+        access = IndexAccess(index_url=url, workers=workers, ca_bundle=ca)
+        with crawler_for(store, access, progress=False) as crawler:
+            original = crawler.on_project
 
-        def counted(record: ProjectRecord) -> None:
-            original(record)
-            stamps.append((time.monotonic(), len(record.releases)))
+            def counted(record: ProjectRecord) -> None:
+                original(record)
+                stamps.append((time.monotonic(), len(record.releases)))
 
-        crawler.on_project = counted
-        summary = crawler.crawl()
-    wall = time.monotonic() - started
+            crawler.on_project = counted
+            summary = crawler.crawl()
+        wall = time.monotonic() - started
+    print(f"served by {server} over {'TLS' if tls else 'HTTP'} at {url}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"crawl of the replica ({info['projects']:,} projects, {info['files']:,} releases, "
@@ -331,7 +356,7 @@ def simulate_day(tree: Path, releases: int, seed: int = 5) -> None:
     )
 
 
-def update_and_compare(tree: Path, db: Path, workers: int) -> None:
+def update_and_compare(tree: Path, db: Path, workers: int, server: str = "nginx") -> None:
     """`update` of a store crawled before the day, then the store compared with a fresh crawl of
     the changed tree."""
     from depgraph.crawler.access import IndexAccess
@@ -339,18 +364,18 @@ def update_and_compare(tree: Path, db: Path, workers: int) -> None:
     from depgraph.store import Store
     from depgraph.wiring import crawler_for
 
-    url, _server = serve(tree)
     store = Store(db)
-    access = IndexAccess(index_url=url, workers=workers)
-    with crawler_for(store, access, progress=False) as crawler:
-        result = update(store, crawler)
+    with served(tree, server) as (url, ca):
+        access = IndexAccess(index_url=url, workers=workers, ca_bundle=ca)
+        with crawler_for(store, access, progress=False) as crawler:
+            result = update(store, crawler)
     summary = result.crawl
     print(
         f"update ({result.mode}): {summary.seconds:.1f} s, {summary.requests:,} requests, "
         f"{summary.projects:,} projects read, {len(result.new)} new, {len(result.removed)} "
         f"removed, consistent to {result.consistent_to}"
     )
-    fresh = crawl(tree, workers, check_too=False)
+    fresh = crawl(tree, workers, check_too=False, server=server)
     same = _contents(db) == _contents(fresh)
     print(f"the updated store equals a fresh crawl of the changed replica: {same}")
     if not same:
@@ -419,6 +444,7 @@ def main() -> None:
     c.add_argument("--tree", type=Path, required=True)
     c.add_argument("--workers", type=int, default=8)
     c.add_argument("--db", type=Path, default=None, help="keep the store here")
+    c.add_argument("--tls", action="store_true", help="over TLS (nginx, a throw-away CA)")
     d = sub.add_parser("day", help="apply a simulated day of PyPI to the tree")
     d.add_argument("--tree", type=Path, required=True)
     d.add_argument("--releases", type=int, default=20000)
@@ -426,15 +452,23 @@ def main() -> None:
     u.add_argument("--tree", type=Path, required=True)
     u.add_argument("--db", type=Path, required=True)
     u.add_argument("--workers", type=int, default=8)
+    for p in (c, u):
+        p.add_argument(
+            "--server",
+            choices=("nginx", "python"),
+            default="nginx" if nginx_available() else "python",
+            help="what serves the tree: Debian's nginx (default where installed), or Python's "
+            "threaded server in this process",
+        )
     args = parser.parse_args()
     if args.what == "build":
         build(args.data, args.out, args.sample, args.buckets)
     elif args.what == "crawl":
-        crawl(args.tree, args.workers, args.db)
+        crawl(args.tree, args.workers, args.db, server=args.server, tls=args.tls)
     elif args.what == "day":
         simulate_day(args.tree, args.releases)
     else:
-        update_and_compare(args.tree, args.db, args.workers)
+        update_and_compare(args.tree, args.db, args.workers, args.server)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies, get_netrc_auth
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import SSLError
@@ -96,6 +98,28 @@ class TrustedSession(requests.Session):
     def __init__(self, ca_bundle: str | None = None) -> None:
         super().__init__()
         self.ca_bundle = ca_bundle
+        self.trusted = trusted_cas(ca_bundle)
+        # requests reads the environment (proxy variables, ~/.netrc, CA variables) again on every
+        # request, a file lookup each time; a crawl makes millions of requests to a few origins,
+        # so it is read once per origin here, with the same rules, and requests' own reading is off
+        self.trust_env = False
+        self._origins: dict[str, tuple[dict[str, str], Any]] = {}
+
+    def environment(self, url: str) -> tuple[dict[str, str], Any]:
+        """(proxies from the environment, ~/.netrc credentials) for the origin of `url`."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._origins.get(origin)
+        if found is None:
+            no_proxy = self.proxies.get("no_proxy")
+            found = (get_environ_proxies(url, no_proxy=no_proxy), get_netrc_auth(url))
+            self._origins[origin] = found  # a race computes the same value twice: harmless
+        return found
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if request.auth is None and self.auth is None and request.url:
+            request.auth = self.environment(str(request.url))[1]
+        return super().prepare_request(request)
 
     def merge_environment_settings(
         self,
@@ -105,9 +129,14 @@ class TrustedSession(requests.Session):
         verify: bool | str | None,
         cert: Any,
     ) -> Any:
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        merged = dict(proxies or {})
+        if url:
+            text = url if isinstance(url, str) else url.decode()
+            for scheme, proxy in self.environment(text)[0].items():
+                merged.setdefault(scheme, proxy)  # as requests does: a request's own proxy wins
+        settings = super().merge_environment_settings(url, merged, stream, verify, cert)
         if verify is None or verify is True:  # no per-request choice: the order above decides
-            settings["verify"] = trusted_cas(self.ca_bundle)
+            settings["verify"] = self.trusted
         return settings
 
 
@@ -217,6 +246,29 @@ class _DeadlineHTTPSPool(HTTPSConnectionPool):
 
 class DeadlineAdapter(HTTPAdapter):
     """requests' adapter whose connections honour the thread's deadline (see `deadline`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool_keys: dict[tuple[str, str, Any, Any], Any] = {}
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> Any:  # (host params, pool kwargs): the stubs' own types are private
+        # the same answer for every request to an origin, but requests looks at the CA path on
+        # the disk each time: computed once per (origin, verify, cert)
+        parts = urlsplit(str(request.url))
+        key = (
+            parts.scheme,
+            parts.netloc,
+            verify,
+            cert if not isinstance(cert, list) else tuple(cert),
+        )
+        if key not in self._pool_keys:
+            self._pool_keys[key] = super().build_connection_pool_key_attributes(
+                request, verify, cert
+            )
+        host_params, pool_kwargs = self._pool_keys[key]
+        return dict(host_params), dict(pool_kwargs)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
