@@ -55,6 +55,8 @@ fi
 missing=()
 # the service's page tests look at it in a real headless browser
 [[ "$extras" == test* ]] && ! command -v chromium >/dev/null && missing+=(chromium)
+# the replica of the 2023 data set is served as a static mirror is: by nginx
+[[ "$extras" == test* ]] && ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]] && missing+=(nginx-light)
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v bwrap >/dev/null || missing+=(bubblewrap)

@@ -26,13 +26,15 @@ def test_a_small_replica_crawls_to_the_data_sets_requirements(tmp_path: Path) ->
         timeout=600,
     )
     assert built.returncode == 0, built.stderr
+    # nginx over TLS (a throw-away CA), as the benchmark serves the full replica
     crawled = subprocess.run(
-        [sys.executable, script, "crawl", "--tree", str(tree)],
+        [sys.executable, script, "crawl", "--tree", str(tree), "--server", "nginx", "--tls"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert crawled.returncode == 0, crawled.stderr
+    assert "served by nginx over TLS at https://127.0.0.1:" in crawled.stdout
     found = re.search(
         r"check: ([\d,]+) releases in both, ([\d,]+) with other run-time requirements; "
         r"([\d,]+) only in the data set, ([\d,]+) only crawled",

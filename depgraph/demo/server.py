@@ -23,6 +23,17 @@ class ServerStartError(RuntimeError):
     """The index server exited or did not answer in time."""
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process, killed if it has not ended 10 s later."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,13 +87,8 @@ class ChildServer:
         raise ServerStartError(f"{self.kind} did not answer on {self.url} within 30 s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc)
 
     def __enter__(self) -> Self:
         return self.start()

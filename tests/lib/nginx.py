@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from depgraph.demo.server import free_port, stop_process
+
 __all__ = ["NginxServer", "nginx_available"]
 
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -25,18 +27,11 @@ def nginx_available() -> bool:
     return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class NginxServer:
     def __init__(self, root: Path, tls: bool = False, workers: int = 1) -> None:
         self.root, self.tls, self.workers = root.resolve(), tls, workers
         self.prefix = Path(tempfile.mkdtemp(prefix="depgraph-nginx-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.ca_bundle: Path | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -121,10 +116,5 @@ http {{
         tb: TracebackType | None,
     ) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
         shutil.rmtree(self.prefix, ignore_errors=True)
