@@ -17,7 +17,8 @@ crawl reads the replica's metadata files and sdists).
 
     python benchmarks/replica.py build --data ../shared/data/pypi-deps-db --out /var/tmp/replica \
         --sample 0.01
-    python benchmarks/replica.py crawl --tree /var/tmp/replica [--workers 8] [--db kept.sqlite]
+    python benchmarks/replica.py crawl --tree /var/tmp/replica [--workers 8] [--db kept.sqlite] \
+        [--server nginx|python] [--tls] [--cluster local:2x8]
     python benchmarks/replica.py day --tree /var/tmp/replica --releases 200
     python benchmarks/replica.py update --tree /var/tmp/replica --db kept.sqlite
 
@@ -236,8 +237,11 @@ def crawl(
     check_too: bool = True,
     server: str = "nginx",
     tls: bool = False,
+    cluster: str | None = None,
 ) -> Path:
-    """Crawl the whole tree into a new store (kept at `keep`, else in a temporary folder)."""
+    """Crawl the whole tree into a new store (kept at `keep`, else in a temporary folder); with
+    `cluster` (local:NxT) on a Dask LocalCluster of N processes of T threads, as `--cluster`."""
+    from depgraph.cluster import open_cluster
     from depgraph.crawler.access import IndexAccess
     from depgraph.store import ProjectRecord, Store
     from depgraph.wiring import crawler_for
@@ -246,10 +250,10 @@ def crawl(
     db = keep or Path(tempfile.mkdtemp()) / "replica.sqlite"
     store = Store(db)
     stamps: list[tuple[float, int]] = []
-    with served(tree, server, tls) as (url, ca):
+    with served(tree, server, tls) as (url, ca), open_cluster(None, cluster) as on_cluster:
         started = time.monotonic()
         access = IndexAccess(index_url=url, workers=workers, ca_bundle=ca)
-        with crawler_for(store, access, progress=False) as crawler:
+        with crawler_for(store, access, progress=False, cluster=on_cluster) as crawler:
             original = crawler.on_project
 
             def counted(record: ProjectRecord) -> None:
@@ -261,6 +265,9 @@ def crawl(
         wall = time.monotonic() - started
     print(f"served by {server} over {'TLS' if tls else 'HTTP'} at {url}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if cluster:  # the workers have ended: the largest of them
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"on {cluster}: peak RSS of a worker process {children:.0f} MiB")
     print(
         f"crawl of the replica ({info['projects']:,} projects, {info['files']:,} releases, "
         f"{info['sample']:.1%} of the data set): {wall:.1f} s, {summary.releases / wall:.0f} "
@@ -445,6 +452,7 @@ def main() -> None:
     c.add_argument("--workers", type=int, default=8)
     c.add_argument("--db", type=Path, default=None, help="keep the store here")
     c.add_argument("--tls", action="store_true", help="over TLS (nginx, a throw-away CA)")
+    c.add_argument("--cluster", default=None, metavar="local:NxT", help="as crawl --cluster")
     d = sub.add_parser("day", help="apply a simulated day of PyPI to the tree")
     d.add_argument("--tree", type=Path, required=True)
     d.add_argument("--releases", type=int, default=20000)
@@ -464,7 +472,9 @@ def main() -> None:
     if args.what == "build":
         build(args.data, args.out, args.sample, args.buckets)
     elif args.what == "crawl":
-        crawl(args.tree, args.workers, args.db, server=args.server, tls=args.tls)
+        crawl(
+            args.tree, args.workers, args.db, server=args.server, tls=args.tls, cluster=args.cluster
+        )
     elif args.what == "day":
         simulate_day(args.tree, args.releases)
     else:

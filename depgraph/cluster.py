@@ -61,12 +61,23 @@ def cluster_lost(exc: BaseException) -> bool:
     return isinstance(exc, CancelledError | CommClosedError)
 
 
-def parse_local(text: str) -> int:
-    """`local:N` -> N (worker processes of one thread each on this machine)."""
-    kind, _, count = text.partition(":")
-    if kind != "local" or not count.isdigit() or int(count) < 1:
-        raise UsageError(f"--cluster wants local:N (N worker processes), not {text!r}")
-    return int(count)
+def parse_local(text: str) -> tuple[int, int]:
+    """`local:N` -> (N, 1): N worker processes of one thread each on this machine; `local:NxT`
+    -> (N, T): T threads each. The metadata crawl waits on the network and holds the GIL in
+    between, so threads overlap the waits and processes use the cores: `local:2x8` on two cores.
+    Each thread also takes an sdist build: N x T builds can run at once."""
+    kind, _, shape = text.partition(":")
+    count, _, threads = shape.partition("x")
+    if (
+        kind != "local"
+        or not count.isdigit()
+        or int(count) < 1
+        or (threads and (not threads.isdigit() or int(threads) < 1))
+    ):
+        raise UsageError(
+            f"--cluster wants local:N or local:NxT (N worker processes of T threads), not {text!r}"
+        )
+    return int(count), int(threads or 1)
 
 
 @contextmanager
@@ -87,9 +98,10 @@ def open_cluster(scheduler: str | None, local: str | None) -> Iterator[Cluster |
     local_cluster = None
     try:
         if local is not None:
+            processes, threads_each = parse_local(local)
             local_cluster = LocalCluster(
-                n_workers=parse_local(local),
-                threads_per_worker=1,
+                n_workers=processes,
+                threads_per_worker=threads_each,
                 processes=True,
                 dashboard_address=None,
             )

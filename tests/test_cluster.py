@@ -253,9 +253,9 @@ def test_a_killed_scheduler_stops_the_run_which_the_same_command_resumes(
 def test_a_local_cluster_on_one_machine(
     sandbox_index: IndexServer, reference: Path, tmp_path: Path
 ) -> None:
-    """`--cluster local:2`: Dask's LocalCluster of two processes, for one big machine."""
+    """`--cluster local:2x3`: Dask's LocalCluster of two processes of three threads each."""
     db = tmp_path / "local-cluster.sqlite"
-    assert crawl_cli(sandbox_index.url, db, "--cluster", "local:2", sandbox="docker") == 0
+    assert crawl_cli(sandbox_index.url, db, "--cluster", "local:2x3", sandbox="docker") == 0
     assert_accounted_for(str(db), reference)
 
 
@@ -264,5 +264,7 @@ def test_cluster_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixtu
     base = ["crawl", "--index-url", "http://127.0.0.1:9/simple/", "--db", db, "--all", "-q"]
     assert main([*base, "--cluster", "remote:3"]) == 2
     assert "--cluster wants local:N" in capsys.readouterr().err
+    assert main([*base, "--cluster", "local:2x0"]) == 2
+    assert "local:NxT" in capsys.readouterr().err
     assert main([*base, "--scheduler", f"tcp://127.0.0.1:{free_port()}"]) == 2
     assert "no Dask scheduler answers at tcp://127.0.0.1:" in capsys.readouterr().err

@@ -214,9 +214,11 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--cluster",
-        metavar="local:N",
+        metavar="local:N[xT]",
         default=None,
-        help="start a Dask LocalCluster of N worker processes on this machine for the run",
+        help="start a Dask LocalCluster of N worker processes (of T threads each, default 1) on "
+        "this machine for the run; local:2x8 crawls about twice as fast as threads alone on two "
+        "cores (each thread also takes an sdist build)",
     )
 
 
