@@ -20,8 +20,9 @@ import pytest
 from depgraph.cli import main
 from depgraph.demo import build_demo_index
 from depgraph.demo.distbuild import DistSpec, write_sdist
+from depgraph.demo.server import free_port
 from depgraph.sandbox.cleanup import remove_orphans
-from tests.lib.cluster_procs import DaskProcesses, free_port
+from tests.lib.cluster_procs import DaskProcesses
 from tests.lib.helpers import crawl_cli, dump_store, query
 from tests.lib.pg import fresh_database, pg_base_url
 from tests.lib.servers import IndexServer
