@@ -419,7 +419,8 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
         assert subprocess.run(crawl, capture_output=True, timeout=120).returncode == 0
         follow = subprocess.Popen(
             [
-                *(sys.executable, "-m", "depgraph", "update", "--follow", "--interval", "1"),
+                *(sys.executable, "-X", "faulthandler", "-m", "depgraph", "update"),
+                *("--follow", "--interval", "1"),
                 *("--report", str(report), "--json", *common),
             ],
             stdout=subprocess.PIPE,
@@ -434,15 +435,29 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
             for line in out:
                 lines.put(line)
 
+        def next_cycle() -> dict[str, object]:
+            """The next cycle's line; when none comes, the follow process's threads (dumped by
+            faulthandler on SIGABRT) and its stderr are the failure message."""
+            try:
+                return dict(json.loads(lines.get(timeout=120)))
+            except queue.Empty:
+                if follow.poll() is None:
+                    follow.send_signal(signal.SIGABRT)
+                follow.wait(timeout=60)
+                err = follow.stderr.read() if follow.stderr is not None else ""
+                raise AssertionError(
+                    f"no cycle for 120 s; exit {follow.returncode}; stderr:\n{err}"
+                ) from None
+
         threading.Thread(target=read, daemon=True).start()
         try:
-            first = json.loads(lines.get(timeout=120))
+            first = next_cycle()
             assert first["cycle"] == 1 and first["mode"] == "root-serials"
             assert first["projects"] == 0 and first["report_seconds"] is not None  # no report yet
             before = len(index.paths)
             uploaded = time.monotonic()
             index.publish("tool", "1.0", ["lib"])
-            while not (cycle := json.loads(lines.get(timeout=120)))["new_projects"]:
+            while not (cycle := next_cycle())["new_projects"]:
                 assert cycle["report_seconds"] is None  # nothing changed: the report stands
             lag = time.monotonic() - uploaded
             assert cycle["projects"] == 1 and cycle["report_seconds"] is not None
@@ -452,7 +467,9 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
             asked = index.paths[before:]
             assert "/simple/tool/" in asked and "/simple/app/" not in asked
         finally:
-            follow.send_signal(signal.SIGINT)
-            _, err = follow.communicate(timeout=60)
+            if follow.poll() is None:
+                follow.send_signal(signal.SIGINT)
+            follow.wait(timeout=60)
+        err = follow.stderr.read() if follow.stderr is not None else ""
     assert follow.returncode in (0, 130), err
     assert "Traceback" not in err
