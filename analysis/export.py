@@ -178,7 +178,13 @@ def _sqlite(
         ],
         columns=["table_name", "column_name", "description"],
     )
-    with closing(adbc.connect(str(path))) as conn, closing(conn.cursor()) as cur:
+    from depgraph.core import sqlite_libraries
+
+    with (
+        sqlite_libraries.holding("adbc", path),
+        closing(adbc.connect(str(path))) as conn,
+        closing(conn.cursor()) as cur,
+    ):
         for table, frame in [*frames.items(), ("columns", described)]:
             arrow = pa.Table.from_pandas(frame, preserve_index=False)
             # booleans as 0/1 and everything else as SQLite's own types

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from . import sqlite_libraries
 from .errors import StoreError
 
 __all__ = [
@@ -138,10 +139,17 @@ class SqliteConnection:
     def __init__(
         self, path: str, read_only: bool = False, statement_seconds: float | None = None
     ) -> None:
-        if read_only:
-            self.raw = sqlite3.connect(sqlite_read_uri(path), uri=True)
-        else:
-            self.raw = sqlite3.connect(path, timeout=60, isolation_level=None)
+        # never beside the ADBC driver's own SQLite on the same file (see sqlite_libraries)
+        sqlite_libraries.take("sqlite3", path)
+        self._path: str | None = path
+        try:
+            if read_only:
+                self.raw = sqlite3.connect(sqlite_read_uri(path), uri=True)
+            else:
+                self.raw = sqlite3.connect(path, timeout=60, isolation_level=None)
+        except BaseException:
+            self._release()
+            raise
         self._limit = statement_seconds
         self._deadline = float("inf")
         if statement_seconds is not None:
@@ -172,7 +180,15 @@ class SqliteConnection:
         self.raw.executescript(sql)
 
     def close(self) -> None:
-        self.raw.close()
+        try:
+            self.raw.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._path is not None:
+            path, self._path = self._path, None
+            sqlite_libraries.release("sqlite3", path)
 
     def batched(self) -> AbstractContextManager[object]:
         return nullcontext()  # in-process: no round trips to save

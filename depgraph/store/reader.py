@@ -10,16 +10,18 @@ date arithmetic of `--as-of`.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from packaging.version import Version
 
+from depgraph.core import sqlite_libraries
 from depgraph.core.db import (
     Connection,
     Dialect,
@@ -96,9 +98,23 @@ def read_queries(
     """Queries on one checked store, each as a frame. A SQLite file is read columnar (the ADBC
     SQLite driver straight into Arrow, several times faster than rows through sqlite3),
     but as of a date, whose TEMP views live on the sqlite3 connection (built once for all)."""
+    if is_postgres(db) or as_of is not None or not Path(db).exists():
+        return _read_rows(db, queries, as_of)
+    # the columnar driver's SQLite only where this process has no sqlite3 connection to the
+    # file (a writer's store, a service): two SQLite libraries on one file corrupt each other
+    with sqlite_libraries.holding("adbc", db, wait=False) as columnar:
+        if not columnar:
+            return _read_rows(db, queries, as_of)
+        # the version check through sqlite3 would need the file too: it waits its turn
+        return _read_checked_columnar(db, queries)
+
+
+def _read_rows(db: str | Path, queries: Sequence[Query], as_of: str | None) -> list[pd.DataFrame]:
     with closing(open_store(db, as_of)) as conn:
-        if conn.dialect is not Dialect.SQLITE or as_of is not None:
-            return [read_frame(conn, q.sql, q.params) for q in queries]
+        return [read_frame(conn, q.sql, q.params) for q in queries]
+
+
+def _read_checked_columnar(db: str | Path, queries: Sequence[Query]) -> list[pd.DataFrame]:
     import adbc_driver_sqlite.dbapi as adbc
 
     try:
@@ -127,6 +143,10 @@ def _read_columnar(adbc: Any, db: str | Path, queries: Sequence[Query]) -> list[
             # the driver sets no busy timeout: a reader opening while another one (the report
             # reads on several connections at once) sets up the WAL index would fail at once
             cursor.execute("PRAGMA busy_timeout = 30000")
+        name = display_locator(db)
+        check_version(
+            cast(Connection, _CheckedThrough(columnar, adbc)), name, _HINT.replace("PATH", name)
+        )
         for query in queries:
             with closing(columnar.cursor()) as cursor:
                 # one batch: column types inferred from every row, not from a NULL-only batch
@@ -138,6 +158,36 @@ def _read_columnar(adbc: Any, db: str | Path, queries: Sequence[Query]) -> list[
                     frame[column] = frame[column].astype("str").where(frame[column].notna())
             frames.append(frame)
     return frames
+
+
+class _CheckedThrough:
+    """The columnar connection as `check_version` reads a store: `execute` and rows."""
+
+    dialect = Dialect.SQLITE
+
+    def __init__(self, columnar: Any, adbc: Any) -> None:
+        self.columnar, self.adbc = columnar, adbc
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> _Rows:
+        with closing(self.columnar.cursor()) as cursor:
+            try:
+                cursor.execute(sql, params)
+                return _Rows(cursor.fetchall())
+            except self.adbc.Error as exc:
+                if "file is not a database" in str(exc):  # said as sqlite3 says it
+                    raise sqlite3.DatabaseError("file is not a database") from exc
+                raise
+
+
+class _Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
 
 
 def read_query(
