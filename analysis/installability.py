@@ -227,13 +227,17 @@ def share_installable(table: pd.DataFrame) -> dict[str, float]:
 
 
 def select_projects(
-    source: StoreSource, index: ReleaseIndex, projects: Sequence[str] | None, top: int | None
+    source: StoreSource, projects: Sequence[str] | None, top: int | None
 ) -> list[str]:
     """The named projects, or the `top` projects by direct dependents, or every project."""
     if projects:
         return [canonicalize_name(p) for p in projects]
     if top is None:
-        return list(index.project_names())
+        rows = source.release_rows()
+        try:
+            return [canonicalize_name(name) for name in rows.project_names()]
+        finally:
+            rows.close()
     from .build import load_graph
     from .metrics import dependents_table
 
@@ -263,10 +267,11 @@ def check_installability(
 ) -> Installability:
     """The verdicts of the named projects, the `top` projects by direct dependents, or all."""
     source = StoreSource.of(db)
+    started = time.perf_counter()
+    # chosen before the index holds its connection: the columnar reads need the file to themselves
+    chosen = select_projects(source, projects, top)
     index = ReleaseIndex(source)
     try:
-        started = time.perf_counter()
-        chosen = select_projects(source, index, projects, top)
         table = installability_table(index, chosen, targets, max_rounds, progress)
         seconds = time.perf_counter() - started
     finally:

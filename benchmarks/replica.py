@@ -453,6 +453,7 @@ def main() -> None:
     c.add_argument("--db", type=Path, default=None, help="keep the store here")
     c.add_argument("--tls", action="store_true", help="over TLS (nginx, a throw-away CA)")
     c.add_argument("--cluster", default=None, metavar="local:NxT", help="as crawl --cluster")
+    c.add_argument("--no-check", action="store_true", help="skip the check against the data set")
     d = sub.add_parser("day", help="apply a simulated day of PyPI to the tree")
     d.add_argument("--tree", type=Path, required=True)
     d.add_argument("--releases", type=int, default=20000)
@@ -473,7 +474,13 @@ def main() -> None:
         build(args.data, args.out, args.sample, args.buckets)
     elif args.what == "crawl":
         crawl(
-            args.tree, args.workers, args.db, server=args.server, tls=args.tls, cluster=args.cluster
+            args.tree,
+            args.workers,
+            args.db,
+            check_too=not args.no_check,
+            server=args.server,
+            tls=args.tls,
+            cluster=args.cluster,
         )
     elif args.what == "day":
         simulate_day(args.tree, args.releases)

@@ -163,6 +163,9 @@ def _cycle(
         from depgraph.analysis import write_report
 
         started = time.monotonic()
+        # the writer lets go of the file (it reconnects next cycle): the report's columnar
+        # reads use a SQLite library of their own, which must not share the file in one process
+        store.close()
         write_report(args.db, args.report)
         result.report_seconds = time.monotonic() - started
     return result, outcome.builds
