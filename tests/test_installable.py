@@ -17,12 +17,19 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from depgraph.analysis.installability import VERDICTS, check_installable, installability_table
+from depgraph.analysis.installability import (
+    NEWEST_THROUGHOUT,
+    VERDICTS,
+    check_installable,
+    installability_table,
+)
+from depgraph.analysis.newest_closure import NewestReleases, clean_closures
 from depgraph.analysis.release_index import ReleaseIndex
 from depgraph.analysis.targets import Target
 from depgraph.cli import main
 from depgraph.crawler.access import IndexAccess
 from depgraph.store import Store
+from depgraph.store.reader import StoreSource
 from depgraph.wiring import run_crawl
 from tests.lib.installable_cases import CASES, pip_dry_run, write_installable_index
 from tests.lib.servers import IndexServer
@@ -166,3 +173,43 @@ def test_report_includes_installability(store: Path, tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert 0 < summary["installability"]["share_installable"]["py3.8-linux"] < 1
     assert "projects" in summary and (out / "installable.png").exists()
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32"])
+def test_the_newest_closure_shortcut_pins_what_the_resolver_pins(
+    store: Path, platform: str
+) -> None:
+    """Every project the shortcut decides is installable with exactly the resolver's pins; the
+    index has projects on both sides of it (a requirement an older release meets, a pre-release
+    asked for, a dependency whose newest release excludes the target...)."""
+    newest = NewestReleases(StoreSource.of(store))
+    releases = ReleaseIndex(store)
+    for python in (*PYTHONS, "3.13"):
+        target = Target(python, platform)
+        closures = clean_closures(newest, ROOTS, target)
+        resolved = {p: check_installable(releases, p, target) for p in ROOTS}
+        for project, pins in closures.items():
+            assert resolved[project].verdict == "installable", (project, python)
+            assert resolved[project].pinned == pins, (project, python)
+        # and it decides every project whose resolution pins only newest releases (an
+        # independent reading: the resolver's pins against each project's latest release)
+        newest_only = {
+            p
+            for p, v in resolved.items()
+            if v.verdict == "installable"
+            and all(
+                LATEST.get(n) is not None and Version(LATEST[n]) == Version(version)
+                for n, version in v.pinned
+            )
+        }
+        assert set(closures) == newest_only, python
+        left = {p for p in ROOTS if p not in closures}
+        assert any(resolved[p].verdict == "installable" for p in left)  # older releases pinned
+        assert len(closures) >= 5
+        # the table takes the shortcut and gives the same rows as without it
+        table = installability_table(releases, ROOTS, [target], newest=newest)
+        plain = installability_table(releases, ROOTS, [target])
+        columns = ["project", "version", "verdict", "resolved", "pinned"]
+        assert table[columns].equals(plain[columns])
+        shortcut = table["detail"].eq(NEWEST_THROUGHOUT)
+        assert shortcut.sum() == len(closures)

@@ -48,6 +48,8 @@ __all__ = [
     "read_queries",
     "read_requirement_texts",
     "read_requirements",
+    "read_selected_files",
+    "read_selected_releases",
     "read_versions",
     "read_versions_of",
     "require_projects",
@@ -402,6 +404,26 @@ def read_requirements(
     return read_query(db, sql, params, as_of, text)
 
 
+def read_selected_releases(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
+    """Each project's selected release: id, project, version, yanked, requires_python,
+    deps_state."""
+    sql = (
+        "SELECT id, project, version, yanked, requires_python, deps_state FROM releases"
+        " WHERE is_latest = 1"
+    )
+    return read_query(db, sql, (), as_of, ("project", "version", "requires_python", "deps_state"))
+
+
+def read_selected_files(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
+    """The files of each project's selected release: release_id, filename, kind, yanked,
+    requires_python."""
+    sql = (
+        "SELECT f.release_id, f.filename, f.kind, f.yanked, f.requires_python FROM files f"
+        " JOIN releases r ON r.id = f.release_id WHERE r.is_latest = 1"
+    )
+    return read_query(db, sql, (), as_of, ("filename", "kind", "requires_python"))
+
+
 def read_latest_versions(
     db: str | Path, names: Sequence[str], as_of: str | None = None
 ) -> pd.DataFrame:
@@ -582,6 +604,12 @@ class StoreSource:
         with closing(open_store(self.locator)) as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def selected_releases(self) -> pd.DataFrame:
+        return read_selected_releases(self.locator, self.as_of)
+
+    def selected_files(self) -> pd.DataFrame:
+        return read_selected_files(self.locator, self.as_of)
 
     def release_rows(self) -> ReleaseRows:
         """Row-level reads on a connection of their own (close it)."""
