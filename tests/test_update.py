@@ -473,3 +473,71 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
         err = follow.stderr.read() if follow.stderr is not None else ""
     assert follow.returncode in (0, 130), err
     assert "Traceback" not in err
+
+
+def test_follow_reads_the_root_only_when_the_feed_shows_an_upload(tmp_path: Path) -> None:
+    """With an RSS feed of uploads, follow mode polls the feed each cycle and reads the root
+    (PyPI's: tens of megabytes) only when the feed lists something new."""
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from tests.lib.serial_index import SerialIndex
+
+    db = tmp_path / "s.sqlite"
+    with SerialIndex(tmp_path / "files") as index:
+        index.publish("lib", "1.0", [])
+        common = ["--db", str(db), "--sandbox", "none", "-q"]
+        crawl = [sys.executable, "-m", "depgraph", "crawl", "--all", "-i", index.url, *common]
+        assert subprocess.run(crawl, capture_output=True, timeout=120).returncode == 0
+        follow = subprocess.Popen(
+            [
+                *(sys.executable, "-X", "faulthandler", "-m", "depgraph", "update", "--follow"),
+                *("--interval", "0.3", "--feed-url", index.feed_url, "--root-every", "3600"),
+                *("--json", *common),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        out = follow.stdout
+        assert out is not None
+
+        def read() -> None:
+            for line in out:
+                lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
+
+        def next_cycle() -> dict[str, object]:
+            try:
+                return dict(json.loads(lines.get(timeout=120)))
+            except queue.Empty:
+                follow.send_signal(signal.SIGABRT)
+                follow.wait(timeout=60)
+                err = follow.stderr.read() if follow.stderr else ""
+                raise AssertionError(f"no cycle for 120 s:\n{err}") from None
+
+        try:
+            assert next_cycle()["mode"] == "root-serials"  # the first cycle reads the root
+            quiet = [next_cycle() for _ in range(5)]
+            assert {c["mode"] for c in quiet} == {"feed-quiet"}
+            roots = index.paths.count("/simple/")
+            index.publish("tool", "1.0", ["lib"])
+            while (cycle := next_cycle())["mode"] == "feed-quiet":
+                pass
+            assert cycle["mode"] == "root-serials" and cycle["new_projects"] == 1
+            assert index.paths.count("/simple/") == roots + 1
+            # a few cycles more read the root (a CDN may lag behind the feed), then quiet again
+            modes = [next_cycle()["mode"] for _ in range(12)]
+            assert modes[0] == "root-serials" and modes[-1] == "feed-quiet"
+        finally:
+            if follow.poll() is None:
+                follow.send_signal(signal.SIGINT)
+            follow.wait(timeout=60)
+        err = follow.stderr.read() if follow.stderr else ""
+    assert follow.returncode in (0, 130), err
+    assert "Traceback" not in err

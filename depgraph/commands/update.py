@@ -28,6 +28,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from depgraph.crawler.feed import UpdatesFeed
     from depgraph.crawler.sdist_builds import SandboxSummary
     from depgraph.crawler.update import UpdateSummary
     from depgraph.store import Store
@@ -86,6 +87,23 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         help="rebuild this report folder after every cycle that changed the store, replacing it "
         "in one step (a reader sees the old report whole or the new one whole)",
     )
+    upd.add_argument(
+        "--feed-url",
+        default=None,
+        type=_feed_url,
+        metavar="URL",
+        help="with --follow: an RSS feed of the index's recent uploads, polled between reads of "
+        "its root, which is read only when the feed shows a new upload (or after --root-every); "
+        "default: PyPI's /rss/updates.xml for pypi.org, none elsewhere; 'none' turns it off",
+    )
+    upd.add_argument(
+        "--root-every",
+        type=checks.positive_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="with a feed: read the root at least this often whatever the feed says (yanks and "
+        "removals are not in it; default %(default)s)",
+    )
     add_crawl_run_options(upd)
     upd.set_defaults(handler=run)
 
@@ -104,14 +122,28 @@ def run(args: argparse.Namespace) -> int:
         return crawl_exit(result.crawl)
     cycle = 0
     worst = 0
+    feed = _feed(args, index_url)
+    root_read = -float("inf")  # when the root was last read
+    hot_until = -float("inf")  # after the feed shows an upload: the root each cycle till then
     while args.cycles is None or cycle < args.cycles:
         cycle += 1
         started = time.monotonic()
-        result, builds = _cycle(args, store, index_url)  # Ctrl-C in here: exit 130
-        _print_cycle(args, result, builds, cycle)
-        worst = max(worst, int(crawl_exit(result.crawl)))
-        if result.crawl.interrupted:
-            return ExitCode.INTERRUPTED
+        why = (
+            "no feed" if feed is None else _why_read_root(feed, started, root_read, hot_until, args)
+        )
+        if why is None:
+            _print_cycle(args, _quiet_cycle(), None, cycle)
+        else:
+            if why == "the feed shows an upload":
+                # a CDN may still serve the root from before the upload: it is read for a few
+                # cycles more
+                hot_until = started + 3 * args.interval
+            root_read = started
+            result, builds = _cycle(args, store, index_url)  # Ctrl-C in here: exit 130
+            _print_cycle(args, result, builds, cycle)
+            worst = max(worst, int(crawl_exit(result.crawl)))
+            if result.crawl.interrupted:
+                return ExitCode.INTERRUPTED
         if args.cycles is not None and cycle >= args.cycles:
             break
         try:
@@ -122,6 +154,59 @@ def run(args: argparse.Namespace) -> int:
                 print(f"update --follow: stopped after {cycle} cycle(s)", file=sys.stderr)
             break
     return worst
+
+
+def _feed_url(text: str) -> str:
+    return text if text == "none" else checks.index_url(text)
+
+
+def _feed(args: argparse.Namespace, index_url: str) -> UpdatesFeed | None:
+    from depgraph.crawler.feed import UpdatesFeed, feed_url_for
+    from depgraph.crawler.http import make_session
+
+    if args.feed_url == "none":
+        return None
+    url = args.feed_url or feed_url_for(index_url)
+    if url is None:
+        return None
+    access = index_access(args, index_url)
+    session = make_session(
+        pool_size=1,
+        retries=access.retries,
+        user_agent=access.user_agent,
+        ca_bundle=access.ca_bundle,
+    )
+    return UpdatesFeed(url, session)
+
+
+def _why_read_root(
+    feed: UpdatesFeed, now: float, root_read: float, hot_until: float, args: argparse.Namespace
+) -> str | None:
+    """Why this cycle reads the root, or None: it was read within --root-every, no upload was
+    seen lately, and the feed shows nothing new. The feed is polled every cycle, so that what it
+    lists when the root is read is known; a feed that cannot be read says nothing: the root is
+    read."""
+    from depgraph.crawler.errors import FetchError
+
+    try:
+        fresh = feed.changed()
+    except FetchError as exc:
+        print(f"update --follow: {exc}; reading the root", file=sys.stderr)
+        return "the feed cannot be read"
+    if now - root_read >= args.root_every:
+        return "--root-every"
+    if fresh:
+        return "the feed shows an upload"
+    if now < hot_until:
+        return "an upload was seen lately"
+    return None
+
+
+def _quiet_cycle() -> UpdateSummary:
+    from depgraph.crawler.crawl import CrawlSummary
+    from depgraph.crawler.update import UpdateSummary
+
+    return UpdateSummary(CrawlSummary(), "feed-quiet")
 
 
 def _cycle(

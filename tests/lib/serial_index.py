@@ -1,6 +1,7 @@
 """An index on loopback that PyPI's way of saying what changed can be tested against: a PEP 691
 JSON root listing each project's `_last-serial`, JSON project pages with `X-PyPI-Last-Serial`,
-real wheels, and uploads while it runs (`publish`), each advancing the index's serial."""
+real wheels, an RSS feed of the last uploads (`/rss/updates.xml`, as PyPI's), and uploads while
+it runs (`publish`), each advancing the index's serial."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class SerialIndex:
         #: filename -> PEP 700 upload time
         self.uploaded: dict[str, str] = {}
         self.paths: list[str] = []
+        #: (project, version) of each upload, oldest first: the RSS feed lists the last 100
+        self.uploads: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         index = self
 
@@ -44,6 +47,10 @@ class SerialIndex:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
 
+    @property
+    def feed_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/rss/updates.xml"
+
     def publish(
         self, project: str, version: str, requires: list[str], uploaded: str | None = None
     ) -> int:
@@ -56,6 +63,7 @@ class SerialIndex:
             self.serial += 1
             _, files = self.projects.get(project, (0, []))
             self.projects[project] = (self.serial, [*files, wheel.name])
+            self.uploads.append((project, version))
             return self.serial
 
     def answer(self, h: BaseHTTPRequestHandler) -> None:
@@ -65,8 +73,21 @@ class SerialIndex:
             projects = dict(self.projects)
             serial = self.serial
             uploaded = dict(self.uploaded)
+            recent = self.uploads[-100:]
         headers: dict[str, str] = {}
-        if path == "/simple/":
+        if path == "/rss/updates.xml":  # PyPI's feed of recent uploads, newest first
+            items = "".join(
+                f"<item><title>{name} {version}</title>"
+                f"<link>https://example.invalid/project/{name}/{version}/</link>"
+                "<pubDate>Tue, 01 Dec 2026 00:00:00 GMT</pubDate></item>"
+                for name, version in reversed(recent)
+            )
+            body = (
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>updates</title>{items}'
+                "</channel></rss>"
+            ).encode()
+            kind = "text/xml"
+        elif path == "/simple/":
             body = json.dumps(
                 {
                     "meta": {"api-version": "1.1", "_last-serial": serial},
