@@ -10,7 +10,8 @@ report (p50, p95, max).
 existing projects (the popular ones more often, as in `replica.py day`), each a new release with
 a small real wheel and its PEP 658 file; every second, the uploads of that second are published at
 once: the project pages and then the JSON root (with the projects' and the index's serials
-advanced) replaced atomically, as a CDN would flip them. An upload's time is the moment the root
+advanced) and an RSS feed of the last 100 uploads (as PyPI's `/rss/updates.xml`, which the
+follow polls) replaced atomically, as a CDN would flip them. An upload's time is the moment the root
 that lists it was in place. PyPI took about 20,000 releases a day in 2023 (0.23 a second): 10x is
 `--rate 2.3`.
 
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,7 @@ class Uploads:
         self.weights = [1 / (i + 1) for i in range(len(self.names))]
         self.pending: dict[str, dict[str, Any]] = {}  # project -> its page, changed
         self.batch: list[tuple[str, str]] = []
+        self.recent: list[tuple[str, str]] = []  # the RSS feed's last 100 uploads
 
     def upload(self, count: int) -> None:
         for name in self.rng.choices(self.names, self.weights, k=count):
@@ -96,6 +99,19 @@ class Uploads:
             self.simple / "index.json",
             f'{{"meta": {json.dumps(self.meta)}, "projects": [{listed}]}}',
         )
+        self.recent = [*self.recent, *self.batch][-100:]
+        items = "".join(
+            f"<item><title>{name} {version}</title><link>/project/{name}/{version}/</link>"
+            f"<pubDate>{time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}</pubDate>"
+            "</item>"
+            for name, version in reversed(self.recent)
+        )
+        (self.simple.parent / "rss").mkdir(exist_ok=True)
+        _replace(
+            self.simple.parent / "rss" / "updates.xml",
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>uploads</title>{items}'
+            "</channel></rss>",
+        )
         published, self.batch, self.pending = self.batch, [], {}
         return published
 
@@ -127,10 +143,12 @@ def follow(
     tree: Path, db: Path, rate: float, minutes: float, interval: float, report: Path
 ) -> None:
     uploads = Uploads(tree)
+    uploads.publish()  # the feed in place before the follow asks for it
     with served(tree) as (url, _ca):
         command = [
             *(sys.executable, "-m", "depgraph", "update", "--follow", "--db", str(db)),
             *("--index-url", url, "--interval", str(interval), "--report", str(report)),
+            *("--feed-url", url.replace("/simple/", "/rss/updates.xml")),
             *("--sandbox", "none", "--json", "-q"),
         ]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -199,7 +217,9 @@ def follow(
     report_lag = [in_report[k] - published_at[k] for k in in_report]
     print(
         f"{len(published_at):,} uploads in {minutes:g} min ({rate:g}/s), update --follow "
-        f"--interval {interval:g}: {len(cycles)} cycles"
+        f"--interval {interval:g}: {len(cycles)} cycles ("
+        + ", ".join(f"{m} {n}" for m, n in Counter(c["mode"] for c in cycles).items())
+        + ")"
     )
     print(f"upload -> store:  {_percentiles(store_lag)}")
     print(f"upload -> report: {_percentiles(report_lag)}")
