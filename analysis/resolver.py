@@ -74,6 +74,10 @@ class UnknownDependencies(Exception):
         self.candidate = candidate
 
 
+#: how many answers of find_matches a provider keeps
+MATCHES_KEPT = 50_000
+
+
 def _pinned(specifier: SpecifierSet) -> bool:
     specs = list(specifier)
     return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
@@ -83,6 +87,8 @@ class StoreProvider(AbstractProvider):  # type: ignore[type-arg]
     def __init__(self, index: ReleaseIndex, target: Target) -> None:
         self.index, self.target = index, target
         self._usable: dict[NormalizedName, list[ReleaseInfo]] = {}
+        self._matches: dict[object, list[Candidate]] = {}
+        self._dependencies: dict[tuple[int, frozenset[str]], list[Req]] = {}
 
     # --- candidates -------------------------------------------------------------------------
 
@@ -128,7 +134,20 @@ class StoreProvider(AbstractProvider):  # type: ignore[type-arg]
             return []
         name = reqs[0].name
         extras = frozenset().union(*(r.extras for r in reqs))
-        bad = {c.version for c in incompatibilities[identifier]}
+        bad = frozenset(c.version for c in incompatibilities[identifier])
+        # the same question comes back often (a resolution asks again after each pin; a provider
+        # shared by many projects hears the same requirements from each): answered once
+        key = (name, extras, frozenset(r.specifier for r in reqs), bad)
+        found = self._matches.get(key)
+        if found is None:
+            if len(self._matches) >= MATCHES_KEPT:  # memory stays bounded over a long run
+                self._matches.clear()
+            found = self._matches[key] = self._find(name, extras, reqs, bad)
+        return found
+
+    def _find(
+        self, name: NormalizedName, extras: frozenset[str], reqs: list[Req], bad: frozenset[Version]
+    ) -> list[Candidate]:
         specifier = SpecifierSet()
         for req in reqs:
             specifier &= req.specifier
@@ -157,6 +176,13 @@ class StoreProvider(AbstractProvider):  # type: ignore[type-arg]
     def get_dependencies(self, candidate: Candidate) -> Iterable[Req]:
         if not candidate.release.deps_known:
             raise UnknownDependencies(candidate)
+        key = (candidate.release.release_id, candidate.extras)
+        found = self._dependencies.get(key)
+        if found is None:
+            found = self._dependencies[key] = self._dependencies_of(candidate)
+        return found
+
+    def _dependencies_of(self, candidate: Candidate) -> list[Req]:
         out: list[Req] = []
         if candidate.extras:  # B[x] needs B itself, at the same version
             out.append(Req(candidate.name, SpecifierSet(f"=={candidate.version}")))
