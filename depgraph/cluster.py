@@ -103,7 +103,10 @@ def open_cluster(scheduler: str | None, local: str | None) -> Iterator[Cluster |
                 n_workers=processes,
                 threads_per_worker=threads_each,
                 processes=True,
-                dashboard_address=None,
+                # the scheduler's HTTP server starts whatever is asked; on a port of its own, on
+                # loopback: never Dask's default 8787, which another cluster (or a notebook's)
+                # may hold
+                dashboard_address="127.0.0.1:0",
             )
             client = Client(local_cluster)
         else:
