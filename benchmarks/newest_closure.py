@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from depgraph.analysis.installability import check_installable, select_projects
@@ -53,16 +55,13 @@ def main() -> None:
         )
         if index is None:
             continue
-        decided = [p for p in top if p in closures]
+        decided = [canonicalize_name(p) for p in top if canonicalize_name(p) in closures]
         provider = StoreProvider(index, target)
         started = time.perf_counter()
-        same = sum(
-            1
-            for p in decided
-            if (v := check_installable(index, p, target, provider=provider)).verdict
-            == "installable"
-            and v.pinned == closures[p]
-        )
+        same = 0
+        for project in decided:
+            verdict = check_installable(index, project, target, provider=provider)
+            same += verdict.verdict == "installable" and verdict.pinned == closures[project]
         print(
             f"  of the top {len(top):,}: {len(decided):,} decided so; the resolver pins the same "
             f"for {same:,} of them, in {time.perf_counter() - started:.1f} s"
