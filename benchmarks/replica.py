@@ -288,10 +288,10 @@ def crawl(
     return db
 
 
-def simulate_day(tree: Path, releases: int, seed: int = 5) -> None:
+def simulate_day(tree: Path, releases: int, churn: int | None = None, seed: int = 5) -> None:
     """A day of uploads applied to the tree: `releases` new releases (on existing projects, the
     popular ones more often), a yank for every hundredth, a few hundred projects removed and as
-    many created (each a tenth of a percent of the releases), every change advancing the
+    many created (`churn`, by default a hundredth of the releases), every change advancing the
     index's serial and the changed project's."""
     import random
 
@@ -328,7 +328,8 @@ def simulate_day(tree: Path, releases: int, seed: int = 5) -> None:
         serials[name] = page(name)["meta"]["_last-serial"] = serial
 
     started = time.monotonic()
-    churn = max(1, releases // 1000)
+    if churn is None:  # a few hundred projects a day of 20,000 releases, as on PyPI
+        churn = max(1, releases // 100)
     removed = set(rng.sample(names, churn))
     names = [n for n in names if n not in removed]
     weights = [1 / (i + 1) for i in range(len(names))]  # a few projects get most uploads
@@ -535,6 +536,9 @@ def main() -> None:
     d = sub.add_parser("day", help="apply a simulated day of PyPI to the tree")
     d.add_argument("--tree", type=Path, required=True)
     d.add_argument("--releases", type=int, default=20000)
+    d.add_argument(
+        "--churn", type=int, default=None, help="projects removed and created (releases / 100)"
+    )
     u = sub.add_parser("update", help="update a kept store, then compare with a fresh crawl")
     u.add_argument("--tree", type=Path, required=True)
     u.add_argument("--db", type=Path, required=True)
@@ -568,7 +572,7 @@ def main() -> None:
             cluster=args.cluster,
         )
     elif args.what == "day":
-        simulate_day(args.tree, args.releases)
+        simulate_day(args.tree, args.releases, args.churn)
     else:
         update_and_compare(args.tree, args.db, args.workers, args.server, args.compare)
 
