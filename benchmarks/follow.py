@@ -210,9 +210,25 @@ def follow(
                 print("gave up waiting 10 minutes past the last upload")
                 break
             time.sleep(max(0.0, 0.5 - (time.monotonic() - tick)))
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=120)
         reader.close()
+        _print_figures(published_at, in_store, in_report, cycles, rate, minutes, interval)
+        process.send_signal(signal.SIGINT)  # between cycles it ends at once; in one, it may take
+        try:
+            process.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            print("update --follow did not end within 600 s of Ctrl-C: killed")
+            process.kill()
+
+
+def _print_figures(
+    published_at: dict[tuple[str, str], float],
+    in_store: dict[tuple[str, str], float],
+    in_report: dict[tuple[str, str], float],
+    cycles: list[dict[str, Any]],
+    rate: float,
+    minutes: float,
+    interval: float,
+) -> None:
     store_lag = [in_store[k] - published_at[k] for k in in_store]
     report_lag = [in_report[k] - published_at[k] for k in in_report]
     print(
