@@ -399,15 +399,13 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
     """`update --follow --report DIR`, a real process against an index receiving an upload: the
     next cycle reads only what the root's serials say changed, the report is rebuilt, Ctrl-C
     between cycles ends it with exit 0."""
-    import queue
-    import signal
     import subprocess
     import sys
-    import threading
     import time
 
     import pandas as pd
 
+    from tests.lib.follow_process import FollowProcess
     from tests.lib.serial_index import SerialIndex
 
     db, report = tmp_path / "s.sqlite", tmp_path / "report"
@@ -417,47 +415,14 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
         common = ["--db", str(db), "--sandbox", "none", "-q"]
         crawl = [sys.executable, "-m", "depgraph", "crawl", "--all", "-i", index.url, *common]
         assert subprocess.run(crawl, capture_output=True, timeout=120).returncode == 0
-        follow = subprocess.Popen(
-            [
-                *(sys.executable, "-X", "faulthandler", "-m", "depgraph", "update"),
-                *("--follow", "--interval", "1"),
-                *("--report", str(report), "--json", *common),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        out = follow.stdout
-        assert out is not None
-
-        def read() -> None:
-            for line in out:
-                lines.put(line)
-
-        def next_cycle() -> dict[str, object]:
-            """The next cycle's line; when none comes, the follow process's threads (dumped by
-            faulthandler on SIGABRT) and its stderr are the failure message."""
-            try:
-                return dict(json.loads(lines.get(timeout=120)))
-            except queue.Empty:
-                if follow.poll() is None:
-                    follow.send_signal(signal.SIGABRT)
-                follow.wait(timeout=60)
-                err = follow.stderr.read() if follow.stderr is not None else ""
-                raise AssertionError(
-                    f"no cycle for 120 s; exit {follow.returncode}; stderr:\n{err}"
-                ) from None
-
-        threading.Thread(target=read, daemon=True).start()
-        try:
-            first = next_cycle()
+        with FollowProcess("--interval", "1", "--report", str(report), *common) as follow:
+            first = follow.next_cycle()
             assert first["cycle"] == 1 and first["mode"] == "root-serials"
             assert first["projects"] == 0 and first["report_seconds"] is not None  # no report yet
             before = len(index.paths)
             uploaded = time.monotonic()
             index.publish("tool", "1.0", ["lib"])
-            while not (cycle := next_cycle())["new_projects"]:
+            while not (cycle := follow.next_cycle())["new_projects"]:
                 assert cycle["report_seconds"] is None  # nothing changed: the report stands
             lag = time.monotonic() - uploaded
             assert cycle["projects"] == 1 and cycle["report_seconds"] is not None
@@ -466,24 +431,17 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
             assert packages.loc["lib", "direct_dependents"] == 2
             asked = index.paths[before:]
             assert "/simple/tool/" in asked and "/simple/app/" not in asked
-        finally:
-            if follow.poll() is None:
-                follow.send_signal(signal.SIGINT)
-            follow.wait(timeout=60)
-        err = follow.stderr.read() if follow.stderr is not None else ""
-    assert follow.returncode in (0, 130), err
-    assert "Traceback" not in err
+    assert follow.returncode in (0, 130), follow.err
+    assert "Traceback" not in follow.err
 
 
 def test_follow_reads_the_root_only_when_the_feed_shows_an_upload(tmp_path: Path) -> None:
     """With an RSS feed of uploads, follow mode polls the feed each cycle and reads the root
     (PyPI's: tens of megabytes) only when the feed lists something new."""
-    import queue
-    import signal
     import subprocess
     import sys
-    import threading
 
+    from tests.lib.follow_process import FollowProcess
     from tests.lib.serial_index import SerialIndex
 
     db = tmp_path / "s.sqlite"
@@ -492,52 +450,19 @@ def test_follow_reads_the_root_only_when_the_feed_shows_an_upload(tmp_path: Path
         common = ["--db", str(db), "--sandbox", "none", "-q"]
         crawl = [sys.executable, "-m", "depgraph", "crawl", "--all", "-i", index.url, *common]
         assert subprocess.run(crawl, capture_output=True, timeout=120).returncode == 0
-        follow = subprocess.Popen(
-            [
-                *(sys.executable, "-X", "faulthandler", "-m", "depgraph", "update", "--follow"),
-                *("--interval", "0.3", "--feed-url", index.feed_url, "--root-every", "3600"),
-                *("--json", *common),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        out = follow.stdout
-        assert out is not None
-
-        def read() -> None:
-            for line in out:
-                lines.put(line)
-
-        threading.Thread(target=read, daemon=True).start()
-
-        def next_cycle() -> dict[str, object]:
-            try:
-                return dict(json.loads(lines.get(timeout=120)))
-            except queue.Empty:
-                follow.send_signal(signal.SIGABRT)
-                follow.wait(timeout=60)
-                err = follow.stderr.read() if follow.stderr else ""
-                raise AssertionError(f"no cycle for 120 s:\n{err}") from None
-
-        try:
-            assert next_cycle()["mode"] == "root-serials"  # the first cycle reads the root
-            quiet = [next_cycle() for _ in range(5)]
+        options = ("--interval", "0.3", "--feed-url", index.feed_url, "--root-every", "3600")
+        with FollowProcess(*options, *common) as follow:
+            assert follow.next_cycle()["mode"] == "root-serials"  # the first reads the root
+            quiet = [follow.next_cycle() for _ in range(5)]
             assert {c["mode"] for c in quiet} == {"feed-quiet"}
             roots = index.paths.count("/simple/")
             index.publish("tool", "1.0", ["lib"])
-            while (cycle := next_cycle())["mode"] == "feed-quiet":
+            while (cycle := follow.next_cycle())["mode"] == "feed-quiet":
                 pass
             assert cycle["mode"] == "root-serials" and cycle["new_projects"] == 1
             assert index.paths.count("/simple/") == roots + 1
             # a few cycles more read the root (a CDN may lag behind the feed), then quiet again
-            modes = [next_cycle()["mode"] for _ in range(12)]
+            modes = [follow.next_cycle()["mode"] for _ in range(12)]
             assert modes[0] == "root-serials" and modes[-1] == "feed-quiet"
-        finally:
-            if follow.poll() is None:
-                follow.send_signal(signal.SIGINT)
-            follow.wait(timeout=60)
-        err = follow.stderr.read() if follow.stderr else ""
-    assert follow.returncode in (0, 130), err
-    assert "Traceback" not in err
+    assert follow.returncode in (0, 130), follow.err
+    assert "Traceback" not in follow.err
