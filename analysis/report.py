@@ -129,8 +129,9 @@ def any_version_dependents(
 ) -> np.ndarray:
     """Per node of `graph`: the projects whose selected release *or any older known release*
     lists it (outside extras unless `include_extras`; implied edges never). `older`: requirement
-    rows of the known releases that are not selected; only their edges are computed here, the
-    rest is the graph's own."""
+    rows (source, target, extra, and marker where `environment` is given) of the known releases
+    that are not selected, each distinct row once is enough (`StoreSource.older_edges`); only
+    their edges are computed here, the rest is the graph's own."""
     own = graph.adjacency(include_extras=include_extras, include_implied=False)
     edges = edges_from_requirements(older, environment)
     edges = edges[~edges["implied"].astype(bool)]
@@ -139,9 +140,11 @@ def any_version_dependents(
     src, dst = graph.codes_of(edges["source"]), graph.codes_of(edges["target"])
     # a name only an older release requires is not a node of the report: nothing to count
     keep = (src >= 0) & (dst >= 0) & (src != dst)
-    ones = np.ones(int(keep.sum()), dtype=np.int8)
+    # each pair once: a pair repeated 256 times would sum to 0 in the int8 matrix
+    pairs = np.unique(src[keep].astype(np.int64) * graph.n + dst[keep])
+    ones = np.ones(len(pairs), dtype=np.int8)
     shape = (graph.n, graph.n)
-    older_adj = sparse.csr_matrix((ones, (src[keep], dst[keep])), shape=shape)
+    older_adj = sparse.csr_matrix((ones, (pairs // graph.n, pairs % graph.n)), shape=shape)
     return direct_dependents((own + older_adj).tocsr())
 
 
@@ -225,10 +228,12 @@ class _TableBuild:
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
                 reading_nodes = reads.submit(source.nodes)
-                # the older releases' requirements (few) on the side: the selected ones are
-                # never copied out of all of them
+                # the older releases' distinct edges on the side: the selected releases'
+                # requirements are never copied out of all of them
+                reading_older = reads.submit(
+                    source.older_edges, environment is not None, include_extras
+                )
                 columns = _requirements_read(environment)
-                reading_older = reads.submit(source.requirements, columns=columns, older_only=True)
                 reqs = source.requirements(columns=columns)
                 self._checking.ask(reqs["target"], reqs["specifier"])
                 self._reqs: pd.DataFrame | None = reqs

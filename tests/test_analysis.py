@@ -381,3 +381,66 @@ def test_report_csv_reads_back_as_pandas_own_csv_does(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         pd.read_csv(tmp_path / "arrow.csv"), pd.read_csv(tmp_path / "pandas.csv")
     )
+
+
+@pytest.fixture(scope="module")
+def repeating_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A crawled store whose older releases repeat the same requirements many times, under
+    markers and extras."""
+    from tests.lib.helpers import crawl_cli
+    from tests.lib.serial_index import SerialIndex
+
+    folder = tmp_path_factory.mktemp("repeating")
+    with SerialIndex(folder / "files") as index:
+        for name in ("lib", "old", "py2", "extra-only"):
+            index.publish(name, "1.0", [])
+        for n in range(256):  # the repeats of one pair sum to 0 in 8 bits
+            index.publish("app", f"0.{n}", ["lib", 'py2; python_version < "3"'])
+        index.publish("app", "1.0", ["old; extra == 'x'"])
+        index.publish("tool", "0.1", ["extra-only; extra == 'cli'", "app"])
+        index.publish("tool", "1.0", [])
+        assert crawl_cli(index.url, folder / "s.sqlite", "--all") == 0
+    return folder / "s.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("python", "include_extras"), [(None, False), (None, True), ("3.12", False), ("2.7", True)]
+)
+def test_any_version_counts_of_a_crawled_store_are_its_rows_read_by_sets(
+    repeating_store: Path, python: str | None, include_extras: bool
+) -> None:
+    """`direct_dependents_any_version` of a crawled store equals a reading of the stored rows by
+    sets: the projects whose some known release lists the name (markers held for the Python,
+    extras only when included)."""
+    import sqlite3
+
+    from packaging.markers import Marker
+
+    from depgraph.analysis.report import build_tables
+
+    environment = target_environment(python) if python else None
+    packages = build_tables(
+        repeating_store, include_extras=include_extras, environment=environment
+    ).packages.set_index("name")
+
+    with sqlite3.connect(repeating_store) as conn:
+        rows = conn.execute(
+            "SELECT r.project, q.name, q.marker, q.extra FROM requirements q"
+            " JOIN releases r ON r.id = q.release_id WHERE r.deps_state = 'known'"
+            " AND q.kind IN ('run', 'extra')"
+        ).fetchall()
+    held = {
+        (source, target)
+        for source, target, marker, extra in rows
+        if (include_extras or extra is None)
+        and (
+            environment is None
+            or marker is None
+            or Marker(marker).evaluate({**environment, "extra": extra or ""})
+        )
+        and source != target
+    }
+    for name in packages.index:
+        expected = len({s for s, t in held if t == name})
+        assert packages.loc[name, "direct_dependents_any_version"] == expected, name
+    assert packages.loc["lib", "direct_dependents_any_version"] == 1

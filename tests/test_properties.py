@@ -272,3 +272,26 @@ def test_any_version_dependents_count_every_known_release(
         for name in nodes["name"]
     }
     assert dict(zip(graph.names, counts.tolist(), strict=True)) == expected
+
+
+def test_any_version_dependents_count_a_dependent_once_however_often_it_repeats() -> None:
+    """A project whose 256 older releases each list a name is one dependent of it (the counts
+    are kept in 8 bits: a sum of the repeats would wrap to 0)."""
+    import pandas as pd
+
+    from depgraph.analysis.build import edges_from_requirements
+    from depgraph.analysis.graph import from_edge_frame
+    from depgraph.analysis.report import any_version_dependents
+
+    nodes = pd.DataFrame({"name": ["a", "b", "x"]})
+    latest = pd.DataFrame({"source": ["b"], "target": ["x"], "extra": [None], "marker": [None]})
+    graph = from_edge_frame(edges_from_requirements(latest), nodes)
+    older = pd.DataFrame(
+        {
+            "source": ["a"] * 256,
+            "target": ["x"] * 256,
+            "extra": [None] * 256,
+            "marker": [None] * 256,
+        }
+    )
+    assert any_version_dependents(graph, older).tolist() == [0, 0, 2]

@@ -45,6 +45,7 @@ __all__ = [
     "read_frame",
     "read_latest_versions",
     "read_nodes",
+    "read_older_edges",
     "read_queries",
     "read_requirement_texts",
     "read_requirements",
@@ -404,6 +405,37 @@ def read_requirements(
     return read_query(db, sql, params, as_of, text)
 
 
+def read_older_edges(
+    db: str | Path,
+    with_markers: bool = False,
+    include_extras: bool = False,
+    as_of: str | None = None,
+) -> pd.DataFrame:
+    """The distinct (source, target, extra[, marker]) of the run-time requirements of the known
+    releases that are not selected: outside extras (extra always NULL) unless `include_extras`.
+    Every older release of a project mostly repeats the same names: on a store of every PyPI
+    release, 22 M rows are 1 M distinct pairs, and SQLite's DISTINCT costs less than carrying the
+    rows out."""
+    postgres = is_postgres(db)
+    flag = "r.is_latest" if postgres else "r.is_latest + 0"  # see read_requirements
+    join = "JOIN" if postgres else "CROSS JOIN"
+    kinds = [str(k) for k in RUNTIME_KINDS]
+    columns = ["r.project AS source", "q.name AS target", "q.extra AS extra"]
+    if with_markers:
+        columns.append("q.marker AS marker")
+    where = "r.deps_state = ? AND q.kind IN ({}) AND {} = 0".format(
+        ",".join("?" * len(kinds)), flag
+    )
+    if not include_extras:
+        where += " AND q.extra IS NULL"
+    sql = (
+        f"SELECT DISTINCT {', '.join(columns)} FROM requirements q {join} releases r"
+        f" ON r.id = q.release_id WHERE {where}"
+    )
+    text = ["source", "target", "extra", *(["marker"] if with_markers else [])]
+    return read_query(db, sql, [DepsState.KNOWN.value, *kinds], as_of, text)
+
+
 def read_selected_releases(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
     """Each project's selected release: id, project, version, yanked, requires_python,
     deps_state."""
@@ -580,6 +612,9 @@ class StoreSource:
         older_only: bool = False,
     ) -> pd.DataFrame:
         return read_requirements(self.locator, latest_only, kinds, columns, self.as_of, older_only)
+
+    def older_edges(self, with_markers: bool = False, include_extras: bool = False) -> pd.DataFrame:
+        return read_older_edges(self.locator, with_markers, include_extras, self.as_of)
 
     def requirement_texts(self, ids: Sequence[int]) -> pd.DataFrame:
         return read_requirement_texts(self.locator, ids, self.as_of)
