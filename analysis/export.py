@@ -166,9 +166,7 @@ def _sqlite(
 ) -> Path:
     """One database: the tables (loaded through Arrow), a `columns` table of meanings, and the
     indexes a who-requires-whom question needs."""
-    from contextlib import closing
-
-    import adbc_driver_sqlite.dbapi as adbc
+    from depgraph.core.interruptible import interruptible
 
     described = pd.DataFrame(
         [
@@ -178,6 +176,15 @@ def _sqlite(
         ],
         columns=["table_name", "column_name", "description"],
     )
+    interruptible(lambda: _ingest(frames, described, path))
+    return path
+
+
+def _ingest(frames: dict[str, pd.DataFrame], described: pd.DataFrame, path: Path) -> None:
+    from contextlib import closing
+
+    import adbc_driver_sqlite.dbapi as adbc
+
     from depgraph.core import sqlite_libraries
 
     with (
@@ -206,4 +213,3 @@ def _sqlite(
         ):
             cur.execute(statement)
         conn.commit()
-    return path

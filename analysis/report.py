@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
+from depgraph.core.interruptible import in_background
 from depgraph.core.progress import Progress, silent
 from depgraph.store.reader import REQUIREMENT_COLUMNS, StoreSource
 
@@ -226,26 +227,23 @@ class _TableBuild:
         whole_index = source.whole_index()
         self._checking = start_unmet_check(source.locator, source.as_of)
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read") as reads:
-                reading_nodes = reads.submit(source.nodes)
-                # the older releases' distinct edges on the side: the selected releases'
-                # requirements are never copied out of all of them
-                reading_older = reads.submit(
-                    source.older_edges, environment is not None, include_extras
-                )
-                columns = _requirements_read(environment)
-                reqs = source.requirements(columns=columns)
-                self._checking.ask(reqs["target"], reqs["specifier"])
-                self._reqs: pd.DataFrame | None = reqs
-                self.tables = _graph_tables(
-                    reqs,
-                    reading_nodes.result(),
-                    reading_older.result,
-                    downloads,
-                    include_extras,
-                    environment,
-                    whole_index,
-                )
+            # the nodes, then the older releases' distinct edges, on the side (the selected
+            # releases' requirements are never copied out of all of them)
+            reading_nodes, reading_older = in_background(
+                source.nodes, lambda: source.older_edges(environment is not None, include_extras)
+            )
+            reqs = source.requirements(columns=_requirements_read(environment))
+            self._checking.ask(reqs["target"], reqs["specifier"])
+            self._reqs: pd.DataFrame | None = reqs
+            self.tables = _graph_tables(
+                reqs,
+                reading_nodes.result(),
+                reading_older.result,
+                downloads,
+                include_extras,
+                environment,
+                whole_index,
+            )
         except BaseException:
             self._checking.stop()
             raise

@@ -116,3 +116,40 @@ def test_sqlite3_waits_for_a_columnar_read_to_end(tmp_path: Path) -> None:
 def test_a_release_never_counted_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="no adbc connection"):
         sqlite_libraries.release("adbc", tmp_path / "never.sqlite")
+
+
+# a columnar read of minutes on the main thread, SIGINT after a second: the ADBC driver manager
+# puts its own SIGINT handler in place while a statement runs on the main thread, and SQLite's
+# driver cannot cancel, so without a thread of its own the signal is lost until the read ends
+INTERRUPTED = """
+import os, signal, sys, threading, time
+from depgraph.store.reader import Query, read_queries
+
+slow = Query(
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000000) "
+    "SELECT count(*) AS n FROM c"
+)
+threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+start = time.monotonic()
+try:
+    read_queries(sys.argv[1], [slow])
+except KeyboardInterrupt:
+    print(f"interrupted {time.monotonic() - start:.1f}")
+else:
+    print("read to its end")
+"""
+
+
+def test_ctrl_c_reaches_a_columnar_read_on_the_main_thread(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    Store(db).close()
+    run = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    word, seconds = run.stdout.split()
+    assert word == "interrupted" and float(seconds) < 10, run.stdout

@@ -31,6 +31,7 @@ from depgraph.core.db import (
     sqlite_read_uri,
 )
 from depgraph.core.errors import AsOfError, EmptyStoreError, StoreError
+from depgraph.core.interruptible import interruptible
 from depgraph.core.schema import DepsState, FileKind, RequirementKind, check_version
 from depgraph.core.versions import latest_key
 
@@ -103,11 +104,15 @@ def read_queries(
     but as of a date, whose TEMP views live on the sqlite3 connection (built once for all)."""
     if is_postgres(db) or as_of is not None or not Path(db).exists():
         return _read_rows(db, queries, as_of)
+    return interruptible(lambda: _read_sqlite(db, queries))
+
+
+def _read_sqlite(db: str | Path, queries: Sequence[Query]) -> list[pd.DataFrame]:
     # the columnar driver's SQLite only where this process has no sqlite3 connection to the
     # file (a writer's store, a service): two SQLite libraries on one file corrupt each other
     with sqlite_libraries.holding("adbc", db, wait=False) as columnar:
         if not columnar:
-            return _read_rows(db, queries, as_of)
+            return _read_rows(db, queries, None)
         # the version check through sqlite3 would need the file too: it waits its turn
         return _read_checked_columnar(db, queries)
 
