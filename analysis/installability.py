@@ -18,8 +18,11 @@ every target (`assumption` says so); Requires-Python and markers still apply.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,11 +44,13 @@ from .targets import Target
 
 __all__ = [
     "VERDICTS",
+    "Elsewhere",
     "Installability",
     "Verdict",
     "check_installability",
     "check_installable",
     "installability_table",
+    "resolve_batch",
     "write_installability",
 ]
 
@@ -208,11 +213,13 @@ def installability_table(
     max_rounds: int = 2000,
     progress: Progress = silent,
     newest: NewestReleases | None = None,
+    elsewhere: Elsewhere | None = None,
 ) -> pd.DataFrame:
     """One row per (project, target): see Verdict.as_row. With `newest`, the projects whose
     whole tree is met by newest releases are decided without the resolver (the same verdict and
-    pins: see `analysis.newest_closure`)."""
-    chosen = list(projects)
+    pins: see `analysis.newest_closure`). With `elsewhere`, the resolutions run as tasks of its
+    executor, batches of projects over the same store (see `resolve_batch`)."""
+    chosen = [canonicalize_name(p) for p in projects]
     closures: dict[str, dict[NormalizedName, tuple[tuple[str, str], ...]]] = {}
     shortcut_seconds: dict[str, float] = {}
     if newest is not None:
@@ -220,42 +227,137 @@ def installability_table(
             started = time.perf_counter()
             closures[t.label] = clean_closures(newest, chosen, t)
             shortcut_seconds[t.label] = (time.perf_counter() - started) / max(len(chosen), 1)
-    providers = {t.label: StoreProvider(index, t) for t in targets}
     assumption = "" if index.has_files else NO_FILES_ASSUMPTION
-    rows: list[dict[str, object]] = []
-    for done, project in enumerate(chosen):
-        name = canonicalize_name(project)
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    pending: dict[NormalizedName, list[str]] = {}  # project -> labels the resolver decides
+    for name in chosen:
         for t in targets:
             pinned = closures.get(t.label, {}).get(name)
             if pinned is None:
-                verdict = check_installable(index, project, t, max_rounds, providers[t.label])
-            else:
-                version = dict(pinned)[name]
-                verdict = Verdict(
-                    name,
-                    version,
-                    t.label,
-                    "installable",
-                    len(pinned),
-                    pinned,
-                    NEWEST_THROUGHOUT,
-                    assumption,
-                    shortcut_seconds[t.label],
-                )
-            rows.append(verdict.as_row())
-        progress("installable", done + 1, len(chosen))
-    columns = [
-        "project",
-        "version",
-        "target",
-        "verdict",
-        "resolved",
-        "pinned",
-        "detail",
-        "assumption",
-        "seconds",
+                pending.setdefault(name, []).append(t.label)
+                continue
+            rows[name, t.label] = Verdict(
+                name,
+                dict(pinned)[name],
+                t.label,
+                "installable",
+                len(pinned),
+                pinned,
+                NEWEST_THROUGHOUT,
+                assumption,
+                shortcut_seconds[t.label],
+            ).as_row()
+    work = [(name, label) for name, labels in pending.items() for label in labels]
+    tally = _Tally(progress, len(chosen) - len(pending), len(chosen), work)
+    if elsewhere is None:
+        resolved = _resolve_here(index, work, targets, max_rounds, tally)
+    else:
+        resolved = elsewhere.resolve(work, targets, max_rounds, tally)
+    for row in resolved:
+        rows[str(row["project"]), str(row["target"])] = row
+    ordered = [rows[name, t.label] for name in chosen for t in targets]
+    return pd.DataFrame(ordered, columns=list(Verdict("", None, "", "").as_row()))
+
+
+class _Tally:
+    """Progress in projects: one is done when each of its (project, target) pairs is."""
+
+    def __init__(
+        self, progress: Progress, decided: int, total: int, work: Sequence[tuple[str, str]]
+    ) -> None:
+        self.progress, self.decided, self.total = progress, decided, total
+        self.left = Counter(name for name, _ in work)
+        progress("installable", decided, total)
+
+    def done(self, rows: Iterable[dict[str, object]]) -> None:
+        for row in rows:
+            name = str(row["project"])
+            self.left[name] -= 1
+            if not self.left[name]:
+                self.decided += 1
+        self.progress("installable", self.decided, self.total)
+
+
+def _resolve_here(
+    index: ReleaseIndex,
+    work: Sequence[tuple[str, str]],
+    targets: Sequence[Target],
+    max_rounds: int,
+    tally: _Tally,
+) -> list[dict[str, object]]:
+    by_label = {t.label: t for t in targets}
+    providers = {t.label: StoreProvider(index, t) for t in targets}
+    rows = []
+    for name, label in work:
+        row = check_installable(index, name, by_label[label], max_rounds, providers[label]).as_row()
+        rows.append(row)
+        tally.done([row])
+    return rows
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """Resolutions as tasks of an executor (a Dask cluster's, or any whose tasks may run in
+    other processes): each task a batch of (project, target) pairs over `source`, which every
+    worker process opens for itself and keeps open for its next batches (the resolver's caches
+    with it: most projects share much of their trees)."""
+
+    executor: Executor
+    source: StoreSource
+    batch: int = 200  # (project, target) pairs a task
+
+    def resolve(
+        self,
+        work: Sequence[tuple[str, str]],
+        targets: Sequence[Target],
+        max_rounds: int,
+        tally: _Tally,
+    ) -> list[dict[str, object]]:
+        batches = [list(work[i : i + self.batch]) for i in range(0, len(work), self.batch)]
+        futures = [
+            self.executor.submit(resolve_batch, self.source, b, tuple(targets), max_rounds)
+            for b in batches
+        ]
+        rows = []
+        try:
+            for future in as_completed(futures):
+                done = future.result()
+                rows.extend(done)
+                tally.done(done)
+        finally:
+            for future in futures:
+                future.cancel()
+        return rows
+
+
+# per worker thread: the last store and targets it resolved for, with their index and providers
+_local = threading.local()
+
+
+def resolve_batch(
+    source: StoreSource,
+    work: Sequence[tuple[str, str]],
+    targets: tuple[Target, ...],
+    max_rounds: int,
+) -> list[dict[str, object]]:
+    """The verdict rows of (project, target label) pairs: a task that may run in another process.
+    The index and providers stay for the thread's next batch over the same store and targets."""
+    kept = getattr(_local, "kept", None)
+    if kept is None or kept[0] != (source, targets):
+        if kept is not None:
+            kept[1].close()
+        index = ReleaseIndex(source)
+        kept = _local.kept = (
+            (source, targets),
+            index,
+            {t.label: StoreProvider(index, t) for t in targets},
+        )
+    _, index, providers = kept
+    by_label = {t.label: t for t in targets}
+    return [
+        check_installable(index, name, by_label[label], max_rounds, providers[label]).as_row()
+        for name, label in work
     ]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def share_installable(table: pd.DataFrame) -> dict[str, float]:
@@ -304,8 +406,10 @@ def check_installability(
     top: int | None = None,
     max_rounds: int = 2000,
     progress: Progress = silent,
+    executor: Executor | None = None,
 ) -> Installability:
-    """The verdicts of the named projects, the `top` projects by direct dependents, or all."""
+    """The verdicts of the named projects, the `top` projects by direct dependents, or all; with
+    an `executor`, the resolutions run as its tasks (see `Elsewhere`)."""
     source = StoreSource.of(db)
     started = time.perf_counter()
     # chosen before the index holds its connection: the columnar reads need the file to themselves
@@ -314,7 +418,10 @@ def check_installability(
     newest = NewestReleases(source) if len(chosen) > SHORTCUT_FROM else None
     index = ReleaseIndex(source)
     try:
-        table = installability_table(index, chosen, targets, max_rounds, progress, newest)
+        elsewhere = None if executor is None else Elsewhere(executor, source)
+        table = installability_table(
+            index, chosen, targets, max_rounds, progress, newest, elsewhere
+        )
         seconds = time.perf_counter() - started
     finally:
         index.close()
@@ -350,6 +457,7 @@ def write_installability(
     top: int | None = None,
     max_rounds: int = 2000,
     progress: Progress = silent,
+    executor: Executor | None = None,
 ) -> dict[str, object]:
     """installable.csv (one row per project and target), summary.json, installable.png (the
     verdicts per Python version). Returns the summary."""
@@ -358,7 +466,13 @@ def write_installability(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result = check_installability(
-        db, targets, projects=projects, top=top, max_rounds=max_rounds, progress=progress
+        db,
+        targets,
+        projects=projects,
+        top=top,
+        max_rounds=max_rounds,
+        progress=progress,
+        executor=executor,
     )
     write_verdicts(result, targets, out)
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2))

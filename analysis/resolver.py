@@ -16,7 +16,7 @@ The rules pip's resolver applies, each taken from pip (`pip/_internal/resolution
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
@@ -37,10 +37,13 @@ class Req:
     specifier: SpecifierSet
     extras: frozenset[str] = frozenset()
     text: str = ""  # as written, for messages
+    # asked for on every resolver round: computed once
+    key: str = field(init=False, compare=False, repr=False)
+    specifier_text: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        return _key(self.name, self.extras)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _key(self.name, self.extras))
+        object.__setattr__(self, "specifier_text", str(self.specifier))
 
     def __str__(self) -> str:
         return self.text or f"{self.name}{self.specifier}"
@@ -52,10 +55,10 @@ class Candidate:
     version: Version
     extras: frozenset[str]
     release: ReleaseInfo
+    key: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        return _key(self.name, self.extras)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _key(self.name, self.extras))
 
     def __str__(self) -> str:
         extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
@@ -132,12 +135,14 @@ class StoreProvider(AbstractProvider):  # type: ignore[type-arg]
         reqs = list(requirements[identifier])
         if not reqs:
             return []
-        name = reqs[0].name
-        extras = frozenset().union(*(r.extras for r in reqs))
+        # one identifier, one name and set of extras
+        name, extras = reqs[0].name, reqs[0].extras
         bad = frozenset(c.version for c in incompatibilities[identifier])
         # the same question comes back often (a resolution asks again after each pin; a provider
-        # shared by many projects hears the same requirements from each): answered once
-        key = (name, extras, frozenset(r.specifier for r in reqs), bad)
+        # shared by many projects hears the same requirements from each): answered once. Keyed
+        # by the specifiers' text: one text is one meaning (two spellings of one meaning only
+        # ask twice)
+        key = (identifier, frozenset(r.specifier_text for r in reqs), bad)
         found = self._matches.get(key)
         if found is None:
             if len(self._matches) >= MATCHES_KEPT:  # memory stays bounded over a long run

@@ -20,6 +20,7 @@ from packaging.version import Version
 from depgraph.analysis.installability import (
     NEWEST_THROUGHOUT,
     VERDICTS,
+    Elsewhere,
     check_installable,
     installability_table,
 )
@@ -160,6 +161,36 @@ def test_command_writes_csv_and_json(
     assert (out / "installable.png").stat().st_size > 0
     same = installability_table(ReleaseIndex(store), ["ok-app"], [Target("3.8")])
     assert same.loc[0, "verdict"] == "installable"
+
+
+def test_resolutions_on_a_dask_cluster_give_the_same_rows(store: Path, tmp_path: Path) -> None:
+    """`--cluster local:2`: the resolutions as tasks of two worker processes, each reading the
+    store itself; batches of three pairs, so each process resolves many batches with the index it
+    keeps. The rows are those of one process resolving all."""
+    from distributed import Client, LocalCluster
+
+    targets = [Target("3.8"), Target("3.12", "win32")]
+    here = installability_table(ReleaseIndex(store), ROOTS, targets)
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0"
+        ) as lc,
+        Client(lc) as client,  # type: ignore[no-untyped-call]
+    ):
+        elsewhere = Elsewhere(client.get_executor(pure=False), StoreSource.of(store), batch=3)
+        there = installability_table(ReleaseIndex(store), ROOTS, targets, elsewhere=elsewhere)
+        assert len(client.run(lambda: 1)) == 2  # two worker processes
+    columns = ["project", "version", "target", "verdict", "resolved", "pinned", "detail"]
+    assert there[columns].equals(here[columns])
+    assert set(here["verdict"]) >= {"installable", "conflict", "missing-dependency"}
+
+    out = tmp_path / "cli"
+    args = ["installable", "--db", str(store), "--python", "3.8", "--all", "-q"]
+    assert main([*args, "--out", str(out), "--cluster", "local:2"]) == 0
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    from_cluster = pd.read_csv(out / "installable.csv")
+    from_one = pd.read_csv(tmp_path / "one" / "installable.csv")
+    assert from_cluster[columns].equals(from_one[columns])
 
 
 def test_report_includes_installability(store: Path, tmp_path: Path) -> None:

@@ -60,18 +60,37 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         default=2000,
         help="resolver rounds before a project is `too-deep` (default %(default)s)",
     )
+    inst.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the resolutions on a Dask distributed cluster, e.g. tcp://scheduler:8786, in "
+        "batches of projects; each worker reads the store itself (a PostgreSQL URL, or a SQLite "
+        "file at the same path on every worker)",
+    )
+    inst.add_argument(
+        "--cluster",
+        metavar="local:N[xT]",
+        default=None,
+        help="start a Dask LocalCluster of N worker processes (T threads each, default 1) for the "
+        "run: the resolver is pure Python, so local:N with N the cores is the way to use them all",
+    )
     inst.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from depgraph.analysis import Target, write_installability
 
+    from ..cluster import open_cluster
     from ..progress import StageBars
     from .options import progress_wanted
 
     targets = [Target(python, args.platform) for python in args.python]
     top = None if (args.all or args.project) else (args.top or 100)
-    with StageBars(progress_wanted(args), unit="project") as bars:
+    with (
+        open_cluster(args.scheduler, args.cluster) as cluster,
+        StageBars(progress_wanted(args), unit="project") as bars,
+    ):
         summary = write_installability(
             args.db,
             args.out,
@@ -80,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             top=top,
             max_rounds=args.max_rounds,
             progress=bars,
+            executor=None if cluster is None else cluster.executor,
         )
     if args.json:
         print_json(summary)
