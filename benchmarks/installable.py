@@ -6,8 +6,13 @@
     Python) pairs, timed (pip is ~1 s a verdict); the rate ratio, and agreement on the sample.
 (b) The 2023 PyPI import (../shared/data/pypi-deps-db, imported once): the top N projects by
     direct dependents x 3 Pythons, timed, with the share installable per Python.
+(c) With --random N: N projects drawn at random from the import x Python 3.9-3.13, the whole
+    `installable` path (the newest-closure shortcut, then the resolver) in this process and then
+    on a Dask LocalCluster of two processes, side by side; where the resolver's time goes by
+    verdict, and what every project of the import would take at the measured rates.
 
-    python benchmarks/installable.py [--sample 40] [--top 5000] [--import-db PATH]
+    python benchmarks/installable.py [--sample 40] [--top 5000] [--import-db PATH] [--random N]
+        [--skip-loopback] [--skip-top]
 """
 
 from __future__ import annotations
@@ -138,6 +143,59 @@ def imported(db: Path, top: int) -> None:
     )
 
 
+def sampled(db: Path, n: int, seed: int = 1) -> None:
+    from distributed import Client, LocalCluster
+
+    from depgraph.analysis.installability import NEWEST_THROUGHOUT, check_installability
+
+    source = StoreSource.of(db)
+    index = ReleaseIndex(source)
+    everything = index.project_names()
+    index.close()
+    projects = sorted(random.Random(seed).sample(everything, n))
+    targets = [Target(p) for p in PYTHONS]
+    started = time.perf_counter()
+    here = check_installability(source, targets, projects=projects)
+    one = time.perf_counter() - started
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0"
+        ) as lc,
+        Client(lc) as client,  # type: ignore[no-untyped-call]
+    ):
+        started = time.perf_counter()
+        there = check_installability(
+            source, targets, projects=projects, executor=client.get_executor(pure=False)
+        )
+        two = time.perf_counter() - started
+    columns = ["project", "target", "verdict", "pinned"]
+    same = there.table[columns].equals(here.table[columns])
+    table = here.table
+    short = table["detail"].eq(NEWEST_THROUGHOUT)
+    print(
+        f"(c) 2023 import, {n} of {len(everything)} projects at random x {len(targets)} Pythons "
+        f"({len(table)} verdicts): one process {one:.1f} s, LocalCluster of 2 processes "
+        f"{two:.1f} s ({one / two:.2f}x), the same rows: {same}; peak RSS here "
+        f"{peak_gib():.2f} GiB"
+    )
+    print(f"    {short.mean():.1%} decided by the newest-closure shortcut")
+    resolved = table[~short]
+    by = resolved.groupby("verdict")["seconds"].agg(["count", "sum", "median", "max"])
+    total = float(resolved["seconds"].sum())
+    for verdict, row in by.iterrows():
+        print(
+            f"    resolver, {verdict}: {int(row['count'])} verdicts, {row['sum']:.1f} s "
+            f"({row['sum'] / total:.0%} of the resolver's time), median {row['median']:.4f} s, "
+            f"max {row['max']:.1f} s"
+        )
+    scale = len(everything) / n
+    print(
+        f"    the resolver's part for every project of the import at this rate: "
+        f"{total * scale / 3600:.1f} h in one process; {total * scale / 3600 * two / one:.1f} h "
+        "on two at the speed-up measured here (the shortcut's part: benchmarks/newest_closure.py)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sample", type=int, default=40)
@@ -147,10 +205,17 @@ def main() -> None:
         type=Path,
         default=Path(__file__).resolve().parent / ".cache" / "pypi-deps-db.sqlite",
     )
+    parser.add_argument("--random", type=int, default=0, help="(c): N projects at random")
+    parser.add_argument("--skip-loopback", action="store_true")
+    parser.add_argument("--skip-top", action="store_true")
     args = parser.parse_args()
-    loopback(args.sample)
+    if not args.skip_loopback:
+        loopback(args.sample)
     args.import_db.parent.mkdir(parents=True, exist_ok=True)
-    imported(args.import_db, args.top)
+    if not args.skip_top:
+        imported(args.import_db, args.top)
+    if args.random:
+        sampled(args.import_db, args.random)
 
 
 if __name__ == "__main__":
