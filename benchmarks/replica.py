@@ -36,6 +36,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sys
 import tarfile
 import tempfile
@@ -518,7 +519,13 @@ def check(data: Path, share: float, buckets: int | None, db: Path) -> None:
         print(f"  {label}, e.g.: {sorted(keys)[:8]}")
 
 
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    # `kill` unwinds as Ctrl-C does: the nginx it started is stopped on the way out
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     b = sub.add_parser("build")
