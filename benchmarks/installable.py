@@ -11,8 +11,11 @@
     on a Dask LocalCluster of two processes, side by side; where the resolver's time goes by
     verdict, and what every project of the import would take at the measured rates.
 
+(d) With --rounds-sample N: N other random projects on Python 3.12 with --max-rounds 2000 and
+    then 200: time and the verdicts that change.
+
     python benchmarks/installable.py [--sample 40] [--top 5000] [--import-db PATH] [--random N]
-        [--skip-loopback] [--skip-top]
+        [--rounds-sample N] [--skip-loopback] [--skip-top]
 """
 
 from __future__ import annotations
@@ -196,6 +199,31 @@ def sampled(db: Path, n: int, seed: int = 1) -> None:
     )
 
 
+def rounds_tradeoff(db: Path, n: int, seed: int = 2) -> None:
+    from depgraph.analysis.installability import check_installability
+
+    source = StoreSource.of(db)
+    index = ReleaseIndex(source)
+    everything = index.project_names()
+    index.close()
+    projects = sorted(random.Random(seed).sample(everything, n))
+    verdicts = {}
+    for rounds in (2000, 200):
+        started = time.perf_counter()
+        result = check_installability(
+            source, [Target("3.12")], projects=projects, max_rounds=rounds
+        )
+        counts = result.table["verdict"].value_counts().to_dict()
+        print(
+            f"(d) {n} random projects, Python 3.12, --max-rounds {rounds}: "
+            f"{time.perf_counter() - started:.1f} s, {counts}"
+        )
+        verdicts[rounds] = result.table.set_index("project")["verdict"]
+    changed = verdicts[2000] != verdicts[200]
+    moves = (verdicts[2000][changed] + " -> " + verdicts[200][changed]).value_counts().to_dict()
+    print(f"    verdicts changed: {int(changed.sum())} {moves}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sample", type=int, default=40)
@@ -206,6 +234,7 @@ def main() -> None:
         default=Path(__file__).resolve().parent / ".cache" / "pypi-deps-db.sqlite",
     )
     parser.add_argument("--random", type=int, default=0, help="(c): N projects at random")
+    parser.add_argument("--rounds-sample", type=int, default=0, help="(d): N projects at random")
     parser.add_argument("--skip-loopback", action="store_true")
     parser.add_argument("--skip-top", action="store_true")
     args = parser.parse_args()
@@ -216,6 +245,8 @@ def main() -> None:
         imported(args.import_db, args.top)
     if args.random:
         sampled(args.import_db, args.random)
+    if args.rounds_sample:
+        rounds_tradeoff(args.import_db, args.rounds_sample)
 
 
 if __name__ == "__main__":
