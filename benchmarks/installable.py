@@ -146,16 +146,21 @@ def imported(db: Path, top: int) -> None:
     )
 
 
+def _random_projects(db: Path, n: int, seed: int) -> tuple[StoreSource, list[str], list[str]]:
+    """The store, all its projects, and n of them drawn at random (sorted)."""
+    source = StoreSource.of(db)
+    index = ReleaseIndex(source)
+    everything: list[str] = list(index.project_names())
+    index.close()
+    return source, everything, sorted(random.Random(seed).sample(everything, n))
+
+
 def sampled(db: Path, n: int, seed: int = 1) -> None:
     from distributed import Client, LocalCluster
 
     from depgraph.analysis.installability import NEWEST_THROUGHOUT, check_installability
 
-    source = StoreSource.of(db)
-    index = ReleaseIndex(source)
-    everything = index.project_names()
-    index.close()
-    projects = sorted(random.Random(seed).sample(everything, n))
+    source, everything, projects = _random_projects(db, n, seed)
     targets = [Target(p) for p in PYTHONS]
     started = time.perf_counter()
     here = check_installability(source, targets, projects=projects)
@@ -202,11 +207,7 @@ def sampled(db: Path, n: int, seed: int = 1) -> None:
 def rounds_tradeoff(db: Path, n: int, seed: int = 2) -> None:
     from depgraph.analysis.installability import check_installability
 
-    source = StoreSource.of(db)
-    index = ReleaseIndex(source)
-    everything = index.project_names()
-    index.close()
-    projects = sorted(random.Random(seed).sample(everything, n))
+    source, _, projects = _random_projects(db, n, seed)
     verdicts = {}
     for rounds in (2000, 200):
         started = time.perf_counter()
