@@ -9,6 +9,7 @@ doubled. Without either option nothing changes: the crawl runs on this process's
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
@@ -90,6 +91,7 @@ def open_cluster(scheduler: str | None, local: str | None) -> Iterator[Cluster |
     if scheduler is not None and local is not None:
         raise UsageError("give --scheduler or --cluster, not both")
     try:
+        import dask.config
         from distributed import Client, LocalCluster
     except ModuleNotFoundError:
         raise UsageError(
@@ -107,6 +109,15 @@ def open_cluster(scheduler: str | None, local: str | None) -> Iterator[Cluster |
                 # loopback: never Dask's default 8787, which another cluster (or a notebook's)
                 # may hold
                 dashboard_address="127.0.0.1:0",
+                # no statistical profiler in the workers: it walks every thread's stack 100
+                # times a second, CPU the crawl needs, and on Python 3.11 it can read a frame
+                # while it is freed and log a traceback (dask/distributed#8163). Given to each
+                # nanny, which starts (and restarts) its worker with it: the whole configuration
+                # (a nanny puts each top-level key of it in place of Dask's own)
+                config=dask.config.update(
+                    copy.deepcopy(dask.config.config),
+                    {"distributed": {"worker": {"profile": {"enabled": False}}}},
+                ),
             )
             client = Client(local_cluster)
         else:

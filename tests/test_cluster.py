@@ -269,3 +269,22 @@ def test_cluster_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "local:NxT" in capsys.readouterr().err
     assert main([*base, "--scheduler", f"tcp://127.0.0.1:{free_port()}"]) == 2
     assert "no Dask scheduler answers at tcp://127.0.0.1:" in capsys.readouterr().err
+
+
+def test_a_local_clusters_workers_run_without_dasks_profiler() -> None:
+    """The workers of `--cluster local:N` start (and restart) with Dask's statistical profiler
+    off: it takes CPU from the crawl's threads 100 times a second, and on Python 3.11 it can log
+    a traceback while reading a frame being freed."""
+    import dask.config
+
+    from depgraph.cluster import open_cluster
+
+    with open_cluster(None, "local:2") as cluster:
+        assert cluster is not None
+        client = cluster.client
+        on = "distributed.worker.profile.enabled"
+        assert set(client.run(lambda: dask.config.get(on)).values()) == {False}
+        client.restart()
+        assert set(client.run(lambda: dask.config.get(on)).values()) == {False}
+    # the caller's own configuration is left as it was
+    assert dask.config.get(on) is True
