@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -431,6 +433,83 @@ def test_follow_keeps_the_store_and_its_report_fresh(tmp_path: Path) -> None:
             assert packages.loc["lib", "direct_dependents"] == 2
             asked = index.paths[before:]
             assert "/simple/tool/" in asked and "/simple/app/" not in asked
+    assert follow.returncode in (0, 130), follow.err
+    assert "Traceback" not in follow.err
+
+
+def test_a_follows_report_equals_a_fresh_report_after_every_kind_of_change(
+    tmp_path: Path,
+) -> None:
+    """A follow rebuilds its report from the reads of the last one with only the projects it
+    wrote read again: after new releases (the selected one changing, older ones gaining
+    edges), a new project, a removed one and several at once, every file of its report is the
+    file a fresh `depgraph report` of the same store writes."""
+    from tests.lib.follow_process import FollowProcess
+    from tests.lib.serial_index import SerialIndex
+
+    db, report, fresh = tmp_path / "s.sqlite", tmp_path / "report", tmp_path / "fresh"
+    common = ["--db", str(db), "--sandbox", "none", "-q"]
+
+    def report_cycle(follow: FollowProcess) -> None:
+        """Cycles until one rebuilt the report, then until one changed nothing."""
+        while follow.next_cycle()["report_seconds"] is None:
+            pass
+        while follow.next_cycle()["report_seconds"] is not None:
+            pass
+
+    def same_reports() -> None:
+        shutil.rmtree(fresh, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "depgraph", "report", "--db", str(db), "--out", str(fresh)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        files = sorted(p.name for p in fresh.iterdir() if p.suffix in (".csv", ".json"))
+        assert "packages.csv" in files and "edges.csv" in files
+        assert files == sorted(p.name for p in report.iterdir() if p.suffix in (".csv", ".json"))
+        for name in files:
+            if name == "summary.json":  # but the consistency point, which quiet cycles advance
+                ours, theirs = (json.loads((d / name).read_text()) for d in (report, fresh))
+                for summary in (ours, theirs):
+                    assert summary["coverage"].pop("whole_index").startswith("a crawl of the")
+                assert ours == theirs
+            else:
+                assert (report / name).read_bytes() == (fresh / name).read_bytes(), name
+
+    with SerialIndex(tmp_path / "files") as index:
+        index.publish("lib", "1.0", [])
+        index.publish("app", "1.0", ["lib", "six"])
+        index.publish("old", "1.0", ["lib"])
+        index.publish("tool", "0.9", ["app>=1"])
+        crawl = [sys.executable, "-m", "depgraph", "crawl", "--all", "-i", index.url, *common]
+        assert subprocess.run(crawl, capture_output=True, timeout=120).returncode == 0
+        with FollowProcess("--interval", "0.5", "--report", str(report), *common) as follow:
+            report_cycle(follow)  # the first report: the whole store read
+            same_reports()
+            # a new selected release: app 1.0's edges become older ones
+            index.publish("app", "2.0", ["lib>=1", "attrs", 'rich; extra == "cli"'])
+            report_cycle(follow)
+            same_reports()
+            packages = pd.read_csv(report / "packages.csv").set_index("name")
+            # six only app 1.0 required: no node now; attrs is app 2.0's
+            assert "six" not in packages.index and packages.loc["attrs", "direct_dependents"] == 1
+            index.publish("newbie", "0.1", ["app>=2", "nowhere"])  # a new project
+            report_cycle(follow)
+            same_reports()
+            index.remove("old")  # a project leaves the index
+            report_cycle(follow)
+            same_reports()
+            assert "old" not in set(pd.read_csv(report / "packages.csv")["name"])
+            for project, version, requires in (
+                ("lib", "2.0", ["six"]),
+                ("tool", "1.0", ["app>=3"]),
+                ("newbie", "0.2", []),
+            ):
+                index.publish(project, version, requires)
+            report_cycle(follow)
+            same_reports()
     assert follow.returncode in (0, 130), follow.err
     assert "Traceback" not in follow.err
 

@@ -32,8 +32,13 @@ if TYPE_CHECKING:
     from depgraph.crawler.sdist_builds import SandboxSummary
     from depgraph.crawler.update import UpdateSummary
     from depgraph.store import Store
+    from depgraph.store.reader import KeptStoreSource
 
-__all__ = ["add_parser", "run"]
+__all__ = ["WHOLE_READ_EVERY", "add_parser", "run"]
+
+#: with --follow --report: how often a rebuild reads the whole store, not only what the follow
+#: itself wrote (another process writing the same store is seen within this long)
+WHOLE_READ_EVERY = 600.0
 
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -85,7 +90,9 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default=None,
         help="rebuild this report folder after every cycle that changed the store, replacing it "
-        "in one step (a reader sees the old report whole or the new one whole)",
+        "in one step (a reader sees the old report whole or the new one whole); with --follow "
+        "a rebuild reads again only the projects the follow wrote, and the whole store every "
+        f"{WHOLE_READ_EVERY / 60:.0f} minutes (for what another process wrote)",
     )
     upd.add_argument(
         "--feed-url",
@@ -117,12 +124,13 @@ def run(args: argparse.Namespace) -> int:
     if args.cycles is not None and not args.follow:
         raise UsageError("--cycles counts the cycles of --follow")
     if not args.follow:
-        result, builds = _cycle(args, store, index_url)
+        result, builds = _cycle(args, store, index_url, _ReportReads(args.db, follow=False))
         _print_cycle(args, result, builds, None)
         return crawl_exit(result.crawl)
     cycle = 0
     worst = 0
     feed = _feed(args, index_url)
+    reads = _ReportReads(args.db, follow=True)
     root_read = -float("inf")  # when the root was last read
     hot_until = -float("inf")  # after the feed shows an upload: the root each cycle till then
     while args.cycles is None or cycle < args.cycles:
@@ -139,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 # cycles more
                 hot_until = started + 3 * args.interval
             root_read = started
-            result, builds = _cycle(args, store, index_url)  # Ctrl-C in here: exit 130
+            result, builds = _cycle(args, store, index_url, reads)  # Ctrl-C in here: exit 130
             _print_cycle(args, result, builds, cycle)
             worst = max(worst, int(crawl_exit(result.crawl)))
             if result.crawl.interrupted:
@@ -209,8 +217,33 @@ def _quiet_cycle() -> UpdateSummary:
     return UpdateSummary(CrawlSummary(), "feed-quiet")
 
 
+class _ReportReads:
+    """What a report rebuild reads: the store whole, or in a follow the kept reads of the last
+    rebuild with what the follow wrote since read again (whole again every WHOLE_READ_EVERY)."""
+
+    def __init__(self, db: str, follow: bool) -> None:
+        self._db, self._follow = db, follow
+        self._kept: KeptStoreSource | None = None
+        self._whole_at = -float("inf")
+
+    def source(self, store: Store) -> str | KeptStoreSource:
+        from depgraph.store.reader import KeptStoreSource
+
+        written = store.take_written()
+        if not self._follow:
+            return self._db
+        if self._kept is None:
+            self._kept = KeptStoreSource.open(self._db)
+        else:
+            self._kept.changed(written)
+        if time.monotonic() - self._whole_at >= WHOLE_READ_EVERY:
+            self._kept.forget()
+            self._whole_at = time.monotonic()
+        return self._kept
+
+
 def _cycle(
-    args: argparse.Namespace, store: Store, index_url: str
+    args: argparse.Namespace, store: Store, index_url: str, reads: _ReportReads
 ) -> tuple[UpdateSummary, SandboxSummary | None]:
     """One update: what changed crawled, the pending sdists built, and with --report the report
     rebuilt when the store changed."""
@@ -251,7 +284,7 @@ def _cycle(
         # the writer lets go of the file (it reconnects next cycle): the report's columnar
         # reads use a SQLite library of their own, which must not share the file in one process
         store.close()
-        write_report(args.db, args.report)
+        write_report(reads.source(store), args.report)
         result.report_seconds = time.monotonic() - started
     return result, outcome.builds
 

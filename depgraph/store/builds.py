@@ -48,6 +48,7 @@ class Builds(StoreBase):
         state = DepsState.KNOWN if result.ok else DepsState.FAILED
         note = result.detail if result.ok else None
         stage = FailureStage.SANDBOX
+        self.note_written([c.project])
         with self.transaction() as db:
             db.execute(
                 "UPDATE releases SET deps_state = ?, metadata_source = ?, metadata_file = ?,"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +81,9 @@ class StoreBase:
         #: reads only: nothing is created, migrated or written (a store on a read-only disk)
         self.read_only = read_only
         self._local = threading.local()
+        # the projects this object wrote (their releases, files, requirements, status) since
+        # `take_written`; None: possibly all of them
+        self._written: set[str] | None = set()
         # check (and create or migrate) before any pragma writes to a file that may not be ours
         with closing(connect(self.path, read_only=read_only)) as conn:
             if read_only:
@@ -127,6 +130,22 @@ class StoreBase:
                 raise
             else:
                 db.execute("COMMIT")
+
+    def note_written(self, names: Iterable[str] | None) -> None:
+        """Record that these projects' rows were (or may have been) written; None: any project's.
+        Noted before the commit: a rolled-back write noted is harmless, a commit not noted is
+        not."""
+        if names is None:
+            self._written = None
+        elif self._written is not None:
+            self._written.update(names)
+
+    def take_written(self) -> set[str] | None:
+        """The projects this object wrote since the last call (None: it cannot say which, as
+        after a store-wide re-derivation), and start counting anew. What other processes wrote
+        is not in it."""
+        written, self._written = self._written, set()
+        return written
 
     @retried_on_connection_loss
     def get_meta(self, key: str) -> str | None:

@@ -71,6 +71,7 @@ class CrawlWrites(StoreBase):
         """Several projects in one transaction: all of them or none (a commit costs more than a
         304)."""
         unchanged = [r for r in records if r.status == PageOutcome.UNCHANGED]
+        self.note_written(r.name for r in records if r.status != PageOutcome.UNCHANGED)
         with self.transaction() as db:
             # 304s: a few statements for the whole batch (each execute costs a GIL hand-off)
             if unchanged:

@@ -37,6 +37,7 @@ class Derivations(StoreBase):
         changed. Only releases with a marker somewhere can change."""
 
         changed = 0
+        self.note_written(None)  # any release with a marker may change
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT release_id, raw, extra, kind, source, extractor_version FROM requirements"

@@ -17,8 +17,9 @@ class Imports(StoreBase):
         """Releases read from a data set, in one transaction (provenance: `origin`, their
         source)."""
         stamp = now()
+        projects = {r.project for r in batch}
+        self.note_written(projects)
         with self.transaction() as db:
-            projects = {r.project for r in batch}
             db.executemany(
                 "INSERT INTO projects (name, display_name, index_url, status, crawled_at)"
                 " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET index_url = "

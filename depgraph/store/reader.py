@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from packaging.version import Version
 
@@ -37,6 +38,7 @@ from depgraph.core.versions import latest_key
 
 __all__ = [
     "REQUIREMENT_COLUMNS",
+    "KeptStoreSource",
     "Query",
     "ReleaseRows",
     "StoreSource",
@@ -280,23 +282,39 @@ def require_projects(db: str | Path) -> None:
             raise EmptyStoreError(f"the store at {db} holds no projects yet: crawl or import first")
 
 
-def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
+def read_nodes(
+    db: str | Path, as_of: str | None = None, projects: Sequence[str] | None = None
+) -> pd.DataFrame:
     """One row per project, sorted by name: latest version, dependency state of that release,
-    wheels/sdist, releases, last upload, console scripts.
+    wheels/sdist, releases, last upload, console scripts. With `projects`, the rows of those
+    only (the ones the store holds).
 
     Simple queries joined here on the project name: SQLite's plan for them as one statement (a
     LEFT JOIN of four grouped subqueries) takes several times as long."""
     kinds = (FileKind.WHEEL.value, FileKind.SDIST.value)
-    projects, latest, counts, files, scripts = read_queries(
+    name_of, project_of, r_project_of, their = "", "", "", ""
+    some: tuple[object, ...] = ()
+    if projects is not None:
+        condition, some = _one_of(db, "{}", list(projects))
+        name_of, project_of, r_project_of = (
+            f" AND {condition.format(c)}" for c in ("name", "project", "r.project")
+        )
+        their = f" AND release_id IN (SELECT id FROM releases WHERE {condition.format('project')})"
+    names, latest, counts, files, scripts = read_queries(
         db,
         [
-            Query("SELECT name, status FROM projects"),
+            Query(f"SELECT name, status FROM projects WHERE 1 = 1{name_of}", some),
             Query(
                 "SELECT id, project, version AS latest_version, deps_state, metadata_source,"
-                " deps_verified, entry_points_read FROM releases WHERE is_latest = 1",
+                f" deps_verified, entry_points_read FROM releases WHERE is_latest = 1{project_of}",
+                some,
                 text=("latest_version", "metadata_source"),
             ),
-            Query("SELECT project, count(*) AS releases FROM releases GROUP BY project"),
+            Query(
+                "SELECT project, count(*) AS releases FROM releases"
+                f" WHERE 1 = 1{project_of} GROUP BY project",
+                some,
+            ),
             Query(
                 "SELECT r.project, max(CASE WHEN f.kind = ? THEN 1 ELSE 0 END) AS has_wheels,"
                 " max(CASE WHEN f.kind = ? THEN 1 ELSE 0 END) AS has_sdist,"
@@ -304,19 +322,20 @@ def read_nodes(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
                 " FROM files f JOIN releases r ON r.id = f.release_id"
                 # imported stores have no files, and SQLite's plan still scans every release
                 # for nothing: a constant condition it tests once
-                " WHERE EXISTS (SELECT 1 FROM files) GROUP BY r.project",
-                kinds,
+                f" WHERE EXISTS (SELECT 1 FROM files){r_project_of} GROUP BY r.project",
+                (*kinds, *some),
                 text=("last_upload",),
             ),
             Query(
                 "SELECT release_id, count(*) AS console_scripts FROM entry_points"
-                " WHERE grp IN ('console_scripts', 'gui_scripts') GROUP BY release_id"
+                f" WHERE grp IN ('console_scripts', 'gui_scripts'){their} GROUP BY release_id",
+                some,
             ),
         ],
         as_of,
     )
     # sorted here, not by ORDER BY: byte order whatever the database's collation
-    nodes = projects.sort_values("name", ignore_index=True)
+    nodes = names.sort_values("name", ignore_index=True)
     index = pd.Index(nodes["name"])
     latest = _aligned(index, latest, "project")
     nodes["latest_version"] = latest["latest_version"]
@@ -380,18 +399,19 @@ def read_requirements(
     columns: tuple[str, ...] = REQUIREMENT_COLUMNS,
     as_of: str | None = None,
     older_only: bool = False,
+    projects: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind,
     raw. Of each project's selected release (`latest_only`), of every release, or with
-    `older_only` of the known releases that are not selected."""
+    `older_only` of the known releases that are not selected; with `projects`, of those projects
+    only. Rows in the order of their `id`."""
     where = "r.deps_state = ? AND q.kind IN ({})".format(",".join("?" * len(kinds)))
-    # SQLite's planner (no statistics) scans the releases (millions on PyPI) and looks each
-    # known one's requirements up: scanning the requirements and looking their release up by its
-    # key is faster. CROSS JOIN is how SQLite is told the loop order; `+ 0`
-    # keeps it off the partial index of latest releases.
-    postgres = is_postgres(db)
-    flag = "r.is_latest" if postgres else "r.is_latest + 0"
-    join = "JOIN" if postgres else "CROSS JOIN"
+    params: list[object] = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
+    flag, join = _requirements_scan(db, projects)
+    if projects is not None:
+        condition, some = _one_of(db, "r.project", list(projects))
+        where += f" AND {condition}"
+        params += some
     if older_only:
         where += f" AND {flag} = 0"
     elif latest_only:
@@ -399,9 +419,8 @@ def read_requirements(
     select = ", ".join(f"{_COLUMNS[c]} AS {c}" for c in columns)
     sql = (
         f"SELECT {select} FROM requirements q {join} releases r ON r.id = q.release_id"
-        f" WHERE {where}"
+        f" WHERE {where}" + (" ORDER BY q.id" if projects is not None else "")
     )
-    params = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
     text = [
         c
         for c in columns
@@ -410,21 +429,33 @@ def read_requirements(
     return read_query(db, sql, params, as_of, text)
 
 
+def _requirements_scan(db: str | Path, projects: Sequence[str] | None) -> tuple[str, str]:
+    """How a read of requirement rows joins their releases: (the latest flag's expression, the
+    join). SQLite's planner (no statistics) scans the releases (millions on PyPI) and looks each
+    known one's requirements up: scanning the requirements and looking their release up by its
+    key is faster. CROSS JOIN is how SQLite is told the loop order; `+ 0` keeps it off the
+    partial index of latest releases. For a few projects' rows the planner's own order (their
+    releases by name, then their requirements) is the right one."""
+    if is_postgres(db) or projects is not None:
+        return "r.is_latest", "JOIN"
+    return "r.is_latest + 0", "CROSS JOIN"
+
+
 def read_older_edges(
     db: str | Path,
     with_markers: bool = False,
     include_extras: bool = False,
     as_of: str | None = None,
+    projects: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The distinct (source, target, extra[, marker]) of the run-time requirements of the known
-    releases that are not selected: outside extras (extra always NULL) unless `include_extras`.
-    Every older release of a project mostly repeats the same names: on a store of every PyPI
-    release, 22 M rows are 1 M distinct pairs, and SQLite's DISTINCT costs less than carrying the
-    rows out."""
-    postgres = is_postgres(db)
-    flag = "r.is_latest" if postgres else "r.is_latest + 0"  # see read_requirements
-    join = "JOIN" if postgres else "CROSS JOIN"
+    releases that are not selected: outside extras (extra always NULL) unless `include_extras`;
+    with `projects`, of those projects only. Every older release of a project mostly repeats the
+    same names: on a store of every PyPI release, 22 M rows are 1 M distinct pairs, and SQLite's
+    DISTINCT costs less than carrying the rows out."""
+    flag, join = _requirements_scan(db, projects)
     kinds = [str(k) for k in RUNTIME_KINDS]
+    params: list[object] = [DepsState.KNOWN.value, *kinds]
     columns = ["r.project AS source", "q.name AS target", "q.extra AS extra"]
     if with_markers:
         columns.append("q.marker AS marker")
@@ -433,12 +464,16 @@ def read_older_edges(
     )
     if not include_extras:
         where += " AND q.extra IS NULL"
+    if projects is not None:
+        condition, some = _one_of(db, "r.project", list(projects))
+        where += f" AND {condition}"
+        params += some
     sql = (
         f"SELECT DISTINCT {', '.join(columns)} FROM requirements q {join} releases r"
         f" ON r.id = q.release_id WHERE {where}"
     )
     text = ["source", "target", "extra", *(["marker"] if with_markers else [])]
-    return read_query(db, sql, [DepsState.KNOWN.value, *kinds], as_of, text)
+    return read_query(db, sql, params, as_of, text)
 
 
 def read_selected_releases(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
@@ -663,3 +698,115 @@ class StoreSource:
     def check(self) -> None:
         """Open and close: StoreError now rather than in the middle of the work."""
         open_store(self.locator, self.as_of).close()
+
+
+#: more changed projects than this and a kept read is read again whole (one query per frame is
+#: cheaper than the merge by then)
+KEPT_MOST_CHANGED = 20_000
+
+
+@dataclass
+class _Kept:
+    frames: dict[tuple[object, ...], pd.DataFrame] = field(default_factory=dict)
+    # per frame: the projects changed since it was read (None: read it whole again)
+    owed: dict[tuple[object, ...], set[str] | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KeptStoreSource(StoreSource):
+    """A store read again and again as it changes (a follow that rebuilds its report): the
+    report's large reads (the projects, the selected releases' requirements, the older releases'
+    distinct edges) are kept between reads, and `changed` names the projects whose rows changed
+    since: only theirs are read again and put in place of the kept ones. What the frames hold is
+    what a whole read gives, in the same row order (the older edges: the same set of rows).
+    Only its writer can name what changed:
+    `forget` has everything read whole once more (another process wrote to the store)."""
+
+    kept: _Kept = field(default_factory=_Kept, compare=False, repr=False)
+
+    @classmethod
+    def open(cls, db: str | Path | StoreSource, as_of: str | None = None) -> KeptStoreSource:
+        if as_of is not None:
+            raise ValueError("a kept source reads the store as it is (no as-of date)")
+        source = cls(db.locator if isinstance(db, StoreSource) else str(db))
+        require_projects(source.locator)
+        return source
+
+    def at(self, as_of: str | None) -> StoreSource:
+        return self if as_of is None else StoreSource(self.locator, as_of)
+
+    def changed(self, projects: set[str] | None) -> None:
+        """These projects' rows changed since the last read (None: any project's may have)."""
+        owed = self.kept.owed
+        for key, names in owed.items():
+            owed[key] = None if projects is None or names is None else names | projects
+
+    def forget(self) -> None:
+        """Everything is read whole next time."""
+        self.changed(None)
+
+    def nodes(self) -> pd.DataFrame:
+        return self._kept(
+            ("nodes",),
+            lambda some: read_nodes(self.locator, None, some),
+            "name",
+            order="name",
+        )
+
+    def requirements(
+        self,
+        latest_only: bool = True,
+        kinds: tuple[str, ...] = RUNTIME_KINDS,
+        columns: tuple[str, ...] = REQUIREMENT_COLUMNS,
+        older_only: bool = False,
+    ) -> pd.DataFrame:
+        if not latest_only or older_only or "id" not in columns or "source" not in columns:
+            return super().requirements(latest_only, kinds, columns, older_only)
+        return self._kept(
+            ("requirements", kinds, columns),
+            lambda some: read_requirements(self.locator, True, kinds, columns, projects=some),
+            "source",
+            order="id",
+        )
+
+    def older_edges(self, with_markers: bool = False, include_extras: bool = False) -> pd.DataFrame:
+        return self._kept(
+            ("older", with_markers, include_extras),
+            lambda some: read_older_edges(
+                self.locator, with_markers, include_extras, projects=some
+            ),
+            "source",
+        )
+
+    def _kept(
+        self,
+        key: tuple[object, ...],
+        read: Callable[[Sequence[str] | None], pd.DataFrame],
+        name: str,
+        order: str | None = None,
+    ) -> pd.DataFrame:
+        """The frame `key`, read whole the first time (and when stale), else the kept one with
+        the changed projects' rows read again; `name`: the column holding the project, `order`:
+        the column whose order a whole read gives (None: a set of rows, in no order)."""
+        frames, owed = self.kept.frames, self.kept.owed
+        names = owed.get(key)
+        if key not in frames or names is None or len(names) > KEPT_MOST_CHANGED:
+            frame = read(None)
+        elif not names:
+            frame = frames[key]
+        else:
+            changed = sorted(names)
+            old = frames[key]
+            fresh = read(changed)
+            rows = np.flatnonzero(~old[name].isin(changed).to_numpy())
+            if len(fresh):
+                # the kept frame's types: a few rows can read as another (all-NULL columns)
+                fresh = fresh[list(old.columns)].astype(old.dtypes.to_dict())
+                rows = np.concatenate([rows, len(old) + np.arange(len(fresh))])
+                old = pd.concat([old, fresh], ignore_index=True)
+                if order is not None:
+                    rows = rows[np.argsort(old[order].to_numpy()[rows], kind="stable")]
+            # one take of the rows kept, in order (each take copies every column)
+            frame = old.take(rows).reset_index(drop=True)
+        frames[key], owed[key] = frame, set()
+        return frame

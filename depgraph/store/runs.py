@@ -175,6 +175,7 @@ class Runs(StoreBase):
     def remove_projects(self, names: Iterable[str]) -> int:
         """Projects the index no longer lists: gone from the store (and so from the graph)."""
         names = list(names)
+        self.note_written(names)
         with self.transaction() as db:
             for name in names:
                 db.execute(

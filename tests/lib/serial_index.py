@@ -66,6 +66,13 @@ class SerialIndex:
             self.uploads.append((project, version))
             return self.serial
 
+    def remove(self, project: str) -> int:
+        """The project leaves the index; returns the index's new serial."""
+        with self._lock:
+            del self.projects[project]
+            self.serial += 1
+            return self.serial
+
     def answer(self, h: BaseHTTPRequestHandler) -> None:
         path = h.path.split("?")[0]
         with self._lock:
