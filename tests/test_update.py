@@ -24,6 +24,7 @@ from depgraph.crawler.update import Changelog, update
 from depgraph.demo import build_demo_index
 from depgraph.demo.distbuild import DistSpec, write_sdist, write_wheel
 from depgraph.store import Store
+from depgraph.store.reader import KeptStoreSource, StoreSource
 from depgraph.wiring import crawler_for, run_crawl
 from tests.conftest import ROOT
 from tests.lib.helpers import dump_store
@@ -55,8 +56,21 @@ def change(flat: Path) -> dict[str, str]:
     }  # yanked
 
 
+def kept_reads(source: StoreSource) -> list[pd.DataFrame]:
+    """What a report reads of a store, in one order whatever the database's."""
+    columns = ("source", "target", "version", "specifier", "extra", "extras", "id")
+    older = source.older_edges()
+    return [
+        source.nodes(),
+        source.requirements(columns=columns).sort_values("id", ignore_index=True),
+        older.sort_values(list(older.columns), ignore_index=True),
+    ]
+
+
 def test_update_equals_a_fresh_full_crawl(tmp_path: Path, store_locator: str) -> None:
-    """An incremental update of either kind of store equals a fresh crawl into SQLite."""
+    """An incremental update of either kind of store equals a fresh crawl into SQLite; what a
+    follow's report keeps of its reads, with the projects the update wrote read again, equals
+    the store read whole."""
     flat, mirror = tmp_path / "flat", tmp_path / "mirror"
     first_state(flat)
     write_static_mirror(flat, mirror)
@@ -67,10 +81,18 @@ def test_update_equals_a_fresh_full_crawl(tmp_path: Path, store_locator: str) ->
             unchanged = update(Store(db), crawler)
         assert unchanged.crawl.projects_by_status == {"unchanged": unchanged.crawl.projects}
         assert unchanged.crawl.bytes_fetched < 2000  # 304s and the root page only
+        kept = KeptStoreSource.open(db)
+        kept_reads(kept)
         yanked = change(flat)
         write_static_mirror(flat, mirror, yanked=yanked)
-        with crawler_for(Store(db), IndexAccess(index_url=server.url), progress=False) as crawler:
-            result = update(Store(db), crawler)
+        store = Store(db)
+        with crawler_for(store, IndexAccess(index_url=server.url), progress=False) as crawler:
+            result = update(store, crawler)
+        written = store.take_written()
+        assert written == {"churn", "replaced", "demo-http", "newcomer", "doomed"}
+        kept.changed(written)  # only these read again: the same frames as read whole
+        for ours, whole in zip(kept_reads(kept), kept_reads(StoreSource(db)), strict=True):
+            pd.testing.assert_frame_equal(ours, whole)
         fresh = tmp_path / "fresh.sqlite"
         run_crawl(Store(fresh), IndexAccess(index_url=server.url), None, progress=False)
     assert result.new == ["newcomer"] and result.removed == ["doomed"]
