@@ -22,12 +22,14 @@ from depgraph.core import __version__
 from depgraph.core.schema import SCHEMA_VERSION
 
 
-def depgraph(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def depgraph(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "depgraph", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         cwd=cwd,
     )
 
@@ -333,7 +335,10 @@ def test_ctrl_c_ends_in_one_line_and_130(command: str, tmp_path: Path) -> None:
     data = need_shared(SHARED / "data" / "pypi-deps-db")
     db = tmp_path / "s.sqlite"
     if command == "report":
-        done = depgraph("import", "pypi-deps-db", str(data), "--db", str(db), "-q", "--latest-only")
+        # the store a report takes seconds over: the 2023 data set's latest releases (over two
+        # minutes to import on two cores, several when they are shared)
+        latest = ("-q", "--latest-only")
+        done = depgraph("import", "pypi-deps-db", str(data), "--db", str(db), *latest, timeout=1200)
         assert done.returncode == 0, done.stderr
         args = ["report", "--db", str(db), "--out", str(tmp_path / "r"), "-q"]
     else:
