@@ -252,6 +252,9 @@ def _report_stamp(report: Path) -> float | None:
 
 
 def main() -> None:
+    # the follow is stopped with SIGINT, as Ctrl-C would: started in the background of a
+    # non-interactive shell (`nohup ... &`), this process and its children would ignore it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, required=True)
     parser.add_argument("--db", type=Path, required=True)
