@@ -404,14 +404,11 @@ def read_requirements(
     """Requirement rows of known releases: source, target, version, specifier, marker, extra, kind,
     raw. Of each project's selected release (`latest_only`), of every release, or with
     `older_only` of the known releases that are not selected; with `projects`, of those projects
-    only. Rows in the order of their `id`."""
+    only."""
     where = "r.deps_state = ? AND q.kind IN ({})".format(",".join("?" * len(kinds)))
-    params: list[object] = [DepsState.KNOWN.value, *(str(k) for k in kinds)]
-    flag, join = _requirements_scan(db, projects)
-    if projects is not None:
-        condition, some = _one_of(db, "r.project", list(projects))
-        where += f" AND {condition}"
-        params += some
+    flag, join, of_projects, some = _requirements_scan(db, projects)
+    where += of_projects
+    params = [DepsState.KNOWN.value, *(str(k) for k in kinds), *some]
     if older_only:
         where += f" AND {flag} = 0"
     elif latest_only:
@@ -419,7 +416,7 @@ def read_requirements(
     select = ", ".join(f"{_COLUMNS[c]} AS {c}" for c in columns)
     sql = (
         f"SELECT {select} FROM requirements q {join} releases r ON r.id = q.release_id"
-        f" WHERE {where}" + (" ORDER BY q.id" if projects is not None else "")
+        f" WHERE {where}"
     )
     text = [
         c
@@ -429,16 +426,22 @@ def read_requirements(
     return read_query(db, sql, params, as_of, text)
 
 
-def _requirements_scan(db: str | Path, projects: Sequence[str] | None) -> tuple[str, str]:
+def _requirements_scan(
+    db: str | Path, projects: Sequence[str] | None
+) -> tuple[str, str, str, tuple[object, ...]]:
     """How a read of requirement rows joins their releases: (the latest flag's expression, the
-    join). SQLite's planner (no statistics) scans the releases (millions on PyPI) and looks each
-    known one's requirements up: scanning the requirements and looking their release up by its
-    key is faster. CROSS JOIN is how SQLite is told the loop order; `+ 0` keeps it off the
-    partial index of latest releases. For a few projects' rows the planner's own order (their
-    releases by name, then their requirements) is the right one."""
-    if is_postgres(db) or projects is not None:
-        return "r.is_latest", "JOIN"
-    return "r.is_latest + 0", "CROSS JOIN"
+    join, the condition on `projects` with its parameters). SQLite's planner (no statistics)
+    scans the releases (millions on PyPI) and looks each known one's requirements up: scanning
+    the requirements and looking their release up by its key is faster. CROSS JOIN is how
+    SQLite is told the loop order; `+ 0` keeps it off the partial index of latest releases. For
+    a few projects' rows the planner's own order (their releases by name, then their
+    requirements) is the right one."""
+    if projects is not None:
+        condition, some = _one_of(db, "r.project", list(projects))
+        return "r.is_latest", "JOIN", f" AND {condition}", some
+    if is_postgres(db):
+        return "r.is_latest", "JOIN", "", ()
+    return "r.is_latest + 0", "CROSS JOIN", "", ()
 
 
 def read_older_edges(
@@ -453,9 +456,8 @@ def read_older_edges(
     with `projects`, of those projects only. Every older release of a project mostly repeats the
     same names: on a store of every PyPI release, 22 M rows are 1 M distinct pairs, and SQLite's
     DISTINCT costs less than carrying the rows out."""
-    flag, join = _requirements_scan(db, projects)
+    flag, join, of_projects, some = _requirements_scan(db, projects)
     kinds = [str(k) for k in RUNTIME_KINDS]
-    params: list[object] = [DepsState.KNOWN.value, *kinds]
     columns = ["r.project AS source", "q.name AS target", "q.extra AS extra"]
     if with_markers:
         columns.append("q.marker AS marker")
@@ -464,16 +466,12 @@ def read_older_edges(
     )
     if not include_extras:
         where += " AND q.extra IS NULL"
-    if projects is not None:
-        condition, some = _one_of(db, "r.project", list(projects))
-        where += f" AND {condition}"
-        params += some
     sql = (
         f"SELECT DISTINCT {', '.join(columns)} FROM requirements q {join} releases r"
-        f" ON r.id = q.release_id WHERE {where}"
+        f" ON r.id = q.release_id WHERE {where}{of_projects}"
     )
     text = ["source", "target", "extra", *(["marker"] if with_markers else [])]
-    return read_query(db, sql, params, as_of, text)
+    return read_query(db, sql, [DepsState.KNOWN.value, *kinds, *some], as_of, text)
 
 
 def read_selected_releases(db: str | Path, as_of: str | None = None) -> pd.DataFrame:
@@ -719,8 +717,8 @@ class KeptStoreSource(StoreSource):
     distinct edges) are kept between reads, and `changed` names the projects whose rows changed
     since: only theirs are read again and put in place of the kept ones. What the frames hold is
     what a whole read gives, in the same row order (the older edges: the same set of rows).
-    Only its writer can name what changed:
-    `forget` has everything read whole once more (another process wrote to the store)."""
+    Only its writer can name what changed: `forget` has everything read whole once more
+    (another process wrote to the store)."""
 
     kept: _Kept = field(default_factory=_Kept, compare=False, repr=False)
 
